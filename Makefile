@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   apply the SecureCart example to the local sandbox, dev → staging → prod
+#   make test   run the whole test suite (unit, module, integration, browser)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint golden schema bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/securecart-tf validate
+	$(BIN)/securecart-tf apply --env dev --auto-approve
+	$(BIN)/securecart-tf apply --env staging --auto-approve
+	$(BIN)/securecart-tf apply --env prod --auto-approve --confirm-env prod
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not integration and not modules and not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check securecart_tf tests
+	terraform fmt -check -recursive modules
+
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden.regenerate
+
+schema: $(STAMP)
+	$(BIN)/securecart-tf schema --output access-matrix.schema.json
+
+clean:
+	rm -rf build .securecart .pytest_cache

@@ -1,0 +1,231 @@
+# The security and logging account's baseline: an organization CloudTrail trail into an encrypted,
+# versioned, private bucket; GuardDuty; AWS Config with an organization aggregator; and an organization
+# IAM Access Analyzer.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account_id  = data.aws_caller_identity.current.account_id
+  partition   = data.aws_partition.current.partition
+  bucket_name = "${var.name_prefix}-security-logs-${local.account_id}"
+  trail_name  = "${var.name_prefix}-organization-trail"
+  trail_arn   = "arn:${local.partition}:cloudtrail:${var.home_region}:${local.account_id}:trail/${local.trail_name}"
+}
+
+resource "aws_kms_key" "logs" {
+  description             = "Encrypts ${var.name_prefix} organization logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministers"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudTrailEncrypts"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:DescribeKey"]
+        Resource  = "*"
+        Condition = { StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:*:trail/*" } }
+      },
+      {
+        Sid       = "ConfigEncrypts"
+        Effect    = "Allow"
+        Principal = { Service = "config.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+      },
+    ]
+  })
+  tags = var.tags
+}
+
+resource "aws_s3_bucket" "logs" {
+  bucket        = local.bucket_name
+  force_destroy = var.force_destroy_logs
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_versioning" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.logs.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "logs" {
+  bucket                  = aws_s3_bucket.logs.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    id     = "retention"
+    status = "Enabled"
+    filter {
+      prefix = ""
+    }
+    expiration {
+      days = var.log_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.log_retention_days
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+      {
+        Sid       = "LogServicesCheckAcl"
+        Effect    = "Allow"
+        Principal = { Service = ["cloudtrail.amazonaws.com", "config.amazonaws.com"] }
+        Action    = ["s3:GetBucketAcl", "s3:ListBucket"]
+        Resource  = aws_s3_bucket.logs.arn
+      },
+      {
+        Sid       = "CloudTrailWritesOrganizationLogs"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource = [
+          "${aws_s3_bucket.logs.arn}/AWSLogs/${local.account_id}/*",
+          "${aws_s3_bucket.logs.arn}/AWSLogs/${var.organization_id}/*",
+        ]
+        Condition = { StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control" } }
+      },
+      {
+        Sid       = "ConfigWrites"
+        Effect    = "Allow"
+        Principal = { Service = "config.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.logs.arn}/config/AWSLogs/*"
+        Condition = { StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control" } }
+      },
+    ]
+  })
+  depends_on = [aws_s3_bucket_public_access_block.logs]
+}
+
+resource "aws_cloudtrail" "organization" {
+  count                         = var.cloudtrail ? 1 : 0
+  name                          = local.trail_name
+  s3_bucket_name                = aws_s3_bucket.logs.id
+  kms_key_id                    = aws_kms_key.logs.arn
+  is_organization_trail         = true
+  is_multi_region_trail         = true
+  include_global_service_events = true
+  enable_log_file_validation    = true
+  tags                          = var.tags
+  depends_on                    = [aws_s3_bucket_policy.logs]
+}
+
+resource "aws_guardduty_detector" "this" {
+  count                        = var.guardduty ? 1 : 0
+  enable                       = true
+  finding_publishing_frequency = "FIFTEEN_MINUTES"
+  tags                         = var.tags
+}
+
+resource "aws_guardduty_organization_configuration" "this" {
+  count                            = var.guardduty ? 1 : 0
+  detector_id                      = aws_guardduty_detector.this[0].id
+  auto_enable_organization_members = "ALL"
+}
+
+resource "aws_iam_service_linked_role" "config" {
+  count            = var.config ? 1 : 0
+  aws_service_name = "config.amazonaws.com"
+}
+
+resource "aws_config_configuration_recorder" "this" {
+  count    = var.config ? 1 : 0
+  name     = "${var.name_prefix}-recorder"
+  role_arn = aws_iam_service_linked_role.config[0].arn
+  recording_group {
+    all_supported                 = true
+    include_global_resource_types = true
+  }
+}
+
+resource "aws_config_delivery_channel" "this" {
+  count          = var.config ? 1 : 0
+  name           = "${var.name_prefix}-delivery"
+  s3_bucket_name = aws_s3_bucket.logs.id
+  s3_key_prefix  = "config"
+  depends_on     = [aws_config_configuration_recorder.this, aws_s3_bucket_policy.logs]
+}
+
+resource "aws_config_configuration_recorder_status" "this" {
+  count      = var.config ? 1 : 0
+  name       = aws_config_configuration_recorder.this[0].name
+  is_enabled = true
+  depends_on = [aws_config_delivery_channel.this]
+}
+
+resource "aws_iam_role" "config_aggregator" {
+  count = var.config ? 1 : 0
+  name  = "${var.name_prefix}-config-aggregator"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "config.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "config_aggregator" {
+  count      = var.config ? 1 : 0
+  role       = aws_iam_role.config_aggregator[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSConfigRoleForOrganizations"
+}
+
+resource "aws_config_configuration_aggregator" "organization" {
+  count = var.config ? 1 : 0
+  name  = "${var.name_prefix}-organization"
+  organization_aggregation_source {
+    all_regions = true
+    role_arn    = aws_iam_role.config_aggregator[0].arn
+  }
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy_attachment.config_aggregator]
+}
+
+resource "aws_accessanalyzer_analyzer" "organization" {
+  count         = var.access_analyzer ? 1 : 0
+  analyzer_name = "${var.name_prefix}-organization"
+  type          = "ORGANIZATION"
+  tags          = var.tags
+}

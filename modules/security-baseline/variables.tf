@@ -1,0 +1,80 @@
+# Inputs: which services the baseline turns on, and names.
+
+variable "name_prefix" {
+  description = "Prefix for bucket, trail, recorder and analyzer names."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,40}$", var.name_prefix))
+    error_message = "name_prefix is 2 to 41 lowercase letters, digits and dashes."
+  }
+}
+
+variable "home_region" {
+  description = "The region the trail and recorder live in."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "management_account_id" {
+  description = "The management account's ID."
+  type        = string
+  validation {
+    condition     = can(regex("^\\d{12}$", var.management_account_id))
+    error_message = "management_account_id is a 12-digit account ID."
+  }
+}
+
+variable "organization_id" {
+  description = "The organization's ID (o-...); organization trail logs land under AWSLogs/<id>/."
+  type        = string
+  validation {
+    condition     = can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id looks like o-abcdefghij."
+  }
+}
+
+variable "cloudtrail" {
+  description = "Create the organization trail."
+  type        = bool
+  default     = true
+}
+
+variable "guardduty" {
+  description = "Enable GuardDuty and auto-enable it for members."
+  type        = bool
+  default     = true
+}
+
+variable "config" {
+  description = "Enable AWS Config and an organization aggregator."
+  type        = bool
+  default     = true
+}
+
+variable "access_analyzer" {
+  description = "Create an organization IAM Access Analyzer."
+  type        = bool
+  default     = true
+}
+
+variable "log_retention_days" {
+  description = "Days to keep logs."
+  type        = number
+  default     = 365
+  validation {
+    condition     = var.log_retention_days >= 1 && var.log_retention_days <= 3653
+    error_message = "log_retention_days is 1 to 3653."
+  }
+}
+
+variable "force_destroy_logs" {
+  description = "Let destroy delete a non-empty log bucket. Only for sandboxes."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every taggable resource."
+  type        = map(string)
+  default     = {}
+}

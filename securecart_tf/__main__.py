@@ -1,0 +1,3 @@
+from securecart_tf.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""Environment files: one rollout stage each (dev, staging, prod)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from securecart_tf.config.schema import ACCOUNT_NAME, IAM_NAME, Strict
+
+
+class Approval(StrEnum):
+    none = "none"
+    """apply never asks."""
+    prompt = "prompt"
+    """apply asks unless --auto-approve."""
+    always = "always"
+    """apply asks for the environment's name even with --auto-approve."""
+
+
+class SandboxTarget(Strict):
+    type: Literal["sandbox"] = "sandbox"
+
+
+class AwsTarget(Strict):
+    """Real AWS. Credentials come from the standard chain; member accounts are reached by assume_role."""
+
+    type: Literal["aws"]
+    profile: str | None = Field(default=None, description="Profile for the management account.")
+    role_name: str = Field(default="OrganizationAccountAccessRole", pattern=IAM_NAME)
+    account_profiles: dict[str, str] = Field(
+        default_factory=dict, description="Per-account profiles, used instead of assume_role."
+    )
+    external_id: str | None = None
+
+
+class LocalBackend(Strict):
+    type: Literal["local"] = "local"
+
+
+class S3Backend(Strict):
+    type: Literal["s3"]
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str = "us-east-1"
+    key_prefix: str = Field(default="securecart", pattern=r"^[A-Za-z0-9_./-]*$")
+    create_bucket: bool = Field(default=False, description="Create the bucket if missing (sandbox only).")
+
+
+class Environment(Strict):
+    """One rollout stage: which stacks it covers, where they run, and how they are gated."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    description: str = ""
+    promotes_from: str | None = Field(
+        default=None, description="The stage a revision must have applied cleanly in before it comes here."
+    )
+    stacks: list[Literal["organization", "security", "identity-center"]] = Field(
+        default_factory=list, description="Organization-wide stacks this stage applies."
+    )
+    accounts: list[str] = Field(default_factory=list, description="Accounts whose access stacks this stage applies.")
+    target: SandboxTarget | AwsTarget = Field(default_factory=SandboxTarget, discriminator="type")
+    backend: LocalBackend | S3Backend = Field(default_factory=LocalBackend, discriminator="type")
+    approval: Approval = Approval.prompt
+
+    @model_validator(mode="after")
+    def _account_names(self) -> Environment:
+        import re
+
+        for name in self.accounts:
+            if not re.match(ACCOUNT_NAME, name):
+                raise ValueError(f"'{name}' is not an account name")
+        if not (self.stacks or self.accounts):
+            raise ValueError("an environment must cover at least one stack or account")
+        return self

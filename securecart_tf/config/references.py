@@ -1,0 +1,372 @@
+"""Cross-reference checks: names that must exist, names that must be unique, and cycles.
+
+Each problem is a `Finding` at the line where the reference is written, so `validate` can list them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from securecart_tf.config.load import Project
+from securecart_tf.config.schema import OrganizationalUnit, Targets
+from securecart_tf.policy.findings import Finding, Severity
+from securecart_tf.policy.guardrails import LIBRARY, GuardrailParameterError, build_guardrail
+
+PathT = tuple[str | int, ...]
+
+
+def ou_paths(units: Iterable[OrganizationalUnit], parent: str = "") -> Iterator[tuple[str, int, PathT]]:
+    """Every OU path with its depth and its position path in the matrix."""
+
+    def walk(nodes: list[OrganizationalUnit], prefix: str, depth: int, pos: PathT) -> Iterator[tuple[str, int, PathT]]:
+        for i, unit in enumerate(nodes):
+            path = f"{prefix}/{unit.name}" if prefix else unit.name
+            here = (*pos, i)
+            yield path, depth, here
+            yield from walk(unit.units, path, depth + 1, (*here, "units"))
+
+    yield from walk(list(units), parent, 1, ("organization", "units"))
+
+
+class _Checker:
+    def __init__(self, project: Project):
+        self.p = project
+        self.m = project.matrix
+        self.findings: list[Finding] = []
+        self.ous = {path for path, _, _ in ou_paths(self.m.organization.units)} | {"/"}
+        self.accounts = {a.name for a in self.m.accounts}
+        self.environments = {a.environment for a in self.m.accounts if a.environment}
+        ic = self.m.identity_center
+        self.groups = {g.name for g in ic.groups} if ic else set()
+        self.permission_sets = {ps.name for ps in ic.permission_sets} if ic else set()
+        self.policies = {p.name for p in self.m.policies}
+        self.roles = {r.name for r in self.m.roles} | {r.name for r in self.m.service_roles}
+
+    def error(self, rule: str, message: str, path: PathT, fix: str, subject: str = "") -> None:
+        self.findings.append(Finding(rule, Severity.error, message, self.p.positions.at(path), fix, subject))
+
+    def unknown(self, kind: str, name: str, known: set[str], path: PathT) -> None:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        fix = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else (f"declare it, or use one of: {', '.join(sorted(known))}" if known else f"declare the {kind} first")
+        )
+        self.error("unknown-reference", f"{kind} '{name}' is not declared", path, fix, name)
+
+    def duplicates(self, kind: str, names: list[str], base: PathT, key: str = "name") -> None:
+        counts = Counter(names)
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if counts[name] > 1:
+                if name in seen:
+                    first = self.p.positions.at((*base, seen[name], key)).line
+                    self.error(
+                        "duplicate-name",
+                        f"{kind} '{name}' is declared twice (first on line {first})",
+                        (*base, i, key),
+                        f"rename or remove one {kind}",
+                        name,
+                    )
+                else:
+                    seen[name] = i
+
+    def targets(self, targets: Targets, path: PathT) -> None:
+        for i, a in enumerate(targets.accounts):
+            if a not in self.accounts:
+                self.unknown("account", a, self.accounts, (*path, "accounts", i))
+        for i, ou in enumerate(targets.ous):
+            if ou not in self.ous:
+                self.unknown("OU", ou, self.ous, (*path, "ous", i))
+        for i, env in enumerate(targets.environments):
+            if env not in self.environments:
+                self.unknown("environment", env, self.environments, (*path, "environments", i))
+
+    def policy_ref(self, name: str | None, path: PathT) -> None:
+        if name is not None and name not in self.policies:
+            self.unknown("policy", name, self.policies, path)
+
+    def run(self) -> list[Finding]:
+        m = self.m
+        self.duplicates("account", [a.name for a in m.accounts], ("accounts",))
+        self.duplicates("account email", [a.email.lower() for a in m.accounts], ("accounts",), "email")
+        ids = [a.id for a in m.accounts if a.id]
+        for i, a in enumerate(m.accounts):
+            if a.id and ids.count(a.id) > 1:
+                self.error(
+                    "duplicate-name",
+                    f"account id {a.id} is used by more than one account",
+                    ("accounts", i, "id"),
+                    "each account has its own id",
+                    a.name,
+                )
+        self._ou_siblings(m.organization.units, ("organization", "units"))
+        if m.organization.management_account not in self.accounts:
+            self.unknown(
+                "account", m.organization.management_account, self.accounts, ("organization", "management_account")
+            )
+        for i, a in enumerate(m.accounts):
+            if a.ou not in self.ous:
+                self.unknown("OU", a.ou, self.ous, ("accounts", i, "ou"))
+            if a.name == m.organization.management_account and a.ou != "/":
+                self.error(
+                    "management-account-placement",
+                    "the management account always sits at the root",
+                    ("accounts", i, "ou"),
+                    "set ou: /",
+                    a.name,
+                )
+        self.duplicates("guardrail", [g.name for g in m.guardrails], ("guardrails",))
+        for i, g in enumerate(m.guardrails):
+            self.targets(g.targets, ("guardrails", i, "targets"))
+            if g.targets.is_empty():
+                self.error(
+                    "empty-targets",
+                    f"guardrail '{g.name}' is attached nowhere",
+                    ("guardrails", i, "targets"),
+                    "add ous: or accounts: under targets",
+                    g.name,
+                )
+            if g.builtin is not None:
+                if g.builtin not in LIBRARY:
+                    self.unknown("library guardrail", g.builtin, set(LIBRARY), ("guardrails", i, "builtin"))
+                else:
+                    try:
+                        build_guardrail(g.builtin, g.parameters, [])
+                    except GuardrailParameterError as exc:
+                        self.error(
+                            "guardrail-parameters",
+                            f"guardrail '{g.name}': {exc}",
+                            ("guardrails", i, "parameters"),
+                            f"see `securecart-tf guardrails` for {g.builtin}'s parameters",
+                            g.name,
+                        )
+        self.duplicates("policy", [p.name for p in m.policies], ("policies",))
+        self.duplicates("role", [r.name for r in m.roles], ("roles",))
+        self.duplicates("service role", [r.name for r in m.service_roles], ("service_roles",))
+        role_names = {r.name for r in m.roles}
+        for i, s in enumerate(m.service_roles):
+            if s.name in role_names:
+                self.error(
+                    "duplicate-name",
+                    f"service role '{s.name}' has the name of a role",
+                    ("service_roles", i, "name"),
+                    "IAM role names are unique per account; rename one",
+                    s.name,
+                )
+        for i, r in enumerate(m.roles):
+            base = ("roles", i)
+            self.targets(r.targets(), base)
+            if r.targets().is_empty():
+                self.error(
+                    "empty-targets",
+                    f"role '{r.name}' is placed in no account",
+                    base,
+                    "add accounts:, ous: or environments:",
+                    r.name,
+                )
+            for j, principal in enumerate(r.trust.principals):
+                ppath = (*base, "trust", "principals", j)
+                if principal.identity_center is not None:
+                    ic = principal.identity_center
+                    if ic.permission_set not in self.permission_sets:
+                        self.unknown(
+                            "permission set",
+                            ic.permission_set,
+                            self.permission_sets,
+                            (*ppath, "identity_center", "permission_set"),
+                        )
+                    if ic.account not in self.accounts:
+                        self.unknown("account", ic.account, self.accounts, (*ppath, "identity_center", "account"))
+                if principal.role is not None and principal.role.account not in self.accounts:
+                    self.unknown("account", principal.role.account, self.accounts, (*ppath, "role", "account"))
+                if principal.account is not None and principal.account not in self.accounts:
+                    self.unknown("account", principal.account, self.accounts, (*ppath, "account"))
+            if r.permissions_boundary is not None:
+                self.policy_ref(r.permissions_boundary.policy, (*base, "permissions_boundary"))
+            for j, ref in enumerate(r.managed_policies):
+                self.policy_ref(ref.policy, (*base, "managed_policies", j))
+        for i, s in enumerate(m.service_roles):
+            base = ("service_roles", i)
+            self.targets(s.targets(), base)
+            if s.targets().is_empty():
+                self.error(
+                    "empty-targets",
+                    f"service role '{s.name}' is placed in no account",
+                    base,
+                    "add accounts:, ous: or environments:",
+                    s.name,
+                )
+            if s.permissions_boundary is not None:
+                self.policy_ref(s.permissions_boundary.policy, (*base, "permissions_boundary"))
+            for j, ref in enumerate(s.managed_policies):
+                self.policy_ref(ref.policy, (*base, "managed_policies", j))
+        if m.identity_center is not None:
+            self._identity_center()
+        if m.security_baseline is not None and m.security_baseline.account not in self.accounts:
+            self.unknown("account", m.security_baseline.account, self.accounts, ("security_baseline", "account"))
+        self._environments()
+        return self.findings
+
+    def _ou_siblings(self, units: list[OrganizationalUnit], path: PathT) -> None:
+        self.duplicates("OU", [u.name for u in units], path)
+        for i, u in enumerate(units):
+            self._ou_siblings(u.units, (*path, i, "units"))
+
+    def _identity_center(self) -> None:
+        ic = self.m.identity_center
+        assert ic is not None
+        base: PathT = ("identity_center",)
+        self.duplicates("group", [g.name for g in ic.groups], (*base, "groups"))
+        self.duplicates("permission set", [p.name for p in ic.permission_sets], (*base, "permission_sets"))
+        for i, ps in enumerate(ic.permission_sets):
+            for j, name in enumerate(ps.customer_managed_policies):
+                self.policy_ref(name, (*base, "permission_sets", i, "customer_managed_policies", j))
+            if ps.permissions_boundary is not None:
+                self.policy_ref(ps.permissions_boundary.policy, (*base, "permission_sets", i, "permissions_boundary"))
+        seen: dict[tuple[str, str], int] = {}
+        for i, a in enumerate(ic.assignments):
+            path = (*base, "assignments", i)
+            if a.group not in self.groups:
+                self.unknown("group", a.group, self.groups, (*path, "group"))
+            if a.permission_set not in self.permission_sets:
+                self.unknown("permission set", a.permission_set, self.permission_sets, (*path, "permission_set"))
+            self.targets(a.targets(), path)
+            if a.targets().is_empty():
+                self.error(
+                    "empty-targets",
+                    f"assignment of {a.permission_set} to {a.group} covers no account",
+                    path,
+                    "add accounts:, ous: or environments:",
+                    a.group,
+                )
+            key = (a.group, a.permission_set)
+            if key in seen:
+                first = self.p.positions.at((*base, "assignments", seen[key])).line
+                self.error(
+                    "duplicate-name",
+                    f"{a.group} is given {a.permission_set} twice (first on line {first}); merge the targets",
+                    path,
+                    "list all targets in one assignment",
+                    a.group,
+                )
+            seen.setdefault(key, i)
+
+    def _environments(self) -> None:
+        envs = self.p.environments
+        if not envs:
+            return
+        owner: dict[str, str] = {}
+        for name, env in envs.items():
+            pos = self.p.environment_positions[name]
+            file = self.p.environment_files[name]
+
+            def err(rule: str, message: str, path: PathT, fix: str, subject: str = name, pos=pos) -> None:
+                self.findings.append(Finding(rule, Severity.error, message, pos.at(path), fix, subject))
+
+            for i, account in enumerate(env.accounts):
+                if account not in self.accounts:
+                    close = difflib.get_close_matches(account, sorted(self.accounts), n=1)
+                    err(
+                        "unknown-reference",
+                        f"account '{account}' is not in the matrix",
+                        ("accounts", i),
+                        f"did you mean '{close[0]}'?" if close else "declare it under accounts: in the matrix",
+                    )
+                    continue
+                declared = next(a.environment for a in self.m.accounts if a.name == account)
+                if declared and declared != name:
+                    err(
+                        "environment-mismatch",
+                        f"account '{account}' is tagged environment '{declared}' in the matrix "
+                        f"but rolls out in '{name}'",
+                        ("accounts", i),
+                        f"move it to environments/{declared}.yaml",
+                    )
+            for i, stack in enumerate(env.stacks):
+                if stack == "security" and self.m.security_baseline is None:
+                    err(
+                        "unknown-reference",
+                        "stack 'security' needs a security_baseline in the matrix",
+                        ("stacks", i),
+                        "add security_baseline: or drop the stack",
+                    )
+                if stack == "identity-center" and self.m.identity_center is None:
+                    err(
+                        "unknown-reference",
+                        "stack 'identity-center' needs identity_center in the matrix",
+                        ("stacks", i),
+                        "add identity_center: or drop the stack",
+                    )
+            for key in [*env.stacks, *(f"access-{a}" for a in env.accounts)]:
+                if key in owner:
+                    err(
+                        "duplicate-name",
+                        f"stack '{key}' is covered by both {owner[key]} and {name}",
+                        (),
+                        f"keep it in one environment file ({file.name} or {owner[key]}.yaml)",
+                    )
+                owner[key] = name
+            if env.promotes_from is not None and env.promotes_from not in envs:
+                close = difflib.get_close_matches(env.promotes_from, sorted(envs), n=1)
+                err(
+                    "unknown-reference",
+                    f"promotes_from names unknown environment '{env.promotes_from}'",
+                    ("promotes_from",),
+                    f"did you mean '{close[0]}'?" if close else "name an environment file",
+                )
+        # every account needs an environment once environment files exist
+        for i, a in enumerate(self.m.accounts):
+            if f"access-{a.name}" not in owner:
+                self.error(
+                    "uncovered-account",
+                    f"account '{a.name}' is in no environment file",
+                    ("accounts", i, "name"),
+                    "add it to accounts: of one environments/*.yaml",
+                    a.name,
+                )
+        for stack in ("organization", "security", "identity-center"):
+            needed = (
+                stack == "organization"
+                or (stack == "security" and self.m.security_baseline is not None)
+                or (stack == "identity-center" and self.m.identity_center is not None)
+            )
+            if needed and stack not in owner:
+                first = sorted(envs)[0]
+                self.findings.append(
+                    Finding(
+                        "uncovered-stack",
+                        Severity.error,
+                        f"stack '{stack}' is in no environment file",
+                        self.p.environment_positions[first].at(()),
+                        "add it to stacks: of the first stage",
+                        stack,
+                    )
+                )
+        # promotion chain: no cycles
+        for name in envs:
+            seen_chain = [name]
+            current = envs[name].promotes_from
+            while current is not None and current in envs:
+                if current in seen_chain:
+                    pos = self.p.environment_positions[name]
+                    chain = " → ".join([*seen_chain, current])
+                    self.findings.append(
+                        Finding(
+                            "promotion-cycle",
+                            Severity.error,
+                            f"promotion order has a cycle: {chain}",
+                            pos.at(("promotes_from",)),
+                            "the first stage has no promotes_from",
+                            name,
+                        )
+                    )
+                    break
+                seen_chain.append(current)
+                current = envs[current].promotes_from
+
+
+def check_references(project: Project) -> list[Finding]:
+    return _Checker(project).run()

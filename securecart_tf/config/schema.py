@@ -1,0 +1,447 @@
+"""The access matrix: a typed description of who may do what, and where.
+
+Field docstrings become descriptions in the exported JSON Schema, so editors can show them.
+Cross-references (an assignment naming a group that does not exist) are checked in
+`securecart_tf.config.references`, not here: this module only knows shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ACCOUNT_NAME = r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$|^[a-z0-9]$"
+OU_NAME = r"^[A-Za-z0-9][A-Za-z0-9_ -]{0,127}$"
+IAM_NAME = r"^[\w+=,.@-]+$"
+RESOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+ACCOUNT_ID = r"^\d{12}$"
+ISO_DURATION = r"^PT(?:(\d{1,2})H)?(?:(\d{1,3})M)?$"
+
+AccountName = Annotated[str, Field(pattern=ACCOUNT_NAME, description="An account's short name, e.g. 'prod'.")]
+OUPath = Annotated[
+    str,
+    Field(
+        pattern=r"^/$|^[A-Za-z0-9][A-Za-z0-9_ -]*(/[A-Za-z0-9][A-Za-z0-9_ -]*)*$",
+        description="An OU path like 'WorkloadsOU/ProdOU', or '/' for the organization root.",
+    ),
+]
+EnvName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+PolicyArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$")]
+
+
+class Strict(BaseModel):
+    """Every model rejects unknown keys, so a typo is an error with a suggestion, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+# ---------------------------------------------------------------------------------------------- organization
+
+
+class OrganizationalUnit(Strict):
+    name: str = Field(pattern=OU_NAME, description="OU name, unique among its siblings.")
+    description: str = ""
+    units: list[OrganizationalUnit] = Field(default_factory=list, description="Child OUs.")
+
+
+class Organization(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$", description="Short name used in resource names.")
+    home_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    management_account: AccountName = Field(description="The account that owns the organization.")
+    deployment_role: str = Field(
+        default="OrganizationAccountAccessRole",
+        pattern=IAM_NAME,
+        description="The role Terraform assumes in member accounts. Guardrails always exempt it.",
+    )
+    break_glass_role: str | None = Field(
+        default=None, pattern=IAM_NAME, description="Emergency role. Guardrails always exempt it."
+    )
+    units: list[OrganizationalUnit] = Field(default_factory=list, description="The OU tree under the root.")
+
+
+class Account(Strict):
+    name: AccountName
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ou: OUPath = Field(description="Where the account sits: an OU path, or '/' for the root.")
+    environment: EnvName | None = Field(
+        default=None, description="The rollout stage of a workload account (dev, staging, prod)."
+    )
+    id: str | None = Field(
+        default=None, pattern=ACCOUNT_ID, description="An existing account's 12-digit ID; it is adopted, not created."
+    )
+    networking: bool = Field(default=False, description="May own internet gateways (see deny-internet-gateway).")
+    description: str = ""
+
+
+# ------------------------------------------------------------------------------------------------- targets
+
+
+class Targets(Strict):
+    """Where something applies. OU paths include nested OUs; the union of all three lists is used."""
+
+    accounts: list[AccountName] = Field(default_factory=list)
+    ous: list[OUPath] = Field(default_factory=list)
+    environments: list[EnvName] = Field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.accounts or self.ous or self.environments)
+
+
+# ------------------------------------------------------------------------------------------------ policies
+
+
+class PolicyDocument(BaseModel):
+    """An IAM policy document. Kept as data; validated by the policy linter, not by shape."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    Version: Literal["2012-10-17", "2008-10-17"] = "2012-10-17"
+    Statement: list[dict[str, Any]] | dict[str, Any]
+
+    def statements(self) -> list[dict[str, Any]]:
+        return [self.Statement] if isinstance(self.Statement, dict) else list(self.Statement)
+
+
+class Policy(Strict):
+    """A customer-managed policy. It is created in every account where a role or permission set uses it."""
+
+    name: str = Field(pattern=IAM_NAME, max_length=128)
+    description: str = ""
+    path: str = Field(default="/", pattern=r"^/([\w+=,.@-]+/)*$")
+    document: PolicyDocument | None = None
+    file: str | None = Field(default=None, description="A JSON file with the document, relative to the matrix.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Policy:
+        if (self.document is None) == (self.file is None):
+            raise ValueError("give exactly one of 'document' or 'file'")
+        return self
+
+
+class PolicyRef(Strict):
+    """A boundary or managed policy: an AWS-managed ARN, or the name of a policy in `policies`."""
+
+    arn: PolicyArn | None = None
+    policy: str | None = Field(default=None, pattern=IAM_NAME, description="Name of a policy in `policies`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"arn": value} if value.startswith("arn:") else {"policy": value}
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> PolicyRef:
+        if (self.arn is None) == (self.policy is None):
+            raise ValueError("give exactly one of 'arn' or 'policy'")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.arn or str(self.policy)
+
+
+# --------------------------------------------------------------------------------------------- guardrails
+
+
+class Guardrail(Strict):
+    """A service control policy: a built-in from the library, or a custom one from a JSON file."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", description="The SCP's name in AWS.")
+    builtin: str | None = Field(default=None, description="A library guardrail id, e.g. 'deny-root-user'.")
+    file: str | None = Field(default=None, description="A custom SCP: a JSON policy file relative to the matrix.")
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    targets: Targets = Field(description="OUs or accounts the SCP is attached to.")
+    exempt_roles: list[str] = Field(
+        default_factory=list, description="Role names the SCP does not restrict (besides deployment and break-glass)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Guardrail:
+        if (self.builtin is None) == (self.file is None):
+            raise ValueError("give exactly one of 'builtin' or 'file'")
+        if self.targets.environments:
+            raise ValueError("guardrails attach to OUs or accounts, not environments")
+        return self
+
+
+# ---------------------------------------------------------------------------------------- identity center
+
+
+class IdentityProvider(StrEnum):
+    azure_ad = "azure-ad"
+    okta = "okta"
+
+
+class FederationProtocol(StrEnum):
+    saml = "saml"
+    oidc = "oidc"
+
+
+class IdentitySource(Strict):
+    """The external IdP. AWS has no public API for this; the tool documents the steps and checks the rest."""
+
+    type: Literal["external"] = "external"
+    provider: IdentityProvider
+    protocol: FederationProtocol = FederationProtocol.saml
+    scim: bool = Field(default=True, description="Users and groups are provisioned by SCIM.")
+    mfa: Literal["required", "context-aware", "disabled"] = "required"
+
+
+class GroupSource(StrEnum):
+    scim = "scim"
+    created = "created"
+
+
+class Group(Strict):
+    name: str = Field(pattern=r"^[\w .@+=,-]{1,128}$", description="The group's display name.")
+    source: GroupSource = Field(description="'scim': provisioned by the IdP and looked up; 'created': made here.")
+    description: str = ""
+
+
+class PermissionSet(Strict):
+    name: str = Field(min_length=1, pattern=r"^[\w+=,.@-]+$", description="Unique, at most 32 characters.")
+    description: str = ""
+    session_duration: str = Field(default="PT1H", pattern=ISO_DURATION, description="ISO-8601, PT1H to PT12H.")
+    managed_policies: list[PolicyArn] = Field(default_factory=list)
+    customer_managed_policies: list[str] = Field(
+        default_factory=list, description="Names of policies in `policies`; created in each assigned account first."
+    )
+    inline_policy: PolicyDocument | None = None
+    permissions_boundary: PolicyRef | None = None
+    admin: bool = Field(default=False, description="Marks intentional administrator access for the linter.")
+
+
+class Assignment(Strict):
+    """Give a group a permission set in some accounts, OUs (nested ones included) or environments."""
+
+    group: str
+    permission_set: str
+    accounts: list[AccountName] = Field(default_factory=list)
+    ous: list[OUPath] = Field(default_factory=list)
+    environments: list[EnvName] = Field(default_factory=list)
+
+    def targets(self) -> Targets:
+        return Targets(accounts=self.accounts, ous=self.ous, environments=self.environments)
+
+
+class IdentityCenter(Strict):
+    identity_source: IdentitySource
+    groups: list[Group] = Field(default_factory=list)
+    permission_sets: list[PermissionSet] = Field(default_factory=list)
+    assignments: list[Assignment] = Field(default_factory=list)
+
+
+# -------------------------------------------------------------------------------------------------- roles
+
+
+class Audience(StrEnum):
+    human = "human"
+    ci = "ci"
+    vendor = "vendor"
+    platform = "platform"
+
+
+class IdentityCenterPrincipal(Strict):
+    """Sessions of a permission set, signed in through Identity Center, in one account."""
+
+    permission_set: str
+    account: AccountName
+
+
+class RolePrincipal(Strict):
+    """A specific role in an account of this organization."""
+
+    role: str = Field(pattern=IAM_NAME)
+    account: AccountName
+
+
+class OidcPrincipal(Strict):
+    """A CI/CD identity federated by OIDC, e.g. GitHub Actions. `subject` may use {environment} and {account}."""
+
+    provider: Literal["github"] = "github"
+    subject: str = Field(min_length=1, description="The `sub` claim, pinned to a repository and branch or env.")
+
+
+class ExternalPrincipal(Strict):
+    """Another AWS account outside the organization (a vendor)."""
+
+    account_id: str = Field(pattern=ACCOUNT_ID)
+    external_id: str | None = Field(default=None, min_length=2, max_length=1224)
+
+
+class TrustedPrincipal(Strict):
+    """Exactly one of the keys below."""
+
+    identity_center: IdentityCenterPrincipal | None = None
+    role: RolePrincipal | None = None
+    account: AccountName | None = Field(default=None, description="Every principal of that account (its root).")
+    oidc: OidcPrincipal | None = None
+    external: ExternalPrincipal | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TrustedPrincipal:
+        given = [k for k in ("identity_center", "role", "account", "oidc", "external") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of identity_center, role, account, oidc, external"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        for k in ("identity_center", "role", "account", "oidc", "external"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError("unreachable")
+
+
+class Trust(Strict):
+    principals: list[TrustedPrincipal] = Field(min_length=1)
+    require_mfa: bool = Field(default=False, description="Require aws:MultiFactorAuthPresent (IAM sessions).")
+    expires: dt.date | None = Field(default=None, description="Trust ends at 00:00 UTC on this date.")
+
+
+class Role(Strict):
+    """A cross-account role assumed through STS. There are no IAM users."""
+
+    name: str = Field(pattern=IAM_NAME, min_length=1, description="At most 64 characters.")
+    description: str = ""
+    audience: Audience = Field(description="Who assumes it: human, ci, vendor or platform.")
+    accounts: list[AccountName] = Field(default_factory=list)
+    ous: list[OUPath] = Field(default_factory=list)
+    environments: list[EnvName] = Field(default_factory=list)
+    trust: Trust
+    permissions_boundary: PolicyRef | None = None
+    managed_policies: list[PolicyRef] = Field(default_factory=list)
+    max_session_duration: int = Field(default=3600, description="Seconds, 3600 to 43200.")
+    admin: bool = Field(default=False, description="Marks intentional administrator access for the linter.")
+
+    def targets(self) -> Targets:
+        return Targets(accounts=self.accounts, ous=self.ous, environments=self.environments)
+
+
+class ServicePrincipal(StrEnum):
+    ecs_tasks = "ecs-tasks"
+    lambda_ = "lambda"
+    ec2 = "ec2"
+
+
+class ResourceAccess(StrEnum):
+    read = "read"
+    write = "write"
+
+
+class BucketAccess(Strict):
+    bucket: str = Field(pattern=r"^[a-z0-9{][a-z0-9.{}-]{1,62}$", description="May use {environment}, {account}.")
+    access: ResourceAccess = ResourceAccess.read
+    prefix: str = "*"
+
+
+class TableAccess(Strict):
+    table: str = Field(pattern=r"^[A-Za-z0-9_.{}-]{3,255}$")
+    access: ResourceAccess = ResourceAccess.read
+
+
+class DatabaseAccess(Strict):
+    """IAM database authentication to one RDS instance or cluster, as one database user."""
+
+    resource_id: str = Field(pattern=r"^[A-Za-z0-9{}*-]+$", description="The DbiResourceId or cluster resource id.")
+    db_user: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+
+
+class ServiceRole(Strict):
+    """A role an application service assumes (ECS task, Lambda), scoped to named resources."""
+
+    name: str = Field(pattern=IAM_NAME, min_length=1)
+    description: str = ""
+    service: ServicePrincipal
+    accounts: list[AccountName] = Field(default_factory=list)
+    ous: list[OUPath] = Field(default_factory=list)
+    environments: list[EnvName] = Field(default_factory=list)
+    s3: list[BucketAccess] = Field(default_factory=list)
+    dynamodb: list[TableAccess] = Field(default_factory=list)
+    rds: list[DatabaseAccess] = Field(default_factory=list)
+    permissions_boundary: PolicyRef | None = None
+    managed_policies: list[PolicyRef] = Field(default_factory=list)
+
+    def targets(self) -> Targets:
+        return Targets(accounts=self.accounts, ous=self.ous, environments=self.environments)
+
+
+# -------------------------------------------------------------------------------------- security baseline
+
+
+class SecurityBaseline(Strict):
+    """Centralized logging, IAM monitoring and threat detection in the security account."""
+
+    account: AccountName = Field(description="The security and logging account.")
+    cloudtrail: bool = True
+    guardduty: bool = True
+    config: bool = True
+    access_analyzer: bool = True
+    log_retention_days: int = Field(default=365, ge=1, le=3653)
+
+
+# ------------------------------------------------------------------------------------------- suppressions
+
+
+class Suppression(Strict):
+    """Silence one finding, with a written reason that shows in every report."""
+
+    rule: str = Field(pattern=r"^[A-Z]+\d+$|^[a-z0-9-]+$")
+    subject: str = Field(min_length=1, description="What the finding is about, e.g. a role or guardrail name.")
+    reason: str = Field(min_length=10, description="Why this is acceptable. Required.")
+
+
+class LimitOverrides(Strict):
+    """Raise a quota your organization has had raised. Unset means the AWS default in the limits table."""
+
+    scp_max_chars: Literal[5120, 10240] | None = None
+    scps_per_target: Annotated[int, Field(ge=1, le=10)] | None = None
+    role_trust_policy_chars: Annotated[int, Field(ge=2048, le=8192)] | None = None
+    managed_policies_per_role: Annotated[int, Field(ge=10, le=25)] | None = None
+
+
+# ------------------------------------------------------------------------------------------------- matrix
+
+
+class AccessMatrix(Strict):
+    """Who may do what, and where, across the organization."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "securecart-tf access matrix"})
+
+    version: Literal[1] = Field(description="Schema version. Always 1.")
+    organization: Organization
+    accounts: list[Account] = Field(min_length=1)
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    identity_center: IdentityCenter | None = None
+    policies: list[Policy] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=list)
+    service_roles: list[ServiceRole] = Field(default_factory=list)
+    security_baseline: SecurityBaseline | None = None
+    limits: LimitOverrides = Field(default_factory=LimitOverrides)
+    suppressions: list[Suppression] = Field(default_factory=list)
+
+
+def iso_duration_hours(value: str) -> float:
+    """'PT8H' → 8.0, 'PT1H30M' → 1.5."""
+    match = re.match(ISO_DURATION, value)
+    if not match:
+        raise ValueError(value)
+    hours, minutes = match.groups()
+    return int(hours or 0) + int(minutes or 0) / 60
+
+
+def export_json_schema() -> dict[str, Any]:
+    schema = AccessMatrix.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://securecart-tf.dev/schema/access-matrix.schema.json"
+    return schema

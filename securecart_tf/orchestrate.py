@@ -1,0 +1,696 @@
+"""Plan, apply and destroy an environment's stacks: in dependency order, in parallel where independent.
+
+A run goes in waves. Each wave holds every stack whose dependencies in this run have finished; its
+stacks are planned (or their saved plans checked), approved once, and applied concurrently. A stack
+whose dependency failed is skipped; the others go on, and the exit code says what happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from securecart_tf import __version__
+from securecart_tf.config.environments import Approval, Environment, S3Backend
+from securecart_tf.config.load import Project
+from securecart_tf.errors import RunRefused, SecureCartError
+from securecart_tf.ledger import Record, environment_status, last_applied
+from securecart_tf.model import ORGANIZATION, OrgFacts, Stack, build_model
+from securecart_tf.render import RenderedStack, render, stacks_of
+from securecart_tf.revision import revision_of, snapshot
+from securecart_tf.terraform import (
+    Outcome,
+    ResourceChange,
+    Runner,
+    cli_config,
+    find_terraform,
+    terraform_version,
+)
+from securecart_tf.workspace import Workspace
+
+PROVIDER_MEMORY_MIB = 650
+"""Peak resident memory of one Terraform plan with the AWS provider, measured (see bench/RESULTS.md)."""
+
+RESOURCE_KINDS = {
+    "aws_organizations_policy": "guardrail",
+    "aws_organizations_policy_attachment": "attachment",
+    "aws_organizations_organizational_unit": "unit",
+    "aws_organizations_account": "account",
+    "aws_ssoadmin_permission_set": "permission_set",
+    "aws_ssoadmin_managed_policy_attachment": "permission_set",
+    "aws_ssoadmin_customer_managed_policy_attachment": "permission_set",
+    "aws_ssoadmin_permission_set_inline_policy": "permission_set",
+    "aws_ssoadmin_permissions_boundary_attachment": "permission_set",
+    "aws_ssoadmin_account_assignment": "assignment",
+    "aws_identitystore_group": "group",
+}
+
+
+def default_parallelism() -> int:
+    """As many concurrent Terraform processes as the cores can feed and half the memory can hold."""
+    cores = os.cpu_count() or 1
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory_slots = max(1, int(pages * 0.5 / (PROVIDER_MEMORY_MIB * 1024 * 1024)))
+    except (ValueError, OSError):
+        memory_slots = 4
+    return max(1, min(cores + 1, memory_slots))
+
+
+# ---- results ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StackResult:
+    stack: str
+    account: str
+    environment: str
+    status: str
+    """planned, no changes, unchanged, applied, destroyed, waiting, failed, skipped, timed out, interrupted."""
+    add: int = 0
+    change: int = 0
+    remove: int = 0
+    duration: float = 0.0
+    log: str = ""
+    message: str = ""
+    reaches: list[str] = field(default_factory=list)
+    """Other environments a planned change here reaches immediately."""
+    changes: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "timed out", "interrupted", "refused")
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.remove) or self.status == "waiting"
+
+
+@dataclass
+class RunReport:
+    command: str
+    environment: str
+    revision: str
+    target: str
+    results: list[StackResult]
+    notices: list[str] = field(default_factory=list)
+    summary_file: str | None = None
+    duration: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.interrupted or any(r.failed or r.status == "skipped" for r in self.results)
+
+    def exit_code(self) -> int:
+        if self.failed:
+            return 1
+        if self.command in ("plan", "drift") and any(r.has_changes for r in self.results):
+            return 2
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code()
+        data["tool_version"] = __version__
+        return data
+
+
+Listener = Callable[[str, str, str], None]
+"""(stack, status, detail) → None; drives the progress view."""
+
+
+# ---- preparation --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    parallelism: int = field(default_factory=default_parallelism)
+    timeout: float | None = 1800.0
+    refresh: bool = False
+    auto_approve: bool = False
+    out: Path | None = None
+    confirm: Callable[[str, Environment, list[StackResult]], bool] | None = None
+    listener: Listener | None = None
+
+
+class Run:
+    """Everything one command needs for one environment, prepared once."""
+
+    def __init__(
+        self,
+        project: Project,
+        env: Environment,
+        workspace: Workspace,
+        options: Options,
+        command: str,
+        check: Callable[[Project], None] | None = None,
+    ):
+        self.project = project
+        self.env = env
+        self.ws = workspace
+        self.options = options
+        self.command = command
+        self.notices: list[str] = []
+        self.revision = revision_of(project)
+        self.binary = find_terraform()
+        workspace.ensure_writable()
+        terraform_version(self.binary, workspace.tool_home)
+        self.target, notices = workspace.target(env, project.matrix.organization.home_region)
+        self.notices += notices
+        self.cli_config = cli_config(workspace.tool_home)
+        self.out = (options.out or project.root / "build").resolve()
+        self.ledger = workspace.ledger(env, self.target)
+        self.facts = self.read_facts()
+        self.model = build_model(project, self.facts)
+        self.rendered: dict[str, RenderedStack] = {}
+        self.render()
+        snapshot(project, self.revision, workspace.revisions)
+        self._lock = threading.Lock()
+
+    # -- facts and rendering --------------------------------------------------------------------------
+
+    def read_facts(self) -> OrgFacts:
+        outputs = self.read_outputs(ORGANIZATION)
+        facts = OrgFacts()
+        if outputs:
+            facts.account_ids = dict(outputs.get("account_ids") or {})
+            facts.organization_id = outputs.get("organization_id")
+            facts.root_id = outputs.get("root_id")
+        return facts
+
+    def read_state(self, stack: str) -> dict[str, Any] | None:
+        """A stack's Terraform state, read straight from its backend: no Terraform process needed."""
+        try:
+            if isinstance(self.env.backend, S3Backend):
+                backend = self._backend_of(stack)
+                body = (
+                    self.target.client("s3")
+                    .get_object(Bucket=backend.bucket, Key=f"{backend.key_prefix}/{stack}/terraform.tfstate")["Body"]
+                    .read()
+                )
+                state = json.loads(body)
+            else:
+                state = json.loads(self.ws.state_file(stack).read_text())
+        except Exception:
+            return None
+        return state if isinstance(state, dict) else None
+
+    def read_outputs(self, stack: str) -> dict[str, Any]:
+        state = self.read_state(stack) or {}
+        return {k: v.get("value") for k, v in (state.get("outputs") or {}).items()}
+
+    def _backend_of(self, stack: str) -> S3Backend:
+        for env in self.project.environments.values():
+            if (stack in env.stacks or stack.removeprefix("access-") in env.accounts) and isinstance(
+                env.backend, S3Backend
+            ):
+                return env.backend
+        assert isinstance(self.env.backend, S3Backend)
+        return self.env.backend
+
+    def render(self) -> None:
+        result = render(self.model, [self.env], self.out)
+        self.rendered = result.stacks
+
+    def refresh_model(self) -> None:
+        facts = self.read_facts()
+        if facts != self.facts:
+            self.facts = facts
+            self.model = build_model(self.project, facts)
+            self.render()
+
+    def stacks(self) -> list[Stack]:
+        return stacks_of(self.model, self.env)
+
+    # -- per-stack Terraform ---------------------------------------------------------------------------
+
+    def runner(self, stack: str) -> Runner:
+        env = self.target.env()
+        env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(self.cli_config),
+                "TF_IN_AUTOMATION": "1",
+                "TF_INPUT": "0",
+                "CHECKPOINT_DISABLE": "1",
+            }
+        )
+        log = self.ws.logs(self.env.name) / f"{stack}.log"
+        return Runner(
+            self.rendered[stack].directory,
+            env=env,
+            log=log,
+            binary=self.binary,
+            timeout=self.options.timeout,
+            label=stack,
+        )
+
+    def backend_config(self, stack: str) -> dict[str, str]:
+        if isinstance(self.env.backend, S3Backend):
+            return {}
+        path = self.ws.state_file(stack)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return {"path": str(path.resolve())}
+
+    def plan_paths(self, stack: str) -> tuple[Path, Path]:
+        d = self.ws.plans(self.env.name)
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return d / f"{stack}.tfplan", d / f"{stack}.json"
+
+    def saved_plan(self, stack: str) -> tuple[Path, dict[str, Any]] | None:
+        planfile, meta_path = self.plan_paths(stack)
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return (planfile, meta) if planfile.is_file() else None
+
+    def drop_plan(self, stack: str) -> None:
+        for path in self.plan_paths(stack):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def record(self, records: list[Record]) -> None:
+        with self._lock:
+            self.ledger.append(records)
+
+    @property
+    def interrupted(self) -> bool:
+        from securecart_tf.terraform import REGISTRY
+
+        return REGISTRY.interrupted.is_set()
+
+    def listen(self, stack: str, status: str, detail: str = "") -> None:
+        if self.options.listener is not None:
+            self.options.listener(stack, status, detail)
+
+    def result(self, stack: Stack, status: str, outcome: Outcome | None = None, message: str = "") -> StackResult:
+        res = StackResult(
+            stack=stack.name, account=stack.account, environment=self.env.name, status=status, message=message
+        )
+        if outcome is not None:
+            res.add, res.change, res.remove = outcome.add, outcome.change, outcome.remove
+            res.duration = outcome.duration
+            res.log = str(outcome.log)
+            res.changes = [{"address": c.address, "action": c.action} for c in outcome.changes]
+            res.reaches = self.reaches(stack, outcome.changes)
+            if outcome.timed_out:
+                res.status = "timed out"
+                res.message = f"no answer within {self.options.timeout:.0f}s; see {outcome.log}"
+            elif outcome.interrupted:
+                res.status = "interrupted"
+            elif outcome.errors and not message:
+                res.message = outcome.errors[0][:300] + f" (log: {outcome.log})"
+        return res
+
+    def reaches(self, stack: Stack, changes: list[ResourceChange]) -> list[str]:
+        """Environments other than this one that a planned change reaches at once."""
+        if not stack.reach:
+            return []
+        found: set[str] = set()
+        for change in changes:
+            kind = RESOURCE_KINDS.get(change.resource_type)
+            if kind is None or change.index is None:
+                continue
+            key = str(change.index)
+            table = stack.reach.get(kind, {})
+            envs = table.get(key) or table.get(key.split("|", 1)[0]) or []
+            found.update(envs)
+        found.discard(self.env.name)
+        return sorted(found)
+
+    def before_plan(self, stack: Stack) -> None:
+        """Sandbox only: stand in for the IdP, which provisions SCIM groups in real AWS."""
+        ic = self.project.matrix.identity_center
+        if stack.layer != "identity-center" or self.target.info is None or ic is None:
+            return
+        from securecart_tf.sandbox import provision_scim_groups
+
+        created = provision_scim_groups(self.target.client, [g.name for g in ic.groups if g.source.value == "scim"])
+        if created:
+            with self._lock:
+                self.notices.append(f"the sandbox provisioned SCIM groups as the IdP would: {', '.join(created)}")
+
+    # -- upstream readiness ----------------------------------------------------------------------------
+
+    def blocked_by(self, stack: Stack, in_run: set[str]) -> str | None:
+        """Why a stack cannot be planned yet, or None."""
+        for dep in stack.depends_on:
+            if dep in in_run:
+                continue
+            if not self.state_exists(dep):
+                owner = self.model.stacks[dep].environment if dep in self.model.stacks else None
+                where = f" (environment {owner})" if owner else ""
+                return f"waiting for {dep}{where} to be applied first"
+        if stack.pending_accounts:
+            names = ", ".join(a for a in stack.pending_accounts if a != "organization")
+            return f"waiting for the organization stack to create {names or 'the organization'}"
+        return None
+
+    def state_exists(self, stack: str) -> bool:
+        """True once the stack has been applied and still manages something."""
+        return bool((self.read_state(stack) or {}).get("resources"))
+
+
+# ---- plan -----------------------------------------------------------------------------------------------
+
+
+def _plan_one(
+    run: Run, stack: Stack, *, fast_path: dict[str, Record], destroy: bool = False, refresh_only: bool = False
+) -> StackResult:
+    rendered = run.rendered[stack.name]
+    previous = fast_path.get(stack.name)
+    if (
+        previous is not None
+        and previous.stack_hash == rendered.hash
+        and not run.options.refresh
+        and not destroy
+        and not refresh_only
+    ):
+        run.listen(stack.name, "unchanged", "inputs match the last successful apply")
+        run.drop_plan(stack.name)
+        return run.result(stack, "unchanged", message=f"same inputs as the apply of revision {previous.revision}")
+    run.before_plan(stack)
+    runner = run.runner(stack.name)
+    run.listen(stack.name, "init")
+    init = runner.init(run.backend_config(stack.name))
+    if not init.ok:
+        run.listen(stack.name, "failed", "init")
+        return run.result(stack, "failed", init, message=f"terraform init failed; see {init.log}")
+    planfile, meta_path = run.plan_paths(stack.name)
+    run.listen(stack.name, "planning")
+    outcome = runner.plan(planfile, destroy=destroy, refresh_only=refresh_only)
+    if not outcome.ok:
+        run.drop_plan(stack.name)
+        res = run.result(stack, "failed", outcome)
+        run.listen(stack.name, res.status, res.message)
+        return res
+    os.chmod(planfile, 0o600)
+    status = "planned" if outcome.has_changes else "no changes"
+    meta = {
+        "revision": run.revision,
+        "stack_hash": rendered.hash,
+        "target": run.target.id,
+        "created": time.time(),
+        "destroy": destroy,
+        "add": outcome.add,
+        "change": outcome.change,
+        "remove": outcome.remove,
+    }
+    meta_path.write_text(json.dumps(meta) + "\n")
+    os.chmod(meta_path, 0o600)
+    res = run.result(stack, status, outcome)
+    run.listen(stack.name, status, f"+{outcome.add} ~{outcome.change} -{outcome.remove}")
+    return res
+
+
+def _in_pool(run: Run, stacks: list[Stack], work: Callable[[Stack], StackResult]) -> list[StackResult]:
+    if not stacks:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, run.options.parallelism)) as pool:
+        return list(pool.map(work, stacks))
+
+
+def plan(run: Run) -> RunReport:
+    start = time.monotonic()
+    stacks = run.stacks()
+    in_run = {s.name for s in stacks}
+    fast_path = last_applied(run.ledger.records(), run.target.id)
+    results: dict[str, StackResult] = {}
+    ready: list[Stack] = []
+    for stack in stacks:
+        reason = run.blocked_by(stack, in_run)
+        if reason is None:
+            ready.append(stack)
+        else:
+            run.drop_plan(stack.name)
+            own_env_upstream = ORGANIZATION in in_run
+            results[stack.name] = run.result(stack, "waiting" if own_env_upstream else "refused", message=reason)
+            run.listen(stack.name, results[stack.name].status, reason)
+    for res in _in_pool(run, ready, lambda s: _plan_one(run, s, fast_path=fast_path)):
+        results[res.stack] = res
+    ordered = [results[s.name] for s in stacks]
+    run.record([_record(run, "plan", r) for r in ordered])
+    return RunReport(
+        "plan", run.env.name, run.revision, run.target.id, ordered, run.notices, duration=time.monotonic() - start
+    )
+
+
+def _record(run: Run, action: str, r: StackResult) -> Record:
+    result = {
+        "planned": "changes",
+        "no changes": "no-changes",
+        "applied": "ok",
+        "destroyed": "ok",
+        "timed out": "timed-out",
+    }.get(r.status, r.status)
+    return Record(
+        action=action,
+        environment=run.env.name,
+        stack=r.stack,
+        revision=run.revision,
+        result=result,
+        target=run.target.id,
+        stack_hash=run.rendered[r.stack].hash if r.stack in run.rendered else "",
+        add=r.add,
+        change=r.change,
+        remove=r.remove,
+        duration=round(r.duration, 2),
+        detail=r.message[:500],
+    )
+
+
+# ---- apply ----------------------------------------------------------------------------------------------
+
+
+def needs_approval(env: Environment, auto_approve: bool) -> bool:
+    if env.approval == Approval.none:
+        return False
+    if env.approval == Approval.always:
+        return True
+    return not auto_approve
+
+
+def _check_saved_plan(run: Run, stack: Stack) -> tuple[Path, dict[str, Any]] | None:
+    saved = run.saved_plan(stack.name)
+    if saved is None:
+        return None
+    _planfile, meta = saved
+    rendered = run.rendered[stack.name]
+    problems = []
+    if meta.get("target") != run.target.id:
+        problems.append(f"it was made against {meta.get('target')}, not {run.target.id}")
+    if meta.get("revision") != run.revision:
+        problems.append(f"it was made from revision {meta.get('revision')}; the inputs are now at {run.revision}")
+    elif meta.get("stack_hash") != rendered.hash:
+        problems.append("the stack's rendered inputs changed since (an upstream stack was applied)")
+    if problems:
+        raise RunRefused(
+            f"the saved plan for {stack.name} is stale: {'; '.join(problems)}",
+            hint=f"run `securecart-tf plan --env {run.env.name}` again, then apply",
+        )
+    return saved
+
+
+def apply(run: Run, *, destroy: bool = False) -> RunReport:
+    """Apply the environment in dependency order; destroy=True tears it down in reverse order.
+
+    Each stack starts as soon as the stacks it depends on have finished. When the environment needs an
+    approval, ready stacks are gathered into a batch, planned together, and approved once per batch.
+    """
+    start = time.monotonic()
+    command = "destroy" if destroy else "apply"
+    stacks = run.stacks()
+    if destroy:
+        stacks = list(reversed(stacks))
+    by_name = {s.name: s for s in stacks}
+    in_run = set(by_name)
+    results: dict[str, StackResult] = {}
+    fast_path = {} if destroy else last_applied(run.ledger.records(), run.target.id)
+    approval = needs_approval(run.env, run.options.auto_approve)
+    pending = [s.name for s in stacks]
+    running: dict[Future[StackResult], str] = {}
+    refused: RunRefused | None = None
+
+    def current(name: str) -> Stack:
+        return run.model.stacks.get(name, by_name[name]) if not destroy else by_name[name]
+
+    def prepare(stack: Stack) -> tuple[Path | None, StackResult]:
+        """The plan to apply: the saved one if still valid, else a fresh one. (None, result) if nothing to do."""
+        if not destroy:
+            reason = run.blocked_by(stack, in_run)
+            if reason is not None:
+                return None, run.result(stack, "refused", message=reason)
+            saved = _check_saved_plan(run, stack)
+            if saved is not None:
+                meta = saved[1]
+                res = run.result(
+                    stack,
+                    "planned" if (meta["add"] or meta["change"] or meta["remove"]) else "no changes",
+                    message="saved plan",
+                )
+                res.add, res.change, res.remove = meta["add"], meta["change"], meta["remove"]
+                return (saved[0] if res.status == "planned" else None), res
+            run.listen(stack.name, "planning", "no saved plan; planning now")
+        elif not run.state_exists(stack.name):
+            return None, run.result(stack, "no changes", message="nothing to destroy")
+        res = _plan_one(run, stack, fast_path=fast_path, destroy=destroy)
+        if res.status == "planned":
+            if not destroy:
+                res.message = res.message or "no saved plan; planned now"
+            return run.plan_paths(stack.name)[0], res
+        return None, res
+
+    def finish(stack: Stack, planfile: Path | None, planned: StackResult) -> StackResult:
+        if planfile is None:
+            if planned.status == "no changes":
+                run.drop_plan(stack.name)
+                planned.status = "unchanged" if not destroy else "no changes"
+            return planned
+        run.listen(stack.name, "destroying" if destroy else "applying")
+        outcome = run.runner(stack.name).apply(planfile)
+        res = run.result(stack, ("destroyed" if destroy else "applied") if outcome.ok else "failed", outcome)
+        res.add, res.change, res.remove = planned.add, planned.change, planned.remove
+        res.duration += planned.duration
+        if outcome.ok:
+            run.drop_plan(stack.name)
+        elif not res.message:
+            res.message = f"{command} failed; see {outcome.log}"
+        run.listen(stack.name, res.status, res.message)
+        return res
+
+    def whole(stack: Stack) -> StackResult:
+        planfile, planned = prepare(stack)
+        return finish(stack, planfile, planned)
+
+    def blockers_of(name: str) -> list[str]:
+        if not destroy:
+            return [d for d in current(name).depends_on if d in in_run]
+        return [other for other in in_run if name in by_name[other].depends_on]
+
+    with ThreadPoolExecutor(max_workers=max(1, run.options.parallelism)) as pool:
+        while (pending or running) and refused is None:
+            ready = []
+            for name in list(pending):
+                blockers = blockers_of(name)
+                bad = [
+                    b
+                    for b in blockers
+                    if b in results and (results[b].failed or results[b].status in ("skipped", "refused"))
+                ]
+                if bad or (run.interrupted and name not in results):
+                    why = "the run was interrupted" if not bad else f"{', '.join(bad)} did not {command}"
+                    results[name] = run.result(current(name), "skipped", message=f"skipped: {why}")
+                    run.listen(name, "skipped", results[name].message)
+                    pending.remove(name)
+                elif all(b in results for b in blockers):
+                    ready.append(name)
+            if ready and not (approval and running):
+                for name in ready:
+                    pending.remove(name)
+                if not approval:
+                    for name in ready:
+                        running[pool.submit(whole, current(name))] = name
+                else:
+                    batch = [current(n) for n in ready]
+                    try:
+                        prepared = list(pool.map(prepare, batch))
+                    except RunRefused as exc:
+                        refused = exc
+                        for stack in batch:
+                            results[stack.name] = run.result(stack, "refused", message=exc.message)
+                        break
+                    wanted = [(s, p, r) for s, (p, r) in zip(batch, prepared, strict=True) if p is not None]
+                    confirm = run.options.confirm
+                    if wanted and (confirm is None or not confirm(command, run.env, [r for _, _, r in wanted])):
+                        for stack, (_, res) in zip(batch, prepared, strict=True):
+                            results[stack.name] = res
+                            if res.status == "planned":
+                                res.status, res.message = "refused", "not approved; the plan is kept"
+                        refused = RunRefused(f"{command} of {run.env.name} was not approved; nothing was changed")
+                        break
+                    for stack, (planfile, res) in zip(batch, prepared, strict=True):
+                        running[pool.submit(finish, stack, planfile, res)] = stack.name
+                continue
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                try:
+                    results[name] = future.result()
+                except RunRefused as exc:
+                    refused = refused or exc
+                    results[name] = run.result(current(name), "refused", message=exc.message)
+                if name == ORGANIZATION and not destroy and results[name].status == "applied":
+                    run.refresh_model()  # new accounts now have IDs: re-render the stacks that use them
+        for future in list(running):
+            name = running.pop(future)
+            results[name] = future.result()
+    for name in pending:
+        if name not in results:
+            results[name] = run.result(by_name[name], "skipped", message="not started")
+    ordered = [results[s.name] for s in stacks]
+    run.record([_record(run, command, r) for r in ordered])
+    report = RunReport(
+        command,
+        run.env.name,
+        run.revision,
+        run.target.id,
+        ordered,
+        run.notices,
+        duration=time.monotonic() - start,
+        interrupted=run.interrupted,
+    )
+    run.record(
+        [
+            Record(
+                action=command,
+                environment=run.env.name,
+                stack="*",
+                revision=run.revision,
+                result="failed" if report.failed else "ok",
+                target=run.target.id,
+                duration=round(report.duration, 2),
+            )
+        ]
+    )
+    if refused is not None and not any(r.status in ("applied", "destroyed") for r in ordered):
+        raise refused
+    return report
+
+
+def environment_revision(run: Run) -> str | None:
+    return environment_status(run.ledger.records(), run.env.name, run.target.id).current
+
+
+def write_summary(report: RunReport, ws: Workspace) -> Path:
+    from securecart_tf.summary import markdown
+
+    ws.summaries.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path = ws.summaries / f"{report.environment}-{report.command}-{stamp}.md"
+    text = markdown(report)
+    path.write_text(text)
+    (ws.summaries / f"{report.environment}-{report.command}-latest.md").write_text(text)
+    report.summary_file = str(path)
+    return path
+
+
+def load_env(project: Project, name: str) -> Environment:
+    if name in project.environments:
+        return project.environments[name]
+    if not project.environments and name == "default":
+        from securecart_tf.render import default_environment
+
+        return default_environment(build_model(project))
+    known = ", ".join(sorted(project.environments)) or "none (add environments/*.yaml)"
+    raise SecureCartError(f"unknown environment '{name}'", hint=f"known environments: {known}")

@@ -1,0 +1,244 @@
+"""Each stack becomes a Terraform root folder.
+
+Jinja renders only backend, provider and module wiring; every piece of data is written with
+`json.dumps` into `terraform.tfvars.json`. No policy document ever passes through string templating.
+Output is deterministic, and a file is rewritten only when its bytes change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from securecart_tf import __version__
+from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
+from securecart_tf.errors import SecureCartError
+from securecart_tf.model import Model, Stack
+from securecart_tf.resources import modules_dir, templates_dir
+
+PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"
+TERRAFORM_MIN_VERSION = "1.9.0"
+SANDBOX_MAX_RETRIES = 2
+MANIFEST = "manifest.json"
+DEFAULT_ENVIRONMENT = "default"
+
+
+def default_environment(model: Model) -> Environment:
+    """Used when the project has no environment files: every stack, the sandbox, local state."""
+    return Environment(
+        name=DEFAULT_ENVIRONMENT,
+        stacks=[s for s in ("organization", "security", "identity-center") if s in model.stacks],
+        accounts=[s.account for s in model.stacks.values() if s.layer == "access"],
+    )
+
+
+def stacks_of(model: Model, env: Environment) -> list[Stack]:
+    """The stacks an environment covers, in dependency order."""
+    wanted = set(env.stacks) | {f"access-{a}" for a in env.accounts}
+    return [s for s in model.ordered() if s.name in wanted]
+
+
+@dataclass
+class RenderedStack:
+    stack: Stack
+    environment: str
+    directory: Path
+    hash: str
+    files: dict[str, str]
+    rewritten: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RenderResult:
+    root: Path
+    stacks: dict[str, RenderedStack]
+    rewritten: list[Path]
+    unchanged: int
+
+
+def _jinja() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def _module_files() -> dict[str, dict[str, bytes]]:
+    result: dict[str, dict[str, bytes]] = {}
+    for module in sorted(p for p in modules_dir().iterdir() if p.is_dir()):
+        result[module.name] = {
+            f.name: f.read_bytes() for f in sorted(module.iterdir()) if f.is_file() and f.suffix in (".tf", ".md")
+        }
+    return result
+
+
+def _write_if_changed(path: Path, content: bytes, rewritten: list[Path]) -> None:
+    try:
+        if path.read_bytes() == content:
+            return
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+    rewritten.append(path)
+
+
+def _tfvars(stack: Stack, model: Model, env: Environment) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "region": model.matrix.organization.home_region,
+        "account_id": model.directory.ids.get(stack.account) or model.directory(stack.account),
+    }
+    model.directory.take_pending()
+    inputs = json.loads(json.dumps(stack.inputs))
+    if stack.layer == "security" and env.target.type == "sandbox":
+        inputs["baseline"]["force_destroy_logs"] = True
+    data.update(inputs)
+    return data
+
+
+def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str, Any]:
+    target = env.target
+    mgmt = model.matrix.organization.management_account
+    profile = None
+    assume_role = None
+    external_id = None
+    if isinstance(target, AwsTarget):
+        profile = target.account_profiles.get(stack.account, target.profile)
+        if stack.account != mgmt and stack.account not in target.account_profiles:
+            assume_role = target.role_name or model.matrix.organization.deployment_role
+            external_id = target.external_id
+    elif stack.account != mgmt:
+        assume_role = model.matrix.organization.deployment_role
+    backend: dict[str, Any] = {"type": "local"}
+    if isinstance(env.backend, S3Backend):
+        backend = env.backend.model_dump()
+    return {
+        "stack": {"name": stack.name, "layer": stack.layer, "account": stack.account},
+        "target": {"type": target.type},
+        "backend": backend,
+        "profile": profile,
+        "assume_role": assume_role,
+        "external_id": external_id,
+        "max_retries": SANDBOX_MAX_RETRIES,
+        "provider_constraint": PROVIDER_CONSTRAINT,
+        "terraform_min_version": TERRAFORM_MIN_VERSION,
+    }
+
+
+def render_stack(
+    stack: Stack,
+    model: Model,
+    env: Environment,
+    jinja: jinja2.Environment | None = None,
+    module_hashes: dict[str, str] | None = None,
+) -> tuple[dict[str, str], str]:
+    """The files of one stack's root and its content hash (which covers the modules it uses)."""
+    jinja = jinja or _jinja()
+    context = _provider_context(stack, model, env)
+    context["modules"] = "../../modules"
+    layer_template = {"access": "access.tf.j2"}.get(stack.layer, f"{stack.layer}.tf.j2")
+    files = {
+        "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
+        "main.tf": jinja.get_template(layer_template).render(context),
+        "terraform.tfvars.json": json.dumps(_tfvars(stack, model, env), indent=2, sort_keys=True) + "\n",
+    }
+    if module_hashes is None:
+        module_hashes = {name: _hash_files(f) for name, f in _module_files().items()}
+    digest = hashlib.sha256()
+    digest.update(f"securecart-tf {__version__}\n".encode())
+    for name in sorted(files):
+        digest.update(f"{name}\n".encode())
+        digest.update(files[name].encode())
+    for module in sorted(stack.modules):
+        digest.update(f"module {module} {module_hashes[module]}\n".encode())
+    return files, digest.hexdigest()
+
+
+def _hash_files(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\n" + files[name])
+    return digest.hexdigest()
+
+
+def render(model: Model, environments: list[Environment], out: Path) -> RenderResult:
+    """Render the stacks of each environment into out/<env>/<stack>/, and the modules into out/modules/."""
+    jinja = _jinja()
+    modules = _module_files()
+    module_hashes = {name: _hash_files(files) for name, files in modules.items()}
+    rewritten: list[Path] = []
+    unchanged = 0
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for module, files in modules.items():
+            for fname, content in files.items():
+                before = len(rewritten)
+                _write_if_changed(out / "modules" / module / fname, content, rewritten)
+                unchanged += len(rewritten) == before
+        rendered: dict[str, RenderedStack] = {}
+        for env in environments:
+            env_dir = out / env.name
+            manifest_path = env_dir / MANIFEST
+            previous = _read_manifest(manifest_path)
+            entries = []
+            for stack in stacks_of(model, env):
+                files, digest = render_stack(stack, model, env, jinja, module_hashes)
+                directory = env_dir / stack.name
+                result = RenderedStack(stack, env.name, directory, digest, files)
+                for fname, text in files.items():
+                    before = len(rewritten)
+                    _write_if_changed(directory / fname, text.encode(), rewritten)
+                    if len(rewritten) > before:
+                        result.rewritten.append(fname)
+                    else:
+                        unchanged += 1
+                rendered[stack.name] = result
+                entries.append(
+                    {
+                        "name": stack.name,
+                        "layer": stack.layer,
+                        "account": stack.account,
+                        "environment": env.name,
+                        "depends_on": list(stack.depends_on),
+                        "modules": list(stack.modules),
+                        "hash": digest,
+                        "pending_accounts": list(stack.pending_accounts),
+                    }
+                )
+            for old in previous.get("stacks", []):
+                name = old.get("name")
+                if isinstance(name, str) and name not in rendered and (env_dir / name).is_dir():
+                    shutil.rmtree(env_dir / name)
+            manifest = {
+                "tool_version": __version__,
+                "environment": env.name,
+                "target": env.target.type,
+                "backend": env.backend.type,
+                "stacks": entries,
+            }
+            _write_if_changed(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode(), rewritten)
+    except OSError as exc:
+        raise SecureCartError(
+            f"cannot write the rendered Terraform under {out}: {exc.strerror or exc}",
+            hint="choose a writable folder with --out, or free some disk space",
+        ) from None
+    return RenderResult(root=out, stacks=rendered, rewritten=rewritten, unchanged=unchanged)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,338 @@
+"""The few AWS APIs moto lacks, served in front of moto so real Terraform can apply everything.
+
+- SSO Admin: ListTagsForResource, TagResource, UntagResource, DescribePermissionSetProvisioningStatus,
+  and Put/Get/DeletePermissionsBoundary{To,For,From}PermissionSet.
+- IAM Access Analyzer: analyzers and their tags (the whole API is missing in moto).
+- GuardDuty: Describe/UpdateOrganizationConfiguration.
+- S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
+  which the provider waits for after every put.
+
+`patch_moto` also mends one moto defect: SSO Admin rejects AWS managed policies that live under a path
+(such as `job-function/ViewOnlyAccess`), because it reads the policy data's "path" key, which is "Path".
+
+State is in memory, per account, like moto's. Each shim answers in the wire format the AWS SDK expects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from securecart_tf.sandbox import HEALTH_PATH
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/")
+SSO_TARGET_PREFIX = "SWBExternalService."
+
+
+def _account_of(access_key: str) -> str:
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)
+
+
+class ShimState:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sso_tags: dict[str, dict[str, str]] = {}
+        self.sso_boundaries: dict[str, dict[str, Any]] = {}
+        self.analyzers: dict[tuple[str, str], dict[str, Any]] = {}
+        self.analyzer_tags: dict[str, dict[str, str]] = {}
+        self.guardduty_org: dict[tuple[str, str], dict[str, Any]] = {}
+        self.lifecycle_min_size: dict[tuple[str, str], str] = {}
+
+
+class Request:
+    def __init__(self, environ: dict[str, Any]):
+        self.environ = environ
+        self.method: str = environ.get("REQUEST_METHOD", "GET")
+        self.path: str = unquote(environ.get("PATH_INFO", ""))
+        self.query = parse_qs(environ.get("QUERY_STRING", ""))
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        match = _CREDENTIAL.search(auth)
+        self.access_key, self.region, self.service = match.groups() if match else ("", "us-east-1", "")
+        self.target: str = environ.get("HTTP_X_AMZ_TARGET", "")
+        self._body: bytes | None = None
+
+    def body(self) -> bytes:
+        if self._body is None:
+            try:
+                length = int(self.environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            self._body = self.environ["wsgi.input"].read(length) if length else b""
+            # hand the body back, untouched, in case the request goes on to moto
+            import io
+
+            self.environ["wsgi.input"] = io.BytesIO(self._body)
+        return self._body
+
+    def json(self) -> dict[str, Any]:
+        raw = self.body()
+        if not raw:
+            return {}
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def account(self) -> str:
+        return _account_of(self.access_key)
+
+
+Response = tuple[int, dict[str, Any] | None]
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return status, {"__type": code, "message": message, "Message": message}
+
+
+class Shims:
+    """WSGI middleware: answers the shimmed operations, passes everything else to moto."""
+
+    def __init__(self, app: WSGIApp, session: str = ""):
+        self.app = app
+        self.session = session
+        self.state = ShimState()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path == HEALTH_PATH and not request.service:
+            body = json.dumps({"session": self.session}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if request.service == "s3" and "lifecycle" in request.query:
+            return self._s3_lifecycle(request, environ, start_response)
+        if request.target == SSO_TARGET_PREFIX + "CreatePermissionSet":
+            return self._sso_create_permission_set(request, environ, start_response)
+        handled = self.dispatch(request)
+        if handled is None:
+            return self.app(environ, start_response)
+        status, payload = handled
+        body = json.dumps(payload or {}).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 409: "Conflict"}.get(status, "Error")
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.1" if request.target else "application/json"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+        ]
+        if status >= 400 and payload:
+            headers.append(("x-amzn-ErrorType", str(payload.get("__type", "Error"))))
+        start_response(f"{status} {reason}", headers)
+        return [body]
+
+    def dispatch(self, request: Request) -> Response | None:
+        if request.target.startswith(SSO_TARGET_PREFIX):
+            handler = getattr(self, "_sso_" + request.target[len(SSO_TARGET_PREFIX) :], None)
+            return handler(request) if handler else None
+        if request.service == "access-analyzer":
+            return self._access_analyzer(request)
+        if request.service == "guardduty":
+            match = re.fullmatch(r"/detector/([^/]+)/admin", request.path)
+            if match:
+                return self._guardduty_org(request, match.group(1))
+        return None
+
+    # ---- S3 lifecycle --------------------------------------------------------------------------------
+
+    LIFECYCLE_HEADER = "x-amz-transition-default-minimum-object-size"
+
+    def _s3_lifecycle(self, r: Request, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        key = (r.account, r.path.strip("/").split("/")[0])
+        if r.method == "PUT":
+            value = environ.get("HTTP_X_AMZ_TRANSITION_DEFAULT_MINIMUM_OBJECT_SIZE") or "all_storage_classes_128K"
+            with self.state.lock:
+                self.state.lifecycle_min_size[key] = value
+        elif r.method == "DELETE":
+            with self.state.lock:
+                self.state.lifecycle_min_size.pop(key, None)
+        with self.state.lock:
+            value = self.state.lifecycle_min_size.get(key)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if value is not None and status.startswith("200"):
+                headers = [*headers, (self.LIFECYCLE_HEADER, value)]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.app(environ, start)
+
+    # ---- SSO Admin ---------------------------------------------------------------------------------
+
+    def _sso_create_permission_set(self, r: Request, environ: dict[str, Any], start_response: Callable[..., Any]
+                                   ) -> Iterable[bytes]:
+        """moto keeps the tags given at creation where ListTagsForResource cannot see them; keep them here."""
+        tags = {t["Key"]: t["Value"] for t in r.json().get("Tags", [])}
+        captured: list[str] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.append(status)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        body = b"".join(self.app(environ, start))
+        if captured and captured[0].startswith("200") and tags:
+            arn = json.loads(body).get("PermissionSet", {}).get("PermissionSetArn")
+            if arn:
+                with self.state.lock:
+                    self.state.sso_tags.setdefault(arn, {}).update(tags)
+        return [body]
+
+    def _sso_TagResource(self, r: Request) -> Response:
+        body = r.json()
+        with self.state.lock:
+            tags = self.state.sso_tags.setdefault(body["ResourceArn"], {})
+            tags.update({t["Key"]: t["Value"] for t in body.get("Tags", [])})
+        return 200, {}
+
+    def _sso_UntagResource(self, r: Request) -> Response:
+        body = r.json()
+        with self.state.lock:
+            tags = self.state.sso_tags.setdefault(body["ResourceArn"], {})
+            for key in body.get("TagKeys", []):
+                tags.pop(key, None)
+        return 200, {}
+
+    def _sso_ListTagsForResource(self, r: Request) -> Response:
+        body = r.json()
+        with self.state.lock:
+            tags = dict(self.state.sso_tags.get(body["ResourceArn"], {}))
+        return 200, {"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
+
+    def _sso_DescribePermissionSetProvisioningStatus(self, r: Request) -> Response:
+        body = r.json()
+        return 200, {
+            "PermissionSetProvisioningStatus": {
+                "AccountId": r.account,
+                "CreatedDate": time.time(),
+                "RequestId": body.get("ProvisionPermissionSetRequestId"),
+                "Status": "SUCCEEDED",
+            }
+        }
+
+    def _sso_PutPermissionsBoundaryToPermissionSet(self, r: Request) -> Response:
+        body = r.json()
+        with self.state.lock:
+            self.state.sso_boundaries[body["PermissionSetArn"]] = body["PermissionsBoundary"]
+        return 200, {}
+
+    def _sso_GetPermissionsBoundaryForPermissionSet(self, r: Request) -> Response:
+        body = r.json()
+        with self.state.lock:
+            boundary = self.state.sso_boundaries.get(body["PermissionSetArn"])
+        if boundary is None:
+            return _error(400, "ResourceNotFoundException", "The permission set has no permissions boundary")
+        return 200, {"PermissionsBoundary": boundary}
+
+    def _sso_DeletePermissionsBoundaryFromPermissionSet(self, r: Request) -> Response:
+        body = r.json()
+        with self.state.lock:
+            self.state.sso_boundaries.pop(body["PermissionSetArn"], None)
+        return 200, {}
+
+    # ---- IAM Access Analyzer (REST-JSON) -------------------------------------------------------------
+
+    def _access_analyzer(self, r: Request) -> Response:
+        account, region = r.account, r.region
+        if r.path == "/analyzer" and r.method == "PUT":
+            body = r.json()
+            name = body.get("analyzerName", "")
+            key = (account, name)
+            with self.state.lock:
+                if key in self.state.analyzers:
+                    return _error(409, "ConflictException", f"Analyzer {name} already exists")
+                arn = f"arn:aws:access-analyzer:{region}:{account}:analyzer/{name}"
+                self.state.analyzers[key] = {
+                    "arn": arn,
+                    "name": name,
+                    "type": body.get("type", "ACCOUNT"),
+                    "status": "ACTIVE",
+                    "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+                self.state.analyzer_tags[arn] = dict(body.get("tags") or {})
+            return 200, {"arn": arn}
+        if r.path == "/analyzer" and r.method == "GET":
+            wanted = (r.query.get("type") or [None])[0]
+            with self.state.lock:
+                found = [
+                    dict(a, tags=self.state.analyzer_tags.get(a["arn"], {}))
+                    for (acc, _), a in sorted(self.state.analyzers.items())
+                    if acc == account and (wanted is None or a["type"] == wanted)
+                ]
+            return 200, {"analyzers": found}
+        match = re.fullmatch(r"/analyzer/([^/]+)", r.path)
+        if match:
+            key = (account, match.group(1))
+            with self.state.lock:
+                analyzer = self.state.analyzers.get(key)
+                if analyzer is None:
+                    return _error(404, "ResourceNotFoundException", f"Analyzer {key[1]} not found")
+                if r.method == "DELETE":
+                    del self.state.analyzers[key]
+                    self.state.analyzer_tags.pop(analyzer["arn"], None)
+                    return 200, {}
+                return 200, {"analyzer": dict(analyzer, tags=self.state.analyzer_tags.get(analyzer["arn"], {}))}
+        match = re.fullmatch(r"/tags/(.+)", r.path)
+        if match:
+            arn = match.group(1)
+            with self.state.lock:
+                tags = self.state.analyzer_tags.setdefault(arn, {})
+                if r.method == "POST":
+                    tags.update(r.json().get("tags") or {})
+                    return 200, {}
+                if r.method == "DELETE":
+                    for k in r.query.get("tagKeys", []):
+                        tags.pop(k, None)
+                    return 200, {}
+                return 200, {"tags": dict(tags)}
+        if r.path.startswith("/analyzer/") and "/archive-rule" in r.path and r.method == "GET":
+            return 200, {"archiveRules": []}
+        return _error(400, "ValidationException", f"the sandbox does not emulate {r.method} {r.path}")
+
+    # ---- GuardDuty organization configuration ---------------------------------------------------------
+
+    def _guardduty_org(self, r: Request, detector_id: str) -> Response:
+        key = (r.account, detector_id)
+        with self.state.lock:
+            if r.method == "POST":
+                body = r.json()
+                config = {
+                    "autoEnable": body.get("autoEnable", False),
+                    "autoEnableOrganizationMembers": body.get("autoEnableOrganizationMembers", "NONE"),
+                    "memberAccountLimitReached": False,
+                }
+                if "dataSources" in body:
+                    config["dataSources"] = body["dataSources"]
+                if "features" in body:
+                    config["features"] = body["features"]
+                self.state.guardduty_org[key] = config
+                return 200, {}
+            config = self.state.guardduty_org.get(
+                key, {"autoEnable": False, "autoEnableOrganizationMembers": "NONE", "memberAccountLimitReached": False}
+            )
+            return 200, dict(config)
+
+
+def patch_moto() -> None:
+    """Accept AWS managed policies with a path when attaching them to permission sets."""
+    import json as _json
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.ssoadmin import models
+
+    def find_managed_policy(self: Any, managed_policy_arn: str) -> Any:
+        if self.aws_managed_policies is None:
+            self.aws_managed_policies = _json.loads(aws_managed_policies_data)
+        name = managed_policy_arn.split("/")[-1]
+        policy = self.aws_managed_policies.get(name)
+        if policy is not None:
+            path = policy.get("Path", policy.get("path", "/"))
+            if managed_policy_arn == f"arn:{self.partition}:iam::aws:policy{path}{name}":
+                return models.ManagedPolicy(managed_policy_arn, name)
+        raise models.ResourceNotFoundException(f"Policy does not exist with ARN: {managed_policy_arn}")
+
+    models.SSOAdminBackend._find_managed_policy = find_managed_policy

@@ -1,0 +1,79 @@
+"""Run summaries: a Markdown file ready to paste into a pull request, and the terminal table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from securecart_tf.orchestrate import RunReport
+
+STATUS_STYLE = {
+    "applied": "green",
+    "destroyed": "green",
+    "no changes": "dim",
+    "unchanged": "dim",
+    "planned": "yellow",
+    "waiting": "cyan",
+    "failed": "bold red",
+    "timed out": "bold red",
+    "interrupted": "bold red",
+    "refused": "red",
+    "skipped": "magenta",
+}
+
+
+def _counts(add: int, change: int, remove: int) -> str:
+    return f"+{add} ~{change} -{remove}"
+
+
+def table(report: RunReport) -> Table:
+    t = Table(
+        title=f"{report.command} · environment {report.environment} · revision {report.revision}", title_justify="left"
+    )
+    for col in ("stack", "account", "changes", "time", "result", "notes"):
+        t.add_column(col, overflow="fold", justify="right" if col in ("changes", "time") else "left")
+    for r in report.results:
+        notes = r.message
+        if r.reaches:
+            notes = f"reaches {', '.join(r.reaches)} immediately" + (f"; {notes}" if notes else "")
+        t.add_row(
+            r.stack,
+            r.account,
+            _counts(r.add, r.change, r.remove),
+            f"{r.duration:.1f}s",
+            f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
+            notes,
+        )
+    return t
+
+
+def markdown(report: RunReport) -> str:
+    lines = [
+        f"### securecart-tf {report.command}: `{report.environment}` at revision `{report.revision}`",
+        "",
+        f"Target: `{report.target}` · exit code {report.exit_code()} · {report.duration:.0f}s",
+        "",
+        "| stack | account | + | ~ | - | time | result | notes |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for r in report.results:
+        notes = r.message.replace("|", "\\|")
+        if r.reaches:
+            notes = f"**reaches {', '.join(r.reaches)} immediately**" + (f"; {notes}" if notes else "")
+        lines.append(
+            f"| `{r.stack}` | {r.account} | {r.add} | {r.change} | {r.remove} | {r.duration:.1f}s | "
+            f"{r.status} | {notes} |"
+        )
+    reaching = [r for r in report.results if r.reaches]
+    if reaching:
+        lines += [
+            "",
+            "**Changes that cannot be staged:** "
+            + "; ".join(f"`{r.stack}` reaches {', '.join(r.reaches)}" for r in reaching)
+            + '. See the README\'s "Staging a change that spans stages".',
+        ]
+    for notice in report.notices:
+        lines += ["", f"> {notice}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,196 @@
+"""Where a project keeps its state, plans, logs, ledger and locks, and which AWS it talks to.
+
+Everything lives under `<project>/.securecart/` (or `$SECURECART_HOME`). `generate` writes only the build
+folder, so it can never wipe state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from securecart_tf import sandbox
+from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
+from securecart_tf.errors import LockHeld, SecureCartError
+from securecart_tf.ledger import Ledger, LocalLedger, S3Ledger
+
+# AWS credential variables never passed through to a sandbox run: the sandbox has its own.
+_AWS_CREDENTIAL_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"x")
+        probe.unlink()
+    except OSError as exc:
+        raise SecureCartError(
+            f"cannot write to {path}: {exc.strerror or exc}",
+            hint="make the folder writable, free some disk space, or set SECURECART_HOME to another folder",
+        ) from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """The AWS a run talks to: the sandbox (one session of it) or real AWS."""
+
+    kind: str
+    id: str
+    region: str
+    info: sandbox.SandboxInfo | None = None
+    profile: str | None = None
+
+    def env(self) -> dict[str, str]:
+        if self.info is not None:
+            base = {
+                k: v
+                for k, v in os.environ.items()
+                if k not in _AWS_CREDENTIAL_VARS and not k.startswith("AWS_ENDPOINT_URL")
+            }
+            base.update(self.info.terraform_env(self.region))
+            return base
+        env = dict(os.environ)
+        env.setdefault("AWS_REGION", self.region)
+        if self.profile:
+            env["AWS_PROFILE"] = self.profile
+        return env
+
+    def boto3_session(self) -> Any:
+        import boto3
+
+        if self.info is not None:
+            return boto3.session.Session(
+                aws_access_key_id=self.info.access_key,
+                aws_secret_access_key=self.info.secret_key,
+                region_name=self.region,
+            )
+        return boto3.session.Session(profile_name=self.profile, region_name=self.region)
+
+    def client(self, service: str) -> Any:
+        endpoint = self.info.endpoint if self.info is not None else None
+        return self.boto3_session().client(service, endpoint_url=endpoint)
+
+
+class Workspace:
+    def __init__(self, project_root: Path, home: Path | None = None):
+        self.project_root = project_root.resolve()
+        env_home = os.environ.get("SECURECART_HOME")
+        self.home = (home or (Path(env_home) if env_home else self.project_root / ".securecart")).resolve()
+
+    # ---- paths --------------------------------------------------------------------------------------
+    @property
+    def state_root(self) -> Path:
+        return self.home / "state"
+
+    def state_file(self, stack: str) -> Path:
+        return self.state_root / stack / "terraform.tfstate"
+
+    def plans(self, env: str) -> Path:
+        return self.home / "plans" / env
+
+    def logs(self, env: str) -> Path:
+        return self.home / "logs" / env
+
+    @property
+    def summaries(self) -> Path:
+        return self.home / "summaries"
+
+    @property
+    def revisions(self) -> Path:
+        return self.home / "revisions"
+
+    @property
+    def tool_home(self) -> Path:
+        return self.home / "terraform"
+
+    def ensure_writable(self) -> None:
+        _check_writable(self.home)
+
+    # ---- locks --------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, env: str, command: str) -> Iterator[None]:
+        """Only one run per environment at a time. A second run is refused at once, naming the holder."""
+        path = self.home / "locks" / f"{env}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another run"
+                raise LockHeld(
+                    f"environment '{env}' is busy: {holder}",
+                    hint="wait for that run to finish; nothing was changed by this one",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"securecart-tf {command} (pid {os.getpid()}, since {time.strftime('%H:%M:%S')})".encode(), 0)
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            os.close(fd)
+
+    # ---- target ------------------------------------------------------------------------------------
+    def target(self, env: Environment, region: str, *, start_sandbox: bool = True) -> tuple[Target, list[str]]:
+        """Resolve the environment's target; start the sandbox if needed. Returns (target, notices)."""
+        notices: list[str] = []
+        if isinstance(env.target, AwsTarget):
+            return Target("aws", "aws", region, profile=env.target.profile), notices
+        info = sandbox.read(self.home)
+        if info is None:
+            if not start_sandbox:
+                raise SecureCartError("the sandbox is not running", hint="start it with: securecart-tf sandbox up")
+            info, _ = sandbox.up(self.home)
+            notices.append(f"started the sandbox on {info.endpoint} (session {info.session})")
+        target = Target("sandbox", f"sandbox:{info.session}", region, info=info)
+        moved = self.reconcile_session(target)
+        if moved is not None:
+            notices.append(
+                f"the sandbox was restarted; state from its earlier session was set aside in {moved} "
+                "and this run starts from an empty sandbox"
+            )
+        return target, notices
+
+    def reconcile_session(self, target: Target) -> Path | None:
+        """State belongs to one target. If it was written against another sandbox session, set it aside."""
+        marker = self.state_root / "target.json"
+        recorded = None
+        with contextlib.suppress(OSError, ValueError):
+            recorded = json.loads(marker.read_text()).get("target")
+        if recorded == target.id:
+            return None
+        moved = None
+        has_state = self.state_root.is_dir() and any(p.name != "target.json" for p in self.state_root.iterdir())
+        if recorded is not None and has_state and recorded.startswith("sandbox:"):
+            moved = self.home / "stale" / f"{recorded.replace(':', '-')}-{int(time.time())}"
+            moved.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(self.state_root), str(moved / "state"))
+            plans = self.home / "plans"
+            if plans.is_dir():
+                shutil.move(str(plans), str(moved / "plans"))
+        self.state_root.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"target": target.id}) + "\n")
+        return moved
+
+    # ---- ledger ------------------------------------------------------------------------------------
+    def ledger(self, env: Environment | None = None, target: Target | None = None) -> Ledger:
+        if env is not None and isinstance(env.backend, S3Backend) and target is not None:
+            return S3Ledger(target.client("s3"), env.backend.bucket, env.backend.key_prefix)
+        return LocalLedger(self.home / "ledger.jsonl")
