@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from securecart_tf.config.schema import ACCOUNT_NAME, IAM_NAME, Strict
+from securecart_tf.config.schema import ENV_NAME, IAM_NAME, REGION, AccountName, EnvName, Strict
+
+S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+KEY_PREFIX = r"^[A-Za-z0-9_./-]*$"
 
 
 class Approval(StrEnum):
@@ -41,35 +44,32 @@ class LocalBackend(Strict):
 
 class S3Backend(Strict):
     type: Literal["s3"]
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-    region: str = "us-east-1"
-    key_prefix: str = Field(default="securecart", pattern=r"^[A-Za-z0-9_./-]*$")
+    bucket: str = Field(pattern=S3_BUCKET)
+    region: str = Field(default="us-east-1", pattern=REGION)
+    key_prefix: str = Field(default="securecart", pattern=KEY_PREFIX)
     create_bucket: bool = Field(default=False, description="Create the bucket if missing (sandbox only).")
 
 
 class Environment(Strict):
     """One rollout stage: which stacks it covers, where they run, and how they are gated."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    name: str = Field(pattern=ENV_NAME, description="Must match the file name: environments/<name>.yaml.")
     description: str = ""
-    promotes_from: str | None = Field(
+    promotes_from: EnvName | None = Field(
         default=None, description="The stage a revision must have applied cleanly in before it comes here."
     )
     stacks: list[Literal["organization", "security", "identity-center"]] = Field(
         default_factory=list, description="Organization-wide stacks this stage applies."
     )
-    accounts: list[str] = Field(default_factory=list, description="Accounts whose access stacks this stage applies.")
+    accounts: list[AccountName] = Field(
+        default_factory=list, description="Accounts whose access stacks this stage applies."
+    )
     target: SandboxTarget | AwsTarget = Field(default_factory=SandboxTarget, discriminator="type")
     backend: LocalBackend | S3Backend = Field(default_factory=LocalBackend, discriminator="type")
     approval: Approval = Approval.prompt
 
     @model_validator(mode="after")
-    def _account_names(self) -> Environment:
-        import re
-
-        for name in self.accounts:
-            if not re.match(ACCOUNT_NAME, name):
-                raise ValueError(f"'{name}' is not an account name")
+    def _covers_something(self) -> Environment:
         if not (self.stacks or self.accounts):
             raise ValueError("an environment must cover at least one stack or account")
         return self

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -12,21 +14,56 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from securecart_tf.config import schema
+from securecart_tf.config import environments, schema
 from securecart_tf.config.environments import Environment
 from securecart_tf.config.schema import AccessMatrix
-from securecart_tf.config.yamlpos import Document, Positions, load_yaml, read_text
+from securecart_tf.config.yamlpos import Document, Positions, load_yaml, parse_yaml, read_text
 from securecart_tf.errors import ConfigErrors, InputError, Location
 
 M = TypeVar("M", bound=BaseModel)
 
 _PATTERN_WORDS = {
-    schema.ACCOUNT_NAME: "an account name: lowercase letters, digits and '-', at most 50 characters",
-    schema.OU_NAME: "an OU name: letters, digits, space, '_' or '-'",
-    schema.IAM_NAME: "an IAM name: letters, digits and +=,.@_-",
+    schema.ACCOUNT_NAME: "an account name: 1 to 50 lowercase letters, digits and '-', not starting or ending with '-'",
+    schema.ORG_NAME: "an organization name: 2 to 41 lowercase letters, digits and '-', starting with a letter or digit",
+    schema.OU_NAME: "an OU name: letters, digits, space, '_' or '-', starting with a letter or digit",
+    schema.OU_PATH: "an OU path such as 'WorkloadsOU/ProdOU' (no leading or trailing '/'), or '/' for the root",
+    schema.ENV_NAME: "an environment name: lowercase letters, digits and '-', starting with a letter, such as dev",
+    schema.REGION: "an AWS region such as us-east-1",
+    schema.EMAIL: "an email address such as aws-prod@example.com",
+    schema.IAM_NAME: "an IAM name: letters, digits and +=,.@_- without spaces",
+    schema.IAM_PATH: "an IAM path: '/' or '/name/' segments ending in '/'",
+    schema.POLICY_ARN: "a policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess",
     schema.ACCOUNT_ID: "a 12-digit AWS account ID",
     schema.ISO_DURATION: "an ISO-8601 duration such as PT1H or PT8H",
+    schema.GUARDRAIL_NAME: "a guardrail name: letters, digits, '_' and '-', starting with a letter or digit",
+    schema.GROUP_NAME: "a group name: up to 128 letters, digits, spaces and .@+=,_-",
+    schema.BUCKET_NAME: "an S3 bucket name: lowercase letters, digits, '.' and '-' (may use {environment})",
+    schema.TABLE_NAME: "a DynamoDB table name: 3 to 255 letters, digits, '_', '.' and '-'",
+    schema.RDS_RESOURCE_ID: "an RDS resource id such as db-ABCDEFGHIJKL (letters, digits, '-', '*')",
+    schema.DB_USER: "a database user name: letters, digits and '_'",
+    schema.RULE_ID: "a rule id such as least-privilege or IAM001",
+    environments.S3_BUCKET: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
+    environments.KEY_PREFIX: "a state key prefix: letters, digits and _./-",
 }
+"""Every pattern the schema uses, in words. A test proves none is missing."""
+
+_TYPE_WORDS = {
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "text",
+    "date_type": "a date such as 2027-06-30",
+    "date_parsing": "a date such as 2027-06-30",
+    "date_from_datetime_parsing": "a date such as 2027-06-30",
+    "date_from_datetime_inexact": "a date such as 2027-06-30, without a time",
+}
+
+MAX_REPORTED = 100
+"""Schema errors listed at most; the rest are counted. Keeps a badly broken file readable."""
 
 
 @dataclass
@@ -119,39 +156,112 @@ def _models_at(root: type[BaseModel], data_path: tuple[str | int, ...]) -> list[
     return models
 
 
-def _friendly(error: dict[str, Any], root: type[BaseModel], data: Any, positions: Positions) -> InputError:
+def _shown(value: Any) -> str:
+    """A value for a message: YAML words for containers, a shortened repr for scalars."""
+    if isinstance(value, (dict, list)) or value is None:
+        return _yaml_type(type(value).__name__)
+    if isinstance(value, str) and len(value) > 60:
+        return repr(value[:60]) + f"... ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text):,} characters)"
+
+
+def _choices(expected: str) -> list[str]:
+    """The quoted choices in a pydantic 'expected' text such as "'human', 'ci' or 'vendor'"."""
+    return re.findall(r"'([^']*)'", expected)
+
+
+def explain(
+    error: Any, root: type[BaseModel], data: Any, positions: Positions, prefix: tuple[str | int, ...] = ()
+) -> InputError:
+    """One pydantic error as an `InputError` in the user's words, at the line the value was written.
+
+    `data` is what `root` validated; `prefix` is where that data sits in the document `positions` maps.
+    """
     loc = tuple(error["loc"])
     kind = error["type"]
-    path = _data_path(data, loc)
+    ctx = error.get("ctx") or {}
+    rel = _data_path(data, loc)
+    path = (*prefix, *rel)
     where = _display_path(path)
     location = positions.at(path)
-    hint = None
+    got = error.get("input")
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        parent = path[:-1] if path and path[-1] == key else path
+        parent = rel[:-1] if rel and rel[-1] == key else rel
         allowed = sorted({name for m in _models_at(root, parent) for name in m.model_fields})
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        message = f"unknown key '{key}' in {_display_path(parent)}"
+        shown = key if len(key) <= 60 else f"{key[:60]}... ({len(key):,} characters)"
+        message = f"unknown key '{shown}' in {_display_path((*prefix, *parent))}"
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
         return InputError(message, location=location, hint=hint)
     if kind == "missing":
         key = str(loc[-1])
         return InputError(f"missing required key '{key}' in {where}", location=location, hint=f"add '{key}:'")
     if kind == "string_pattern_mismatch":
-        pattern = error.get("ctx", {}).get("pattern", "")
-        words = _PATTERN_WORDS.get(pattern, f"text matching {pattern}")
-        return InputError(f"{where}: {error['input']!r} is not {words}", location=location)
+        pattern = ctx.get("pattern", "")
+        words = _PATTERN_WORDS.get(pattern, f"in the expected format (pattern {pattern})")
+        return InputError(f"{where}: {_shown(got)} is not {words}", location=location)
+    if kind in ("literal_error", "enum"):
+        choices = _choices(str(ctx.get("expected", "")))
+        close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5) if isinstance(got, str) else []
+        hint = f"did you mean '{close[0]}'?" if close else None
+        return InputError(
+            f"{where}: expected {ctx.get('expected', 'one of the allowed values')}, got {_shown(got)}",
+            location=location,
+            hint=hint,
+        )
+    if kind == "union_tag_invalid":
+        field_name = ctx.get("discriminator", "type").strip("'")
+        choices = _choices(str(ctx.get("expected_tags", "")))
+        close = difflib.get_close_matches(str(ctx.get("tag", "")), choices, n=1, cutoff=0.5)
+        return InputError(
+            f"{where}.{field_name}: expected {' or '.join(repr(c) for c in choices)}, got {ctx.get('tag')!r}",
+            location=positions.at((*path, field_name)),
+            hint=f"did you mean '{close[0]}'?" if close else None,
+        )
+    if kind == "union_tag_not_found":
+        field_name = ctx.get("discriminator", "type").strip("'")
+        return InputError(
+            f"missing required key '{field_name}' in {where}", location=location, hint=f"add '{field_name}:'"
+        )
     if kind == "value_error":
-        msg = str(error.get("ctx", {}).get("error", error["msg"]))
-        return InputError(f"{where}: {msg}", location=location)
+        msg = str(ctx.get("error", error["msg"]))
+        return InputError(f"{where}: {msg}" if path else msg, location=location)
     if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
-        got = type(error.get("input")).__name__
-        want = {"list_type": "a list", "dict_type": "a mapping"}.get(kind, "a mapping")
-        return InputError(f"{where}: expected {want}, got {_yaml_type(got)}", location=location)
+        want = "a list" if kind == "list_type" else "a mapping"
+        hint = None
+        if kind == "list_type" and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 40:
+            hint = f"write a list: [{got}], or one '- item' per line"
+        elif kind == "list_type":
+            hint = "write a list: [a, b], or one '- item' per line"
+        elif kind == "model_type":
+            doc = next((m.__doc__ for m in _models_at(root, rel) if m.__name__ == ctx.get("class_name")), None)
+            hint = doc.strip().splitlines()[0] if doc else None
+        if hint is None and want == "a mapping" and path and isinstance(path[-1], str):
+            hint = f"write '{path[-1]}:' followed by indented 'key: value' lines"
+        return InputError(f"{where}: expected {want}, got {_shown(got)}", location=location, hint=hint)
+    if kind in _TYPE_WORDS:
+        hint = None
+        if kind == "string_type" and isinstance(got, (int, float)) and not isinstance(got, bool):
+            hint = "YAML read this as a number; put it in quotes so that it stays text, every digit kept"
+        elif kind == "string_type" and isinstance(got, bool):
+            hint = "YAML read this as true/false; put it in quotes to keep it as text"
+        elif kind == "string_type" and isinstance(got, (dt.date, dt.datetime)):
+            hint = "YAML read this as a date; put it in quotes to keep it as text"
+        return InputError(f"{where}: expected {_TYPE_WORDS[kind]}, got {_shown(got)}", location=location, hint=hint)
+    bounds = {
+        "greater_than_equal": ("ge", "at least"),
+        "less_than_equal": ("le", "at most"),
+        "greater_than": ("gt", "more than"),
+        "less_than": ("lt", "less than"),
+    }
+    if kind in bounds:
+        key, words = bounds[kind]
+        return InputError(f"{where}: must be {words} {ctx.get(key)}, got {_shown(got)}", location=location)
     msg = error["msg"]
-    shown = error.get("input")
-    if isinstance(shown, (str, int, float, bool)) and len(repr(shown)) < 80:
-        msg = f"{msg} (got {shown!r})"
+    if isinstance(got, (str, int, float, bool)):
+        msg = f"{msg} (got {_shown(got)})"
     return InputError(f"{where}: {msg}", location=location)
 
 
@@ -167,18 +277,50 @@ def _yaml_type(py: str) -> str:
     }.get(py, py)
 
 
+def explain_all(
+    exc: ValidationError, root: type[BaseModel], data: Any, positions: Positions, prefix: tuple[str | int, ...] = ()
+) -> list[InputError]:
+    """Every error of `exc`, explained. A missing key is left out when a misspelt key already suggests it."""
+    raw = exc.errors(include_url=False)
+    suggested: set[tuple[Any, ...]] = set()
+    for e in raw:
+        if e["type"] == "extra_forbidden":
+            loc = tuple(e["loc"])
+            parent = _data_path(data, loc)[:-1]
+            allowed = {name for m in _models_at(root, parent) for name in m.model_fields}
+            for close in difflib.get_close_matches(str(loc[-1]), sorted(allowed), n=1, cutoff=0.6):
+                suggested.add((*loc[:-1], close))
+    return [
+        explain(e, root, data, positions, prefix)
+        for e in raw
+        if not (e["type"] == "missing" and tuple(e["loc"]) in suggested)
+    ]
+
+
 def validate_document(model: type[M], doc: Document) -> M:
     """Build `model` from a loaded document, or raise every schema error with its position."""
     if not isinstance(doc.data, dict):
+        required = [name for name, f in model.model_fields.items() if f.is_required()]
         raise InputError(
             f"expected a mapping at the top level, got {_yaml_type(type(doc.data).__name__)}",
             location=doc.at(),
+            hint=f"the file is a mapping of keys such as {', '.join(f'{k}:' for k in required)}",
         )
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        errors = [_friendly(dict(e), model, doc.data, doc.positions) for e in exc.errors()]
-        errors.sort(key=lambda e: e.location.line if e.location else 0)
+        errors = explain_all(exc, model, doc.data, doc.positions)
+        errors.sort(key=lambda e: (e.location.line, e.location.column) if e.location else (0, 0))
+        if len(errors) > MAX_REPORTED:
+            hidden = len(errors) - MAX_REPORTED
+            errors = [
+                *errors[:MAX_REPORTED],
+                InputError(
+                    f"{hidden:,} more error(s) not shown",
+                    location=doc.positions.at(()),
+                    hint="fix the errors above and validate again",
+                ),
+            ]
         raise ConfigErrors(errors) from None
     except RecursionError:
         raise InputError("document nests too deeply", location=doc.at()) from None
@@ -201,20 +343,66 @@ def load_environment(file: Path) -> tuple[Environment, Positions]:
     return env, doc.positions
 
 
-def _load_policy_file(root: Path, relative: str, location: Location) -> PolicyFile:
-    path = (root / relative).resolve()
+class _DuplicateJsonKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateJsonKey(key)
+        seen[key] = value
+    return seen
+
+
+def _parse_policy_json(text: str, path: Path) -> Any:
+    """Parse a policy file, refusing duplicate keys (JSON would keep only the last one silently)."""
     try:
-        text = read_text(path, "policy file")
-    except InputError as exc:
-        raise InputError(f"{exc.message}: {relative}", location=location, hint=exc.hint) from None
-    try:
-        document = json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"policy file is not valid JSON: {exc.msg}", location=Location(path, exc.lineno, exc.colno)
+            f"policy file is not valid JSON: {exc.msg}",
+            location=Location(path, exc.lineno, exc.colno),
+            hint="check the brackets, quotes and commas near this point (no trailing commas in JSON)",
         ) from None
+    except _DuplicateJsonKey as exc:
+        hint = "JSON would keep only the last value; remove or rename one of them"
+        location = Location(path, 1, 1)
+        message = f"duplicate key '{exc.key}' in the policy file"
+        try:  # JSON is YAML, and the YAML loader knows the lines of both keys
+            parse_yaml(text, path, "policy file")
+        except InputError as located:
+            if "duplicate key" in located.message:
+                message, location = located.message, located.location or location
+        raise InputError(message, location=location, hint=hint) from None
+    except RecursionError:
+        raise InputError("policy file nests too deeply", location=Location(path, 1, 1)) from None
+
+
+def _load_policy_file(root: Path, relative: str, location: Location) -> PolicyFile:
+    shown = root / relative
+    try:
+        text = read_text(shown, "policy file")
+        path = shown.resolve()
+    except InputError as exc:
+        named = relative.replace("\x00", "\\0")
+        raise InputError(f"{exc.message}: {named}", location=location, hint=exc.hint) from None
+    except (OSError, RuntimeError) as exc:  # e.g. a symlink loop
+        raise InputError(f"cannot read policy file {relative}: {exc}", location=location) from None
+    document = _parse_policy_json(text, shown)
     if not isinstance(document, dict) or "Statement" not in document:
-        raise InputError("policy file must be a JSON object with a 'Statement'", location=Location(path, 1, 1))
+        raise InputError(
+            "policy file must be a JSON object with a 'Statement'",
+            location=Location(shown, 1, 1),
+            hint='write {"Version": "2012-10-17", "Statement": [...]}',
+        )
+    try:
+        schema.PolicyDocument.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigErrors(explain_all(exc, schema.PolicyDocument, document, Positions(shown))) from None
     return PolicyFile(path=path, document=document, text=text)
 
 
@@ -230,6 +418,8 @@ def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Pro
                 project.policy_files[guardrail.file] = _load_policy_file(
                     project.root, guardrail.file, positions.at(("guardrails", i, "file"))
                 )
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
             except InputError as exc:
                 errors.append(exc)
     for i, policy in enumerate(matrix.policies):
@@ -238,6 +428,8 @@ def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Pro
                 project.policy_files[policy.file] = _load_policy_file(
                     project.root, policy.file, positions.at(("policies", i, "file"))
                 )
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
             except InputError as exc:
                 errors.append(exc)
     if environments_dir is None:
@@ -251,6 +443,16 @@ def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Pro
                 continue
             except InputError as exc:
                 errors.append(exc)
+                continue
+            if env.name in project.environments:
+                other = project.environment_files[env.name]
+                errors.append(
+                    InputError(
+                        f"environment '{env.name}' is defined twice, here and in {other.name}",
+                        location=env_positions.at(("name",)),
+                        hint="keep one file per environment; delete or rename the other",
+                    )
+                )
                 continue
             project.environments[env.name] = env
             project.environment_files[env.name] = file

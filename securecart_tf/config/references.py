@@ -8,13 +8,33 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-from securecart_tf.config.load import Project
+from pydantic import ValidationError
+
+from securecart_tf.config.load import Project, explain_all
 from securecart_tf.config.schema import OrganizationalUnit, Targets
 from securecart_tf.policy.findings import Finding, Severity
 from securecart_tf.policy.guardrails import LIBRARY, GuardrailParameterError, build_guardrail
 
 PathT = tuple[str | int, ...]
+
+_LISTED = 12
+"""Known names listed at most in a fix; more would not fit on a line."""
+
+
+def _suggest(kind: str, name: str, known: Iterable[str]) -> str:
+    """A fix for an unknown name: the closest known one, else the names there are."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if not names:
+        return "tag an account with environment: first" if kind == "environment" else f"declare the {kind} first"
+    shown = ", ".join(names[:_LISTED]) + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+    if kind == "environment":  # environments exist through the accounts tagged with them
+        return f"tag an account with environment: {name}, or use one of: {shown}"
+    return f"declare it, or use one of: {shown}"
 
 
 def ou_paths(units: Iterable[OrganizationalUnit], parent: str = "") -> Iterator[tuple[str, int, PathT]]:
@@ -48,13 +68,7 @@ class _Checker:
         self.findings.append(Finding(rule, Severity.error, message, self.p.positions.at(path), fix, subject))
 
     def unknown(self, kind: str, name: str, known: set[str], path: PathT) -> None:
-        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-        fix = (
-            f"did you mean '{close[0]}'?"
-            if close
-            else (f"declare it, or use one of: {', '.join(sorted(known))}" if known else f"declare the {kind} first")
-        )
-        self.error("unknown-reference", f"{kind} '{name}' is not declared", path, fix, name)
+        self.error("unknown-reference", f"{kind} '{name}' is not declared", path, _suggest(kind, name, known), name)
 
     def duplicates(self, kind: str, names: list[str], base: PathT, key: str = "name") -> None:
         counts = Counter(names)
@@ -92,16 +106,22 @@ class _Checker:
         m = self.m
         self.duplicates("account", [a.name for a in m.accounts], ("accounts",))
         self.duplicates("account email", [a.email.lower() for a in m.accounts], ("accounts",), "email")
-        ids = [a.id for a in m.accounts if a.id]
+        first_with_id: dict[str, int] = {}
         for i, a in enumerate(m.accounts):
-            if a.id and ids.count(a.id) > 1:
+            if a.id is None:
+                continue
+            if a.id in first_with_id:
+                first = m.accounts[first_with_id[a.id]]
+                line = self.p.positions.at(("accounts", first_with_id[a.id], "id")).line
                 self.error(
                     "duplicate-name",
-                    f"account id {a.id} is used by more than one account",
+                    f"account id {a.id} is used by more than one account ('{first.name}' on line {line})",
                     ("accounts", i, "id"),
-                    "each account has its own id",
+                    "each account has its own id; check which one was copied",
                     a.name,
                 )
+            else:
+                first_with_id[a.id] = i
         self._ou_siblings(m.organization.units, ("organization", "units"))
         if m.organization.management_account not in self.accounts:
             self.unknown(
@@ -133,16 +153,7 @@ class _Checker:
                 if g.builtin not in LIBRARY:
                     self.unknown("library guardrail", g.builtin, set(LIBRARY), ("guardrails", i, "builtin"))
                 else:
-                    try:
-                        build_guardrail(g.builtin, g.parameters, [])
-                    except GuardrailParameterError as exc:
-                        self.error(
-                            "guardrail-parameters",
-                            f"guardrail '{g.name}': {exc}",
-                            ("guardrails", i, "parameters"),
-                            f"see `securecart-tf guardrails` for {g.builtin}'s parameters",
-                            g.name,
-                        )
+                    self._guardrail_parameters(i, g.name, g.builtin, g.parameters)
         self.duplicates("policy", [p.name for p in m.policies], ("policies",))
         self.duplicates("role", [r.name for r in m.roles], ("roles",))
         self.duplicates("service role", [r.name for r in m.service_roles], ("service_roles",))
@@ -185,7 +196,7 @@ class _Checker:
                 if principal.account is not None and principal.account not in self.accounts:
                     self.unknown("account", principal.account, self.accounts, (*ppath, "account"))
             if r.permissions_boundary is not None:
-                self.policy_ref(r.permissions_boundary.policy, (*base, "permissions_boundary"))
+                self.policy_ref(r.permissions_boundary.policy, (*base, "permissions_boundary", "policy"))
             for j, ref in enumerate(r.managed_policies):
                 self.policy_ref(ref.policy, (*base, "managed_policies", j))
         for i, s in enumerate(m.service_roles):
@@ -200,7 +211,7 @@ class _Checker:
                     s.name,
                 )
             if s.permissions_boundary is not None:
-                self.policy_ref(s.permissions_boundary.policy, (*base, "permissions_boundary"))
+                self.policy_ref(s.permissions_boundary.policy, (*base, "permissions_boundary", "policy"))
             for j, ref in enumerate(s.managed_policies):
                 self.policy_ref(ref.policy, (*base, "managed_policies", j))
         if m.identity_center is not None:
@@ -209,6 +220,30 @@ class _Checker:
             self.unknown("account", m.security_baseline.account, self.accounts, ("security_baseline", "account"))
         self._environments()
         return self.findings
+
+    def _guardrail_parameters(self, i: int, name: str, builtin: str, parameters: dict[str, Any]) -> None:
+        base: PathT = ("guardrails", i, "parameters")
+        model = LIBRARY[builtin].params
+        fix = f"see `securecart-tf guardrails` for {builtin}'s parameters"
+        try:
+            model.model_validate(parameters)
+        except ValidationError as exc:
+            for problem in explain_all(exc, model, parameters, self.p.positions, base):
+                self.findings.append(
+                    Finding(
+                        "guardrail-parameters",
+                        Severity.error,
+                        f"guardrail '{name}': {problem.message}",
+                        problem.location or self.p.positions.at(base),
+                        problem.hint or fix,
+                        name,
+                    )
+                )
+            return
+        try:
+            build_guardrail(builtin, dict(parameters), [])
+        except GuardrailParameterError as exc:
+            self.error("guardrail-parameters", f"guardrail '{name}': {exc}", base, fix, name)
 
     def _ou_siblings(self, units: list[OrganizationalUnit], path: PathT) -> None:
         self.duplicates("OU", [u.name for u in units], path)
@@ -225,7 +260,9 @@ class _Checker:
             for j, name in enumerate(ps.customer_managed_policies):
                 self.policy_ref(name, (*base, "permission_sets", i, "customer_managed_policies", j))
             if ps.permissions_boundary is not None:
-                self.policy_ref(ps.permissions_boundary.policy, (*base, "permission_sets", i, "permissions_boundary"))
+                self.policy_ref(
+                    ps.permissions_boundary.policy, (*base, "permission_sets", i, "permissions_boundary", "policy")
+                )
         seen: dict[tuple[str, str], int] = {}
         for i, a in enumerate(ic.assignments):
             path = (*base, "assignments", i)
@@ -300,14 +337,22 @@ class _Checker:
                         ("stacks", i),
                         "add identity_center: or drop the stack",
                     )
-            for key in [*env.stacks, *(f"access-{a}" for a in env.accounts)]:
+            entries: list[tuple[str, PathT]] = [(s, ("stacks", i)) for i, s in enumerate(env.stacks)]
+            entries += [(f"access-{a}", ("accounts", i)) for i, a in enumerate(env.accounts)]
+            for key, entry in entries:
                 if key in owner:
+                    other = owner[key]
                     err(
                         "duplicate-name",
-                        f"stack '{key}' is covered by both {owner[key]} and {name}",
-                        (),
-                        f"keep it in one environment file ({file.name} or {owner[key]}.yaml)",
+                        f"stack '{key}' is covered by both {other} and {name}"
+                        if other != name
+                        else f"stack '{key}' is listed twice in {file.name}",
+                        entry,
+                        f"keep it in one environment file ({file.name} or {self.p.environment_files[other].name})"
+                        if other != name
+                        else "remove the repeated entry",
                     )
+                    continue
                 owner[key] = name
             if env.promotes_from is not None and env.promotes_from not in envs:
                 close = difflib.get_close_matches(env.promotes_from, sorted(envs), n=1)
@@ -334,35 +379,41 @@ class _Checker:
                 or (stack == "identity-center" and self.m.identity_center is not None)
             )
             if needed and stack not in owner:
-                first = sorted(envs)[0]
+                starts = sorted(n for n, e in envs.items() if e.promotes_from is None) or sorted(envs)
+                first = starts[0]
                 self.findings.append(
                     Finding(
                         "uncovered-stack",
                         Severity.error,
                         f"stack '{stack}' is in no environment file",
-                        self.p.environment_positions[first].at(()),
-                        "add it to stacks: of the first stage",
+                        self.p.environment_positions[first].at(("stacks",)),
+                        f"add it to stacks: of the first stage ({self.p.environment_files[first].name})",
                         stack,
                     )
                 )
-        # promotion chain: no cycles
-        for name in envs:
+        # promotion chain: no cycles; each cycle is reported once, at its first member by name
+        reported: set[frozenset[str]] = set()
+        for name in sorted(envs):
             seen_chain = [name]
             current = envs[name].promotes_from
             while current is not None and current in envs:
                 if current in seen_chain:
-                    pos = self.p.environment_positions[name]
-                    chain = " → ".join([*seen_chain, current])
-                    self.findings.append(
-                        Finding(
-                            "promotion-cycle",
-                            Severity.error,
-                            f"promotion order has a cycle: {chain}",
-                            pos.at(("promotes_from",)),
-                            "the first stage has no promotes_from",
-                            name,
+                    cycle = seen_chain[seen_chain.index(current) :]
+                    if frozenset(cycle) not in reported:
+                        reported.add(frozenset(cycle))
+                        start = min(cycle)
+                        ordered = cycle[cycle.index(start) :] + cycle[: cycle.index(start)]
+                        chain = " → ".join([*ordered, start])
+                        self.findings.append(
+                            Finding(
+                                "promotion-cycle",
+                                Severity.error,
+                                f"promotion order has a cycle: {chain} (each stage promotes from the next)",
+                                self.p.environment_positions[start].at(("promotes_from",)),
+                                "the first stage (usually dev) has no promotes_from; remove it there",
+                                start,
+                            )
                         )
-                    )
                     break
                 seen_chain.append(current)
                 current = envs[current].promotes_from

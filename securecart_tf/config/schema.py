@@ -12,25 +12,41 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+# Every pattern a field uses is named here, so that `load` can explain a mismatch in words.
 ACCOUNT_NAME = r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$|^[a-z0-9]$"
+ORG_NAME = r"^[a-z0-9][a-z0-9-]{1,40}$"
 OU_NAME = r"^[A-Za-z0-9][A-Za-z0-9_ -]{0,127}$"
+OU_PATH = r"^/$|^[A-Za-z0-9][A-Za-z0-9_ -]*(/[A-Za-z0-9][A-Za-z0-9_ -]*)*$"
+ENV_NAME = r"^[a-z][a-z0-9-]{0,31}$"
+REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 IAM_NAME = r"^[\w+=,.@-]+$"
-RESOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+IAM_PATH = r"^/([\w+=,.@-]+/)*$"
+POLICY_ARN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$"
 ACCOUNT_ID = r"^\d{12}$"
 ISO_DURATION = r"^PT(?:(\d{1,2})H)?(?:(\d{1,3})M)?$"
+GUARDRAIL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+GROUP_NAME = r"^[\w .@+=,-]{1,128}$"
+BUCKET_NAME = r"^[a-z0-9{][a-z0-9.{}-]{1,62}$"
+TABLE_NAME = r"^[A-Za-z0-9_.{}-]{3,255}$"
+RDS_RESOURCE_ID = r"^[A-Za-z0-9{}*-]+$"
+DB_USER = r"^[A-Za-z0-9_]+$"
+RULE_ID = r"^[A-Z]+\d+$|^[a-z0-9-]+$"
 
 AccountName = Annotated[str, Field(pattern=ACCOUNT_NAME, description="An account's short name, e.g. 'prod'.")]
 OUPath = Annotated[
     str,
     Field(
-        pattern=r"^/$|^[A-Za-z0-9][A-Za-z0-9_ -]*(/[A-Za-z0-9][A-Za-z0-9_ -]*)*$",
+        pattern=OU_PATH,
         description="An OU path like 'WorkloadsOU/ProdOU', or '/' for the organization root.",
     ),
 ]
-EnvName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
-PolicyArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$")]
+EnvName = Annotated[str, Field(pattern=ENV_NAME)]
+PolicyArn = Annotated[str, Field(pattern=POLICY_ARN)]
 
 
 class Strict(BaseModel):
@@ -49,8 +65,8 @@ class OrganizationalUnit(Strict):
 
 
 class Organization(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$", description="Short name used in resource names.")
-    home_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    name: str = Field(pattern=ORG_NAME, description="Short name used in resource names.")
+    home_region: str = Field(default="us-east-1", pattern=REGION)
     management_account: AccountName = Field(description="The account that owns the organization.")
     deployment_role: str = Field(
         default="OrganizationAccountAccessRole",
@@ -65,7 +81,7 @@ class Organization(Strict):
 
 class Account(Strict):
     name: AccountName
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str = Field(pattern=EMAIL)
     ou: OUPath = Field(description="Where the account sits: an OU path, or '/' for the root.")
     environment: EnvName | None = Field(
         default=None, description="The rollout stage of a workload account (dev, staging, prod)."
@@ -111,7 +127,7 @@ class Policy(Strict):
 
     name: str = Field(pattern=IAM_NAME, max_length=128)
     description: str = ""
-    path: str = Field(default="/", pattern=r"^/([\w+=,.@-]+/)*$")
+    path: str = Field(default="/", pattern=IAM_PATH)
     document: PolicyDocument | None = None
     file: str | None = Field(default=None, description="A JSON file with the document, relative to the matrix.")
 
@@ -135,6 +151,21 @@ class PolicyRef(Strict):
             return {"arn": value} if value.startswith("arn:") else {"policy": value}
         return value
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # the schema must accept the string shorthand that `_from_string` reads, or editors flag valid files
+        mapping = handler.resolve_ref_schema(handler(core_schema))
+        shorthand = {
+            "type": "string",
+            "description": "An AWS-managed policy ARN, or the name of a policy in `policies`.",
+            "anyOf": [{"pattern": POLICY_ARN}, {"pattern": IAM_NAME}],
+        }
+        return {
+            "title": mapping.get("title", "PolicyRef"),
+            "description": mapping.get("description", ""),
+            "anyOf": [shorthand, mapping],
+        }
+
     @model_validator(mode="after")
     def _one(self) -> PolicyRef:
         if (self.arn is None) == (self.policy is None):
@@ -152,7 +183,7 @@ class PolicyRef(Strict):
 class Guardrail(Strict):
     """A service control policy: a built-in from the library, or a custom one from a JSON file."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", description="The SCP's name in AWS.")
+    name: str = Field(pattern=GUARDRAIL_NAME, description="The SCP's name in AWS.")
     builtin: str | None = Field(default=None, description="A library guardrail id, e.g. 'deny-root-user'.")
     file: str | None = Field(default=None, description="A custom SCP: a JSON policy file relative to the matrix.")
     description: str = ""
@@ -200,13 +231,13 @@ class GroupSource(StrEnum):
 
 
 class Group(Strict):
-    name: str = Field(pattern=r"^[\w .@+=,-]{1,128}$", description="The group's display name.")
+    name: str = Field(pattern=GROUP_NAME, description="The group's display name.")
     source: GroupSource = Field(description="'scim': provisioned by the IdP and looked up; 'created': made here.")
     description: str = ""
 
 
 class PermissionSet(Strict):
-    name: str = Field(min_length=1, pattern=r"^[\w+=,.@-]+$", description="Unique, at most 32 characters.")
+    name: str = Field(min_length=1, pattern=IAM_NAME, description="Unique, at most 32 characters.")
     description: str = ""
     session_duration: str = Field(default="PT1H", pattern=ISO_DURATION, description="ISO-8601, PT1H to PT12H.")
     managed_policies: list[PolicyArn] = Field(default_factory=list)
@@ -340,21 +371,21 @@ class ResourceAccess(StrEnum):
 
 
 class BucketAccess(Strict):
-    bucket: str = Field(pattern=r"^[a-z0-9{][a-z0-9.{}-]{1,62}$", description="May use {environment}, {account}.")
+    bucket: str = Field(pattern=BUCKET_NAME, description="May use {environment}, {account}.")
     access: ResourceAccess = ResourceAccess.read
     prefix: str = "*"
 
 
 class TableAccess(Strict):
-    table: str = Field(pattern=r"^[A-Za-z0-9_.{}-]{3,255}$")
+    table: str = Field(pattern=TABLE_NAME)
     access: ResourceAccess = ResourceAccess.read
 
 
 class DatabaseAccess(Strict):
     """IAM database authentication to one RDS instance or cluster, as one database user."""
 
-    resource_id: str = Field(pattern=r"^[A-Za-z0-9{}*-]+$", description="The DbiResourceId or cluster resource id.")
-    db_user: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    resource_id: str = Field(pattern=RDS_RESOURCE_ID, description="The DbiResourceId or cluster resource id.")
+    db_user: str = Field(pattern=DB_USER)
 
 
 class ServiceRole(Strict):
@@ -396,7 +427,7 @@ class SecurityBaseline(Strict):
 class Suppression(Strict):
     """Silence one finding, with a written reason that shows in every report."""
 
-    rule: str = Field(pattern=r"^[A-Z]+\d+$|^[a-z0-9-]+$")
+    rule: str = Field(pattern=RULE_ID)
     subject: str = Field(min_length=1, description="What the finding is about, e.g. a role or guardrail name.")
     reason: str = Field(min_length=10, description="Why this is acceptable. Required.")
 
