@@ -7,6 +7,7 @@ on what AWS sees.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,11 @@ def substitute(text: str, *, environment: str | None, account: str) -> str:
     return text.replace("{environment}", environment or account).replace("{account}", account)
 
 
+def sid(prefix: str, name: str) -> str:
+    """A statement id IAM accepts: letters and digits only."""
+    return (prefix + re.sub(r"[^A-Za-z0-9]", "", name))[:100]
+
+
 def sso_role_pattern(account_id: str, permission_set: str) -> str:
     return f"arn:aws:iam::{account_id}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set}_*"
 
@@ -68,19 +74,19 @@ def trust_statement(
     if principal.identity_center is not None:
         ic = principal.identity_center
         source = account_id(ic.account)
-        statement["Sid"] = f"IdentityCenter{ic.permission_set}".replace("-", "")[:100]
+        statement["Sid"] = sid("IdentityCenter", ic.permission_set)
         statement["Principal"] = {"AWS": f"arn:aws:iam::{source}:root"}
         statement["Action"] = ["sts:AssumeRole", "sts:SetSourceIdentity"]
         condition["ArnLike"] = {"aws:PrincipalArn": sso_role_pattern(source, ic.permission_set)}
         human_iam = False  # Identity Center enforces MFA at sign-in; the role session carries no MFA key
     elif principal.role is not None:
-        statement["Sid"] = f"Role{principal.role.role}".replace("-", "")[:100]
+        statement["Sid"] = sid("Role", principal.role.role)
         statement["Principal"] = {
             "AWS": f"arn:aws:iam::{account_id(principal.role.account)}:role/{principal.role.role}"
         }
         statement["Action"] = "sts:AssumeRole"
     elif principal.account is not None:
-        statement["Sid"] = f"Account{principal.account}".replace("-", "")[:100]
+        statement["Sid"] = sid("Account", principal.account)
         statement["Principal"] = {"AWS": f"arn:aws:iam::{account_id(principal.account)}:root"}
         statement["Action"] = "sts:AssumeRole"
     elif principal.oidc is not None:

@@ -2,7 +2,9 @@
 
 Every Deny here exempts the platform roles (deployment and break-glass) and any roles the matrix names,
 through an `aws:PrincipalArn` condition, so a guardrail can never lock out the pipeline that applies it.
-Every condition key used is one the action supports; the linter proves it in the tests.
+The one exception, deny-root-user, matches only the root user, which no role can be. Every condition key
+used is one the action supports; `tests/unit/test_policy_corpus.py` proves both with the linter and the
+lockout check.
 """
 
 from __future__ import annotations
@@ -135,24 +137,34 @@ def _encryption(params: EncryptionParams, exempt: Sequence[str]) -> list[dict[st
             _deny(
                 "DenyWeakS3ObjectEncryption",
                 ["s3:PutObject"],
-                {
-                    "StringNotEquals": {"s3:x-amz-server-side-encryption": params.s3_allowed_encryption},
-                    "Null": {"s3:x-amz-server-side-encryption": "false"},
-                },
+                _with_exemption(
+                    {
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption": params.s3_allowed_encryption},
+                        "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    },
+                    exempt,
+                ),
             )
         )
         statements.append(_deny("DenyS3DefaultEncryptionChanges", ["s3:PutEncryptionConfiguration"], exemption(exempt)))
     if "rds" in params.services:
+        # `rds:StorageEncrypted` is documented for cluster creation only, not for rds:CreateDBInstance, so an
+        # SCP cannot see whether a single instance asks for encryption. The security baseline's AWS Config
+        # rule rds-storage-encrypted reports unencrypted instances instead.
         statements.append(
             _deny(
-                "DenyUnencryptedRds",
-                ["rds:CreateDBInstance", "rds:CreateDBCluster"],
-                {"Bool": {"rds:StorageEncrypted": "false"}},
+                "DenyUnencryptedRdsClusters",
+                ["rds:CreateDBCluster", "rds:RestoreDBClusterFromS3"],
+                _with_exemption({"Bool": {"rds:StorageEncrypted": "false"}}, exempt),
             )
         )
     if "ebs" in params.services:
         statements.append(
-            _deny("DenyUnencryptedEbsVolumes", ["ec2:CreateVolume"], {"Bool": {"ec2:Encrypted": "false"}})
+            _deny(
+                "DenyUnencryptedEbsVolumes",
+                ["ec2:CreateVolume"],
+                _with_exemption({"Bool": {"ec2:Encrypted": "false"}}, exempt),
+            )
         )
         statements.append(
             _deny("DenyDisablingEbsDefaultEncryption", ["ec2:DisableEbsEncryptionByDefault"], exemption(exempt))
@@ -223,7 +235,7 @@ LIBRARY: dict[str, LibraryGuardrail] = {
         ),
         LibraryGuardrail(
             "require-encryption",
-            "Require encryption for S3 objects, RDS storage and EBS volumes.",
+            "Require encryption for S3 objects, RDS clusters and EBS volumes.",
             EncryptionParams,
             _encryption,
         ),

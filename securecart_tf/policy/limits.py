@@ -54,6 +54,13 @@ LIMITS: dict[str, Limit] = {
             "up to 25 by quota request: limits.managed_policies_per_role",
         ),
         Limit("managed_policy_chars", 6144, "characters", "managed policy document size, minified", "no"),
+        Limit(
+            "role_inline_policy_chars",
+            10240,
+            "characters",
+            "inline policies of one role, all together, minified",
+            "no",
+        ),
         Limit("role_name_chars", 64, "characters", "role name length", "no"),
         Limit("policy_name_chars", 128, "characters", "policy name length", "no"),
         Limit("role_session_min_seconds", 3600, "seconds", "role maximum session duration, lower bound", "no"),
@@ -134,3 +141,15 @@ def fit_scp(name: str, document: dict[str, Any], limits: Limits) -> list[tuple[s
         ordered = [s for _, s in sorted(items, key=lambda t: t[0])]
         parts.append((f"{name}-{b}", minified({"Version": version, "Statement": ordered})))
     return parts
+
+
+def limits_markdown(limits: Limits | None = None) -> str:
+    """The limits table as Markdown, for the README. With `limits`, the Value column shows those values."""
+    values = limits.values if limits is not None else {k: v.value for k, v in LIMITS.items()}
+    rows = [
+        "| limit | value | unit | what it bounds | adjustable |",
+        "|---|---:|---|---|---|",
+    ]
+    for key, limit in LIMITS.items():
+        rows.append(f"| `{key}` | {values[key]:,} | {limit.unit} | {limit.what} | {limit.adjustable} |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,469 @@
+"""The policy checks `validate` runs after cross-references: AWS limits, policy lint and lockout.
+
+Every finding names its subject (guardrail, policy, role or permission set) so that a suppression in the
+matrix stays attached to the same thing across edits, and points at the YAML line the problem comes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from securecart_tf.config.load import Project
+from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
+from securecart_tf.errors import Location
+from securecart_tf.policy.context import Context, PathT
+from securecart_tf.policy.findings import Finding, Severity
+from securecart_tf.policy.limits_check import check_limits
+from securecart_tf.policy.lint import (
+    AWS_MANAGED,
+    Issue,
+    Kind,
+    aws_managed_name,
+    grant_issues,
+    parliament_issues,
+    shorten,
+    statement_label,
+    statements,
+    unbounded_creation,
+)
+from securecart_tf.policy.lockout import excludes, exemption_hint, role_arn
+from securecart_tf.policy.rules import finding
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+_ACCOUNT_ID = re.compile(r"\b\d{12}\b")
+
+
+class _Shapes:
+    """Documents rendered into many accounts differ only in account IDs; lint each shape once."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def new(self, text: str) -> bool:
+        shape = _ACCOUNT_ID.sub("<account>", text)
+        if shape in self._seen:
+            return False
+        self._seen.add(shape)
+        return True
+
+
+class _Findings:
+    """Collects findings once each: the same problem rendered into several accounts is one finding."""
+
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def add(self, f: Finding) -> None:
+        key = (f.rule, f.subject, f.message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.items.append(f)
+
+    def issues(self, issues: Iterable[Issue], prefix: str, location: Location, subject: str) -> None:
+        for issue in issues:
+            message = f"{prefix} {issue.message}" if prefix else issue.message
+            self.add(finding(issue.rule, message, location, issue.fix, subject, issue.severity))
+
+
+# ------------------------------------------------------------------------------------------------- lint
+
+
+def check_policy_lint(project: Project) -> list[Finding]:
+    ctx = Context.of(project)
+    out = _Findings()
+    for i, g in enumerate(ctx.matrix.guardrails):
+        out.issues(
+            parliament_issues(ctx.guardrail_document(g), Kind.scp),
+            f"guardrail '{g.name}'",
+            ctx.guardrail_location(i),
+            g.name,
+        )
+    _customer_policies(ctx, out)
+    for i, r in enumerate(ctx.matrix.roles):
+        _role(ctx, out, i, r)
+    for i, s in enumerate(ctx.matrix.service_roles):
+        _service_role(ctx, out, i, s)
+    _permission_sets(ctx, out)
+    return out.items
+
+
+def _policy_users(ctx: Context) -> dict[str, list[tuple[str, bool, bool]]]:
+    """policy name → (who uses it, as a boundary?, marked admin?) for every use."""
+    users: dict[str, list[tuple[str, bool, bool]]] = {}
+
+    def use(ref: PolicyRef | None, who: str, boundary: bool, admin: bool) -> None:
+        if ref is not None and ref.policy:
+            users.setdefault(ref.policy, []).append((who, boundary, admin))
+
+    for r in ctx.matrix.roles:
+        use(r.permissions_boundary, f"role {r.name}", True, r.admin)
+        for ref in r.managed_policies:
+            use(ref, f"role {r.name}", False, r.admin)
+    for s in ctx.matrix.service_roles:
+        use(s.permissions_boundary, f"service role {s.name}", True, False)
+        for ref in s.managed_policies:
+            use(ref, f"service role {s.name}", False, False)
+    ic = ctx.matrix.identity_center
+    for ps in ic.permission_sets if ic else []:
+        use(ps.permissions_boundary, f"permission set {ps.name}", True, ps.admin)
+        for name in ps.customer_managed_policies:
+            use(PolicyRef(policy=name), f"permission set {ps.name}", False, ps.admin)
+    return users
+
+
+def _customer_policies(ctx: Context, out: _Findings) -> None:
+    users = _policy_users(ctx)
+    for p in ctx.matrix.policies:
+        uses = users.get(p.name, [])
+        document = ctx.policy_document(p.name)
+        where = ctx.policy_location(p.name)
+        only_boundary = bool(uses) and all(boundary for _, boundary, _ in uses)
+        out.issues(
+            parliament_issues(document, Kind.boundary if only_boundary else Kind.identity),
+            f"policy '{p.name}'",
+            where,
+            p.name,
+        )
+        grantees = list(dict.fromkeys(who for who, boundary, admin in uses if not boundary and not admin))
+        if grantees:
+            issues = grant_issues(document, name=f"policy '{p.name}'")
+            for issue in issues:
+                message = f"{issue.message} (attached to {', '.join(grantees)})"
+                out.add(finding(issue.rule, message, where, issue.fix, p.name, issue.severity))
+
+
+def _aws_managed_grants(
+    ctx: Context, out: _Findings, owner: str, subject: str, entries: list[tuple[PathT, str]]
+) -> None:
+    """Our grant rules on the AWS-managed policies we know, for an owner not marked admin."""
+    for path, arn in entries:
+        known = AWS_MANAGED.get(arn)
+        if known is not None:
+            for issue in grant_issues(known, name=f"{owner}: AWS-managed {aws_managed_name(arn)}"):
+                message = f"{issue.message}, and it is not marked admin: true"
+                out.add(finding(issue.rule, message, ctx.at(*path), issue.fix, subject, issue.severity))
+
+
+def _identity_documents(ctx: Context, refs: Iterable[PolicyRef | str]) -> list[dict[str, Any]]:
+    docs = []
+    for ref in refs:
+        if isinstance(ref, str):
+            ref = PolicyRef(arn=ref) if ref.startswith("arn:") else PolicyRef(policy=ref)
+        if ref.policy:
+            docs.append(ctx.policy_document(ref.policy))
+        elif ref.arn in AWS_MANAGED:
+            docs.append(AWS_MANAGED[ref.arn])
+    return docs
+
+
+def _escalation(
+    ctx: Context,
+    out: _Findings,
+    owner: str,
+    subject: str,
+    base: PathT,
+    managed: Iterable[PolicyRef | str],
+    boundary: PolicyRef | None,
+    extra: list[dict[str, Any]],
+) -> None:
+    identity = [*_identity_documents(ctx, managed), *extra]
+    boundary_doc: dict[str, Any] | None = None
+    reason = "it has no permissions boundary"
+    if boundary is not None:
+        if boundary.policy:
+            boundary_doc = ctx.policy_document(boundary.policy)
+            reason = f"its boundary {boundary.policy} does not require iam:PermissionsBoundary on what it creates"
+        elif str(boundary.arn) in AWS_MANAGED:
+            # An AWS-managed policy never carries an iam:PermissionsBoundary condition, so it cannot force one.
+            boundary_doc = AWS_MANAGED[str(boundary.arn)]
+            reason = f"its boundary {aws_managed_name(str(boundary.arn))} is AWS-managed and cannot force boundaries"
+        else:
+            return  # an AWS-managed boundary whose reach we do not model; nothing to prove either way
+    actions = unbounded_creation(identity, boundary_doc)
+    if not actions:
+        return
+    where = (*base, "permissions_boundary") if boundary is not None else (*base, "name")
+    out.add(
+        finding(
+            "privilege-escalation-without-boundary",
+            f"{owner} can {', '.join(actions)}, but {reason}, so it can create something more powerful than itself",
+            ctx.at(*where),
+            "give it a permissions boundary that allows these actions only with a Condition on "
+            "iam:PermissionsBoundary (or denies them)",
+            subject,
+        )
+    )
+
+
+def _permission_sets(ctx: Context, out: _Findings) -> None:
+    ic = ctx.matrix.identity_center
+    if ic is None:
+        return
+    for i, ps in enumerate(ic.permission_sets):
+        base: PathT = ("identity_center", "permission_sets", i)
+        rendered = ctx.rendered_permission_set(ps.name)
+        inline = json.loads(rendered["inline_policy"]) if rendered and rendered["inline_policy"] else None
+        owner = f"permission set '{ps.name}'"
+        if inline is not None:
+            where = ctx.at(*base, "inline_policy")
+            out.issues(parliament_issues(inline, Kind.identity), f"{owner} inline policy", where, ps.name)
+            if not ps.admin:
+                out.issues(grant_issues(inline, name=f"{owner} inline policy"), "", where, ps.name)
+        if ps.admin:
+            continue
+        entries = [((*base, "managed_policies", j), arn) for j, arn in enumerate(ps.managed_policies)]
+        _aws_managed_grants(ctx, out, owner, ps.name, entries)
+        _escalation(
+            ctx,
+            out,
+            owner,
+            ps.name,
+            base,
+            [*ps.managed_policies, *ps.customer_managed_policies],
+            ps.permissions_boundary,
+            [inline] if inline is not None else [],
+        )
+
+
+# ------------------------------------------------------------------------------------------------- roles
+
+
+def _has_condition(statement: dict[str, Any], operators: tuple[str, ...], key: str, value: str | None = None) -> bool:
+    condition = statement.get("Condition") or {}
+    for op, block in condition.items():
+        if op.lower() not in operators or not isinstance(block, dict):
+            continue
+        for k, v in block.items():
+            if k.lower() == key.lower() and (
+                value is None or value in [str(x).lower() for x in (v if isinstance(v, list) else [v])]
+            ):
+                return True
+    return False
+
+
+def _role(ctx: Context, out: _Findings, i: int, r: Role) -> None:
+    base: PathT = ("roles", i)
+    trust_path = (*base, "trust")
+    rendered = ctx.rendered_roles(r.name)
+    root_exposed: dict[int, list[str]] = {}
+    mfa_missing: set[int] = set()
+    shapes = _Shapes()
+    for acc, spec in rendered:
+        trust = json.loads(spec["trust_policy"])
+        if shapes.new(spec["trust_policy"]):
+            out.issues(
+                parliament_issues(trust, Kind.trust), f"role '{r.name}' trust policy", ctx.at(*trust_path), r.name
+            )
+        self_id = ctx.account_id(acc)
+        for j, statement in enumerate(statements(trust)):
+            if not isinstance(statement, dict) or j >= len(r.trust.principals):
+                continue
+            aws = statement.get("Principal", {}).get("AWS") if isinstance(statement.get("Principal"), dict) else None
+            for principal in aws if isinstance(aws, list) else [aws] if aws else []:
+                if (
+                    str(principal).endswith(":root")
+                    and str(principal).split(":")[4] != self_id
+                    and not _has_condition(statement, ("stringequals",), "sts:ExternalId")
+                    and not _has_condition(
+                        statement, ("arnlike", "arnequals", "stringlike", "stringequals"), "aws:PrincipalArn"
+                    )
+                ):
+                    root_exposed.setdefault(j, []).append(acc)
+            kind = r.trust.principals[j].kind
+            if (
+                r.audience.value == "human"
+                and kind in ("role", "account", "external")
+                and not _has_condition(statement, ("bool", "boolifexists"), "aws:MultiFactorAuthPresent", "true")
+            ):
+                mfa_missing.add(j)
+    for j, accounts in root_exposed.items():
+        p = r.trust.principals[j]
+        path = (*trust_path, "principals", j)
+        if p.external is not None:
+            out.add(
+                finding(
+                    "trust-root-without-external-id",
+                    f"role '{r.name}' trusts the root of external account {p.external.account_id} without an "
+                    "ExternalId, so anyone that account lets assume roles can (confused deputy)",
+                    ctx.at(*path),
+                    "set external_id: under the principal, to the value the vendor gives you",
+                    r.name,
+                )
+            )
+        else:
+            out.add(
+                finding(
+                    "trust-root-without-external-id",
+                    f"role '{r.name}' trusts the root of account '{p.account}' in {shorten(accounts)}: every "
+                    "principal there that IAM lets assume it, with no ExternalId",
+                    ctx.at(*path),
+                    "trust a specific role (role: {role: ..., account: ...}) or an Identity Center permission set",
+                    r.name,
+                    Severity.warning,  # inside the organization: a wide trust, not a confused deputy
+                )
+            )
+    for j in sorted(mfa_missing):
+        out.add(
+            finding(
+                "trust-human-without-mfa",
+                f"human role '{r.name}' trusts {r.trust.principals[j].kind} principal #{j + 1} without requiring MFA",
+                ctx.at(*trust_path, "require_mfa") if ctx.has(*trust_path, "require_mfa") else ctx.at(*trust_path),
+                "set trust.require_mfa: true",
+                r.name,
+            )
+        )
+    ic = ctx.matrix.identity_center
+    if (
+        r.audience.value == "human"
+        and ic is not None
+        and ic.identity_source.mfa == "disabled"
+        and any(p.identity_center is not None for p in r.trust.principals)
+    ):
+        out.add(
+            finding(
+                "trust-human-without-mfa",
+                f"human role '{r.name}' trusts Identity Center sessions, but identity_source.mfa is disabled",
+                ctx.at("identity_center", "identity_source", "mfa"),
+                "set identity_center.identity_source.mfa: required",
+                r.name,
+            )
+        )
+    if r.audience.value == "vendor" or any(p.external is not None for p in r.trust.principals):
+        if r.trust.expires is None:
+            out.add(
+                finding(
+                    "vendor-role-expiry",
+                    f"vendor role '{r.name}' has no trust expiry, so the vendor's access never ends",
+                    ctx.at(*trust_path),
+                    "set trust.expires: to the end of the contract (YYYY-MM-DD)",
+                    r.name,
+                )
+            )
+        elif r.trust.expires <= today():  # trust ends at 00:00 UTC on that date
+            out.add(
+                finding(
+                    "vendor-role-expiry",
+                    f"vendor role '{r.name}' expired on {r.trust.expires.isoformat()}; its trust no longer works",
+                    ctx.at(*trust_path, "expires"),
+                    "remove the role, or move trust.expires if the contract was renewed",
+                    r.name,
+                )
+            )
+    _developer_in_prod(ctx, out, i, r)
+    if not r.admin:
+        entries = [
+            ((*base, "managed_policies", j), str(ref.arn)) for j, ref in enumerate(r.managed_policies) if ref.arn
+        ]
+        _aws_managed_grants(ctx, out, f"role '{r.name}'", r.name, entries)
+        _escalation(ctx, out, f"role '{r.name}'", r.name, base, r.managed_policies, r.permissions_boundary, [])
+
+
+def _service_role(ctx: Context, out: _Findings, i: int, s: ServiceRole) -> None:
+    base: PathT = ("service_roles", i)
+    where = ctx.at(*base, "name")
+    shapes = _Shapes()
+    for _, spec in ctx.rendered_roles(s.name):
+        if shapes.new(spec["trust_policy"]):
+            trust = json.loads(spec["trust_policy"])
+            out.issues(parliament_issues(trust, Kind.trust), f"service role '{s.name}' trust policy", where, s.name)
+        for doc in spec["inline_policies"].values():
+            if not shapes.new(doc):
+                continue
+            inline = json.loads(doc)
+            owner = f"service role '{s.name}' inline policy"
+            out.issues(parliament_issues(inline, Kind.identity), owner, where, s.name)
+            out.issues(grant_issues(inline, name=owner), "", where, s.name)
+    inline_docs = [
+        json.loads(d) for _, spec in ctx.rendered_roles(s.name)[:1] for d in spec["inline_policies"].values()
+    ]
+    _escalation(
+        ctx, out, f"service role '{s.name}'", s.name, base, s.managed_policies, s.permissions_boundary, inline_docs
+    )
+
+
+def _developer_in_prod(ctx: Context, out: _Findings, i: int, r: Role) -> None:
+    if r.name.lower() != "developerrole":
+        return
+    prod = [a for a in ctx.model.placements.get(r.name, []) if ctx.environment(a) == "prod"]
+    if not prod:
+        return
+    base: PathT = ("roles", i)
+    path: PathT = (*base, "name")
+    for j, env in enumerate(r.environments):
+        if env == "prod":
+            path = (*base, "environments", j)
+    for j, acc in enumerate(r.accounts):
+        if acc in prod:
+            path = (*base, "accounts", j)
+    for j, ou in enumerate(r.ous):
+        if set(ctx.model.accounts_under.get(ou, [])) & set(prod):
+            path = (*base, "ous", j)
+    out.add(
+        finding(
+            "developer-role-in-prod",
+            f"DeveloperRole is placed in prod account(s) {shorten(prod)}; developers deploy to prod only through "
+            "the pipeline",
+            ctx.at(*path),
+            "remove prod from the role's environments, accounts or OUs",
+            r.name,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------- lockout
+
+
+def check_lockout(project: Project) -> list[Finding]:
+    ctx = Context.of(project)
+    out = _Findings()
+    mgmt = ctx.matrix.organization.management_account
+    roles = ctx.platform_roles
+    for i, g in enumerate(ctx.matrix.guardrails):
+        accounts = ctx.model.expand(g.targets)
+        if mgmt in accounts:
+            path: PathT = ("guardrails", i, "targets")
+            for key, _, entry in ctx.target_entries(i):
+                if key in ("root", f"account:{mgmt}"):
+                    path = entry
+            how = " through the root" if path[-2] == "ous" else ""
+            out.add(
+                finding(
+                    "scp-management-account",
+                    f"guardrail '{g.name}' targets the management account '{mgmt}'{how}; SCPs never restrict the "
+                    "management account, so it does not apply there",
+                    ctx.at(*path),
+                    "nothing to do; protect the management account by using it only to run the organization",
+                    g.name,
+                )
+            )
+        members = [a for a in accounts if a != mgmt]
+        for index, statement in enumerate(statements(ctx.guardrail_document(g))):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+                continue
+            for what, role in roles:
+                exposed = [a for a in members if not excludes(statement, role_arn(ctx.account_id(a), role))]
+                if not exposed:
+                    continue
+                out.add(
+                    finding(
+                        "scp-lockout",
+                        f"guardrail '{g.name}' {statement_label(statement, index)} can deny {role} (the {what}) in "
+                        f"{shorten(exposed)}: it has no aws:PrincipalArn exemption covering it",
+                        ctx.guardrail_location(i),
+                        exemption_hint([name for _, name in roles]),
+                        g.name,
+                    )
+                )
+    return out.items
+
+
+CHECKS: list[Callable[[Project], list[Finding]]] = [check_limits, check_policy_lint, check_lockout]
