@@ -26,6 +26,7 @@ from rich.table import Table
 
 from securecart_tf import __version__
 from securecart_tf.errors import ConfigErrors, SecureCartError
+from securecart_tf.report import cli as report_cli
 
 app = typer.Typer(
     name="securecart-tf",
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="The local sandbox AWS (moto's server with shims).", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+report_cli.register(app)
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)

@@ -1,0 +1,205 @@
+"""The report as Markdown, for pull requests: the principals-by-accounts table, then each cell's details."""
+
+from __future__ import annotations
+
+from securecart_tf.report.access import KIND_TITLES, Cell, Path, Principal, Report, SeatAccess
+from securecart_tf.report.actions import Level
+from securecart_tf.report.diff import AccessDiff, ChangeKind
+
+MARK = {Level.none: "·", Level.read: "read", Level.write: "**write**", Level.admin: "**ADMIN**"}
+CHANGE_MARK = {
+    ChangeKind.gained: "🔺 gained",
+    ChangeKind.escalated: "🔺 escalated",
+    ChangeKind.changed: "✏️ changed",
+    ChangeKind.reduced: "🔻 reduced",
+    ChangeKind.lost: "🔻 lost",
+}
+GRANT_KIND = {"aws-managed": "AWS managed", "customer-managed": "customer managed", "inline": "inline"}
+
+
+def _esc(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cell_mark(cell: Cell) -> str:
+    mark = MARK[cell.level]
+    if cell.inactive_paths and not cell.active_paths:
+        mark += " †"
+    return mark
+
+
+def matrix_table(report: Report) -> list[str]:
+    accounts = report.account_names
+    header = (
+        "| principal | " + " | ".join(f"{a.name}{' (mgmt)' if a.management else ''}" for a in report.accounts) + " |"
+    )
+    lines = [header, "|---|" + ":-:|" * len(accounts)]
+    kind = None
+    for p in report.principals:
+        if p.kind != kind:
+            kind = p.kind
+            lines.append(f"| ***{KIND_TITLES[kind]}*** |" + " |" * len(accounts))
+        marks = [cell_mark(report.cell(p.id, a)) for a in accounts]
+        lines.append(f"| {_esc(p.name)} | " + " | ".join(marks) + " |")
+    return lines
+
+
+def legend(report: Report) -> str:
+    return (
+        "Levels: **ADMIN** every action, nothing caps it · **write** changes something (or manages permissions) · "
+        "read reads only · · none. † a way in exists but is blocked or expired (see details). "
+        f"SCPs never restrict the management account ({report.management_account})."
+    )
+
+
+def scp_line(report: Report, seat: SeatAccess) -> str:
+    if not seat.scps_apply:
+        attached = sorted({s.name for s in seat.scps})
+        above = f" (attached above it: {', '.join(attached)})" if attached else ""
+        return f"SCPs: do not apply in the management account{above}"
+    account = next(a for a in report.accounts if a.name == seat.seat.account)
+    path = " → ".join(at.rsplit("/", 1)[-1] for at, _ in account.scp_path)
+    groups: dict[str, list[str]] = {}
+    for s in seat.scps:
+        groups.setdefault(s.status, []).append(s.name)
+    parts = []
+    for status, title in (("restricts", "restrict"), ("exempt", "exempt"), ("does-not-apply", "not this principal")):
+        if groups.get(status):
+            parts.append(f"{title}: {', '.join(sorted(set(groups[status])))}")
+    return f"SCPs ({path}): " + ("; ".join(parts) if parts else "none attached")
+
+
+def seat_lines(report: Report, seat: SeatAccess, indent: str) -> list[str]:
+    lines = []
+    grants = ", ".join(
+        f"`{g.name.rsplit('/', 1)[-1]}` ({GRANT_KIND.get(g.kind, g.kind)}, {g.level_text})" for g in seat.grants
+    )
+    lines.append(f"{indent}- grants: {grants or 'nothing'}")
+    if seat.boundary is not None:
+        lowered = ", lowers the grants" if seat.boundary.lowered else ""
+        lines.append(
+            f"{indent}- boundary: `{seat.boundary.name}` (allows at most {seat.boundary.allows.value}{lowered})"
+        )
+    else:
+        lines.append(f"{indent}- boundary: none")
+    for deny in seat.denies:
+        lines.append(f"{indent}- denies: {_esc(deny)}")
+    lines.append(f"{indent}- {_esc(scp_line(report, seat))}")
+    for note in seat.notes:
+        lines.append(f"{indent}- note: {_esc(note)}")
+    return lines
+
+
+def path_lines(report: Report, path: Path) -> list[str]:
+    status = "" if path.active else f" — **{path.status}**: {_esc(path.reason)}"
+    lines = [f"  - {_esc(path.way_in())} — {path.level.value}{status}"]
+    conditions = path.conditions.items()
+    if conditions:
+        lines.append(f"    - requires: {_esc('; '.join(conditions))}")
+    seat = report.seats.get(path.seat)
+    if seat is not None and path.active:
+        lines += seat_lines(report, seat, "    ")
+    return lines
+
+
+def principal_summary(report: Report, p: Principal) -> str:
+    by_level: dict[Level, list[str]] = {}
+    for a in report.account_names:
+        level = report.level(p.id, a)
+        if level != Level.none:
+            by_level.setdefault(level, []).append(a)
+    if not by_level:
+        return "no access"
+    return "; ".join(
+        f"{lv.value} in {', '.join(accs)}" for lv, accs in sorted(by_level.items(), key=lambda x: -x[0].rank)
+    )
+
+
+def details(report: Report) -> list[str]:
+    lines = ["## Details", ""]
+    for p in report.principals:
+        cells = [report.cell(p.id, a) for a in report.account_names]
+        cells = [c for c in cells if c.paths]
+        lines.append(
+            f"<details><summary><b>{_esc(p.name)}</b> ({p.kind.value}) — {_esc(principal_summary(report, p))}</summary>"
+        )
+        lines.append("")
+        if p.description:
+            lines.append(f"_{_esc(p.description)}_")
+            lines.append("")
+        for cell in cells:
+            lines.append(f"- **{cell.account}** — {cell.level.value}")
+            for path in cell.paths:
+                lines += path_lines(report, path)
+        if not cells:
+            lines.append("- no way into any account")
+        lines += ["", "</details>", ""]
+    return lines
+
+
+def guardrail_lines(report: Report) -> list[str]:
+    lines = ["## Service control policies", ""]
+    for g in report.guardrails.values():
+        attached = ", ".join(g.attached) or "not attached"
+        lines.append(f"- **{g.name}** (attached at {attached}){': ' + _esc(g.description) if g.description else ''}")
+        for st in g.statements:
+            lines.append(f"  - {_esc(st)}")
+    lines.append("")
+    lines.append(
+        f"SCPs never restrict principals of the management account ({report.management_account}), "
+        "even when attached at the root."
+    )
+    return lines
+
+
+def header(report: Report) -> list[str]:
+    rev = f"revision `{report.revision}` · " if report.revision else ""
+    return [
+        f"# Effective access: {report.organization}",
+        "",
+        f"{rev}as of {report.as_of.isoformat()} · computed from the access matrix alone, without calling AWS",
+        "",
+    ]
+
+
+def render(report: Report) -> str:
+    lines = header(report)
+    lines += matrix_table(report)
+    lines += ["", legend(report), ""]
+    if report.notes:
+        lines += ["**Trust that does not work:**", ""] + [f"- ⚠️ {_esc(n)}" for n in report.notes] + [""]
+    lines += details(report)
+    lines += guardrail_lines(report)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_diff(diff: AccessDiff) -> str:
+    lines = [f"# Who gains what: {diff.base_label} → {diff.head_label}", ""]
+    summary = " · ".join(f"{diff.count(k)} {k.value}" for k in ChangeKind)
+    lines.append(f"**{summary}**")
+    lines.append("")
+    if not diff.changes:
+        lines.append("No principal gains or loses access in any account.")
+    else:
+        lines += ["| change | principal | account | before | after | way in now |", "|---|---|---|---|---|---|"]
+        for c in diff.changes:
+            ways = c.ways_after or c.ways_before
+            lines.append(
+                f"| {CHANGE_MARK[c.kind]} | {_esc(c.principal.name)} ({c.principal.kind.value}) | {c.account} | "
+                f"{c.before.value} | {c.after.value} | {'<br>'.join(_esc(w) for w in ways) if ways else '—'} |"
+            )
+        changed = [c for c in diff.changes if c.kind == ChangeKind.changed]
+        if changed:
+            lines += ["", "### Same level, but what leads there or limits it changed", ""]
+            for c in changed:
+                lines.append(f"- **{_esc(c.principal.name)}** in **{c.account}** ({c.detail})")
+                for w in c.ways_before:
+                    if w not in c.ways_after:
+                        lines.append(f"  - before: {_esc(w)}")
+                for w in c.ways_after:
+                    if w not in c.ways_before:
+                        lines.append(f"  - now: {_esc(w)}")
+    lines += ["", f"## Access at {diff.head_label}", ""]
+    lines += matrix_table(diff.head)
+    lines += ["", legend(diff.head)]
+    return "\n".join(lines).rstrip() + "\n"
