@@ -168,6 +168,7 @@ class Run:
         self.notices += notices
         self.cli_config = cli_config(workspace.tool_home)
         self.out = (options.out or project.root / "build").resolve()
+        self.ensure_backend()
         self.ledger = workspace.ledger(env, self.target)
         self.facts = self.read_facts()
         self.model = build_model(project, self.facts)
@@ -175,6 +176,23 @@ class Run:
         self.render()
         snapshot(project, self.revision, workspace.revisions)
         self._lock = threading.Lock()
+
+    def ensure_backend(self) -> None:
+        """Create the S3 state bucket when the environment asks for it (sandbox only)."""
+        backend = self.env.backend
+        if not isinstance(backend, S3Backend) or not backend.create_bucket:
+            return
+        if self.target.kind != "sandbox":
+            raise SecureCartError(
+                "backend.create_bucket works only against the sandbox",
+                hint=f"create the bucket {backend.bucket} (versioned, encrypted) first, then drop create_bucket",
+            )
+        s3 = self.target.client("s3")
+        try:
+            s3.head_bucket(Bucket=backend.bucket)
+        except Exception:
+            s3.create_bucket(Bucket=backend.bucket)
+            s3.put_bucket_versioning(Bucket=backend.bucket, VersioningConfiguration={"Status": "Enabled"})
 
     # -- facts and rendering --------------------------------------------------------------------------
 

@@ -300,9 +300,11 @@ class Shims:
         with self.state.lock:
             if r.method == "POST":
                 body = r.json()
+                members = body.get("autoEnableOrganizationMembers", "NONE")
                 config = {
-                    "autoEnable": body.get("autoEnable", False),
-                    "autoEnableOrganizationMembers": body.get("autoEnableOrganizationMembers", "NONE"),
+                    # like AWS: the legacy autoEnable flag follows the members setting
+                    "autoEnable": bool(body.get("autoEnable")) or members in ("NEW", "ALL"),
+                    "autoEnableOrganizationMembers": members,
                     "memberAccountLimitReached": False,
                 }
                 if "dataSources" in body:

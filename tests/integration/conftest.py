@@ -1,0 +1,192 @@
+"""Integration fixtures: real Terraform and the real AWS provider against the sandbox, checked with boto3.
+
+Each project gets its own sandbox (one sandbox holds one organization), started by the tool itself on
+first use and stopped when the fixture ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from securecart_tf import sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_TIMEOUT = 900
+
+
+def cli(
+    project: Path, *args: str, input: str | None = None, timeout: int = CLI_TIMEOUT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `securecart-tf ARGS` in `project`, the way a user would."""
+    environ = {k: v for k, v in os.environ.items() if k != "SECURECART_HOME"}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "securecart_tf", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+        env=environ,
+        check=False,
+    )
+
+
+def explain(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+
+
+@dataclass
+class Deployed:
+    project: Path
+
+    @property
+    def info(self) -> sandbox.SandboxInfo:
+        info = sandbox.read(self.project / ".securecart")
+        assert info is not None, "the sandbox is not running"
+        return info
+
+    def state(self, stack: str) -> dict[str, Any]:
+        return json.loads((self.project / ".securecart" / "state" / stack / "terraform.tfstate").read_text())
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        return {k: v["value"] for k, v in self.state(stack).get("outputs", {}).items()}
+
+    @property
+    def account_ids(self) -> dict[str, str]:
+        return dict(self.outputs("organization")["account_ids"])
+
+    def client(self, service: str, account: str | None = None) -> Any:
+        """A boto3 client in the management account, or in `account` through STS AssumeRole."""
+        info = self.info
+        base = boto3.session.Session(
+            aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name="us-east-1"
+        )
+        if account is None or account == "management":
+            return base.client(service, endpoint_url=info.endpoint)
+        creds = base.client("sts", endpoint_url=info.endpoint).assume_role(
+            RoleArn=f"arn:aws:iam::{self.account_ids[account]}:role/OrganizationAccountAccessRole",
+            RoleSessionName="securecart-tf-tests",
+        )["Credentials"]
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name="us-east-1",
+        ).client(service, endpoint_url=info.endpoint)
+
+    def stop(self) -> None:
+        sandbox.down(self.project / ".securecart")
+
+
+def copy_example(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("access-matrix.yaml", "environments", "policies"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, target / name)
+        else:
+            shutil.copy2(src, target / name)
+    return target
+
+
+def write_project(target: Path, matrix: str, environments: dict[str, str], files: dict[str, str] | None = None) -> Path:
+    """A small project for one scenario: matrix text, environment files, and any policy files."""
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "access-matrix.yaml").write_text(textwrap.dedent(matrix))
+    (target / "environments").mkdir(exist_ok=True)
+    for name, text in environments.items():
+        (target / "environments" / f"{name}.yaml").write_text(textwrap.dedent(text))
+    for rel, text in (files or {}).items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_text(textwrap.dedent(text))
+    return target
+
+
+@pytest.fixture(scope="module")
+def deployed_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """The SecureCart example applied to a fresh sandbox: dev, then staging, then prod."""
+    project = copy_example(tmp_path_factory.mktemp("securecart"))
+    deployed = Deployed(project)
+    try:
+        for args in (
+            ("apply", "--env", "dev", "--auto-approve"),
+            ("apply", "--env", "staging", "--auto-approve"),
+            ("apply", "--env", "prod", "--auto-approve", "--confirm-env", "prod"),
+        ):
+            result = cli(project, *args)
+            assert result.returncode == 0, explain(result)
+        yield deployed
+    finally:
+        deployed.stop()
+
+
+# A small organization: one workload OU, two accounts, one role each, one permission set with a
+# customer-managed policy (so identity-center depends on an access stack).
+SMALL_MATRIX = """\
+version: 1
+organization:
+  name: smallorg
+  management_account: management
+  units:
+    - name: Workloads
+accounts:
+  - {name: management, email: mgmt@small.example, ou: /}
+  - {name: alpha, email: alpha@small.example, ou: Workloads, environment: dev}
+  - {name: beta, email: beta@small.example, ou: Workloads, environment: dev}
+guardrails:
+  - name: deny-leave-organization
+    builtin: deny-leave-organization
+    targets: {ous: [Workloads]}
+identity_center:
+  identity_source: {provider: okta}
+  groups:
+    - {name: Engineers, source: created}
+  permission_sets:
+    - name: EngineerAccess
+      managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]
+      customer_managed_policies: [SmallReadLogs]
+  assignments:
+    - {group: Engineers, permission_set: EngineerAccess, accounts: [alpha]}
+policies:
+  - name: SmallReadLogs
+    document:
+      Statement:
+        - {Effect: Allow, Action: ["logs:GetLogEvents"], Resource: "*"}
+roles:
+  - name: AuditRole
+    audience: platform
+    accounts: [alpha, beta]
+    trust:
+      principals:
+        - role: {role: OrganizationAccountAccessRole, account: management}
+    managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]
+"""
+
+SMALL_DEV = """\
+name: dev
+stacks: [organization, identity-center]
+accounts: [management, alpha, beta]
+approval: none
+"""
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Iterator[Path]:
+    project = write_project(tmp_path / "small", SMALL_MATRIX, {"dev": SMALL_DEV})
+    try:
+        yield project
+    finally:
+        sandbox.down(project / ".securecart")
