@@ -89,7 +89,7 @@ def _valid_project(matrix: Path) -> Any:
 
     project = _load(matrix)
     warnings = require_valid(project)
-    active = [f for f in warnings if f.active]
+    active = [f for f in warnings if f.active and f.severity == "warning"]
     if active:
         err.print(f"[yellow]{len(active)} warning(s)[/]; run `securecart-tf validate` to see them")
     return project
@@ -236,6 +236,17 @@ def _print_report(report: Any, as_json: bool, ws: Any) -> None:
     out.print(f"Summary for the pull request: [bold]{report.summary_file}[/]")
 
 
+def _options(*, auto_approve: bool, confirm_env: str | None, parallelism: int | None) -> Any:
+    from securecart_tf import orchestrate
+
+    options = orchestrate.Options(auto_approve=auto_approve, confirm=_confirmer(confirm_env))
+    if parallelism is not None:
+        if parallelism < 1:
+            raise SecureCartError("--parallelism must be at least 1")
+        options.parallelism = parallelism
+    return options
+
+
 def _run_env(
     command: str,
     matrix: Path,
@@ -253,11 +264,8 @@ def _run_env(
     project = _valid_project(matrix)
     env = orchestrate.load_env(project, env_name)
     ws = _workspace(project)
-    options = orchestrate.Options(auto_approve=auto_approve, refresh=refresh, confirm=_confirmer(confirm_env))
-    if parallelism is not None:
-        if parallelism < 1:
-            raise SecureCartError("--parallelism must be at least 1")
-        options.parallelism = parallelism
+    options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism)
+    options.refresh = refresh
     if timeout is not None:
         options.timeout = timeout
     with ws.lock(env.name, command):
@@ -456,6 +464,82 @@ def destroy(
     raise typer.Exit(
         _run_env("destroy", matrix, env, parallelism=parallelism, as_json=as_json, auto_approve=auto_approve)
     )
+
+
+@app.command()
+def promote(
+    from_env: Annotated[str, typer.Option("--from", help="The stage the revision applied cleanly in.")],
+    to_env: Annotated[str, typer.Option("--to", help="The next stage.")],
+    matrix: MatrixOpt = DEFAULT_MATRIX,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask (unless approval: always).")] = False,
+    confirm_env: Annotated[
+        str | None, typer.Option("--confirm-env", help="Type the target environment's name here, not at the prompt.")
+    ] = None,
+    parallelism: Annotated[int | None, typer.Option(help="Concurrent stacks.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Apply to the next stage the revision that applied cleanly to every stack of the one before."""
+    from securecart_tf import promote as promotion
+
+    project = _valid_project(matrix)
+    ws = _workspace(project)
+    options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism)
+    err.print(f"[bold]promote[/] {from_env} → {to_env}")
+    with Progress(f"promote · {to_env}") as progress, _interruptible():
+        options.listener = progress
+        report = promotion.promote(project, ws, from_env, to_env, options)
+    _print_report(report, as_json, ws)
+    raise typer.Exit(report.exit_code())
+
+
+@app.command()
+def rollback(
+    env: EnvOpt,
+    to: Annotated[str, typer.Option("--to", help="A revision recorded in the ledger (a unique prefix will do).")],
+    matrix: MatrixOpt = DEFAULT_MATRIX,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask (unless approval: always).")] = False,
+    confirm_env: Annotated[
+        str | None, typer.Option("--confirm-env", help="Type the environment's name here, not at the prompt.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Re-render an earlier revision from its stored inputs and apply it to an environment."""
+    from securecart_tf import promote as promotion
+
+    project = _load(matrix)
+    ws = _workspace(project)
+    options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=None)
+    err.print(f"[bold]rollback[/] {env} to revision {to}")
+    with Progress(f"rollback · {env}") as progress, _interruptible():
+        options.listener = progress
+        report = promotion.rollback(project, ws, env, to, options)
+    _print_report(report, as_json, ws)
+    raise typer.Exit(report.exit_code())
+
+
+@app.command()
+def status(
+    matrix: MatrixOpt = DEFAULT_MATRIX,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Which revision each environment runs, in promotion order, against the working tree's."""
+    from dataclasses import asdict
+
+    from securecart_tf import promote as promotion
+
+    project = _load(matrix)
+    rows = promotion.status(project, _workspace(project))
+    if as_json:
+        print(json.dumps([asdict(r) | {"state": r.state} for r in rows], indent=2))
+        return
+    t = Table(title=f"Working tree at revision {rows[0].working_tree if rows else '-'}", title_justify="left")
+    for col in ("environment", "promotes from", "runs", "last attempt", "when", "state"):
+        t.add_column(col)
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.when)) if r.when else "-"
+        attempt = f"{r.last_attempt} ({r.last_result})" if r.last_attempt else "-"
+        t.add_row(r.environment, r.promotes_from or "-", r.current or "-", attempt, when, r.state)
+    out.print(t)
 
 
 @app.command()

@@ -671,7 +671,8 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
     run.record(
         [
             Record(
-                action=command,
+                # the run summary: what `status` reads to tell which revision an environment runs
+                action=run.command if run.command in ("promote", "rollback") else command,
                 environment=run.env.name,
                 stack="*",
                 revision=run.revision,
