@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from securecart_tf.config.load import Project
@@ -112,8 +113,13 @@ class Model:
     def matrix(self) -> AccessMatrix:
         return self.project.matrix
 
+    @cached_property
+    def account_order(self) -> dict[str, int]:
+        """Account name → its position in the matrix, the order every expansion is sorted in."""
+        return account_order(self.matrix)
+
     def expand(self, targets: Targets) -> list[str]:
-        return expand_targets(targets, self.accounts_under, self.accounts_in_env, self.matrix)
+        return expand_targets(targets, self.accounts_under, self.accounts_in_env, self.matrix, self.account_order)
 
     def ordered(self) -> list[Stack]:
         """Stacks in a dependency order (each after everything it depends on)."""
@@ -138,9 +144,18 @@ def _stack_sort_key(name: str) -> tuple[int, str]:
     return rank, name
 
 
+def account_order(matrix: AccessMatrix) -> dict[str, int]:
+    return {a.name: i for i, a in enumerate(matrix.accounts)}
+
+
 def expand_targets(
-    targets: Targets, accounts_under: dict[str, list[str]], accounts_in_env: dict[str, list[str]], matrix: AccessMatrix
+    targets: Targets,
+    accounts_under: dict[str, list[str]],
+    accounts_in_env: dict[str, list[str]],
+    matrix: AccessMatrix,
+    order: dict[str, int] | None = None,
 ) -> list[str]:
+    """The accounts `targets` reach, in matrix order. Pass `order` (see `account_order`) when expanding many."""
     chosen: dict[str, None] = {}
     for name in targets.accounts:
         chosen[name] = None
@@ -150,7 +165,8 @@ def expand_targets(
     for env in targets.environments:
         for name in accounts_in_env.get(env, []):
             chosen[name] = None
-    order = {a.name: i for i, a in enumerate(matrix.accounts)}
+    if order is None:
+        order = account_order(matrix)
     return sorted(chosen, key=lambda n: order.get(n, 1 << 30))
 
 
@@ -190,8 +206,10 @@ def build_model(project: Project, facts: OrgFacts | None = None) -> Model:
         for s in env.stacks:
             stage_of_stack[s] = env_name
 
+    order = account_order(m)
+
     def expand(t: Targets) -> list[str]:
-        return expand_targets(t, accounts_under, accounts_in_env, m)
+        return expand_targets(t, accounts_under, accounts_in_env, m, order)
 
     def stages(names: Iterable[str]) -> list[str]:
         return sorted({s for n in names if (s := stage_of_account.get(n))})
@@ -333,6 +351,7 @@ def build_model(project: Project, facts: OrgFacts | None = None) -> Model:
             f"{p}": {"service_principal": SERVICE_ACCESS_PRINCIPALS[p], "account": acc} for p, acc in delegated.items()
         },
         "guardduty_admin_account": baseline.account if baseline is not None and baseline.guardduty else None,
+        "cloudtrail_admin_account": baseline.account if baseline is not None and baseline.cloudtrail else None,
     }
     stacks[ORGANIZATION] = Stack(
         name=ORGANIZATION,
@@ -379,6 +398,7 @@ def build_model(project: Project, facts: OrgFacts | None = None) -> Model:
         )
 
     # --- access stacks, one per account
+    policy_documents: dict[str, str] = {}
     role_homes: dict[str, set[str]] = defaultdict(set)
     for name, accs in placements.items():
         for acc in accs:
@@ -426,12 +446,15 @@ def build_model(project: Project, facts: OrgFacts | None = None) -> Model:
         policy_inputs = {}
         for pname in needed_policies.get(acc, {}):
             pol = policies_by_name[pname]
-            doc = (
-                pol.document.model_dump(mode="json", exclude_none=True)
-                if pol.document is not None
-                else project.policy_files[str(pol.file)].document
-            )
-            policy_inputs[pname] = {"path": pol.path, "description": pol.description, "document": documents.minify(doc)}
+            if pname not in policy_documents:  # the same document in every account that needs it
+                doc = (
+                    pol.document.model_dump(mode="json", exclude_none=True)
+                    if pol.document is not None
+                    else project.policy_files[str(pol.file)].document
+                )
+                policy_documents[pname] = documents.minify(doc)
+            document = policy_documents[pname]
+            policy_inputs[pname] = {"path": pol.path, "description": pol.description, "document": document}
         directory(acc)
         stacks[access_stack(acc)] = Stack(
             name=access_stack(acc),

@@ -9,12 +9,20 @@ variable "policies" {
   }))
   default = {}
   validation {
-    condition     = alltrue([for name in keys(var.policies) : length(name) <= 128])
-    error_message = "Policy names are at most 128 characters."
+    condition     = alltrue([for name in keys(var.policies) : can(regex("^[\\w+=,.@-]{1,128}$", name))])
+    error_message = "A policy name is 1 to 128 letters, digits and +=,.@_-; not one: ${join(", ", [for name in keys(var.policies) : name if !can(regex("^[\\w+=,.@-]{1,128}$", name))])}."
+  }
+  validation {
+    condition     = alltrue([for p in values(var.policies) : can(regex("^/([\\x21-\\x7e]+/)?$", p.path)) && length(p.path) <= 512])
+    error_message = "A policy path starts and ends with \"/\" (\"/\" or \"/securecart/\"); check: ${join(", ", [for name, p in var.policies : "${name} (\"${p.path}\")" if !(can(regex("^/([\\x21-\\x7e]+/)?$", p.path)) && length(p.path) <= 512)])}."
+  }
+  validation {
+    condition     = alltrue([for p in values(var.policies) : can(jsondecode(p.document).Statement)])
+    error_message = "A policy document must be a JSON policy document with a Statement; not one: ${join(", ", [for name, p in var.policies : name if !can(jsondecode(p.document).Statement)])}."
   }
   validation {
     condition     = alltrue([for p in values(var.policies) : length(p.document) <= 6144])
-    error_message = "A managed policy document is at most 6,144 characters (minified)."
+    error_message = "A managed policy document is at most 6,144 characters (minified); too long: ${join(", ", [for name, p in var.policies : "${name} (${length(p.document)})" if length(p.document) > 6144])}."
   }
 }
 
@@ -28,7 +36,19 @@ variable "oidc_providers" {
   default = {}
   validation {
     condition     = alltrue([for p in values(var.oidc_providers) : startswith(p.url, "https://")])
-    error_message = "An OIDC provider URL must start with https://."
+    error_message = "An OIDC provider URL must start with https://; check: ${join(", ", [for name, p in var.oidc_providers : "${name} (\"${p.url}\")" if !startswith(p.url, "https://")])}."
+  }
+  validation {
+    condition     = alltrue([for p in values(var.oidc_providers) : length(p.client_ids) >= 1])
+    error_message = "Every OIDC provider needs at least one client ID (the audience, \"sts.amazonaws.com\" for GitHub Actions)."
+  }
+  validation {
+    condition     = alltrue(flatten([for p in values(var.oidc_providers) : [for t in p.thumbprints : can(regex("^[0-9a-fA-F]{40}$", t))]]))
+    error_message = "A thumbprint is the 40-hex-digit SHA-1 of the provider's certificate."
+  }
+  validation {
+    condition     = length(distinct([for p in values(var.oidc_providers) : p.url])) == length(var.oidc_providers)
+    error_message = "An account holds one OIDC provider per URL; two entries share a URL."
   }
 }
 

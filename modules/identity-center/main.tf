@@ -1,7 +1,14 @@
 # IAM Identity Center: groups (created here or looked up after SCIM provisioning), permission sets with
 # their policies and boundary, and group assignments to accounts.
 
-data "aws_ssoadmin_instances" "this" {}
+data "aws_ssoadmin_instances" "this" {
+  lifecycle {
+    postcondition {
+      condition     = length(self.arns) > 0
+      error_message = "IAM Identity Center is not enabled in this account and region. Enable it in the management account (console: IAM Identity Center → Enable), in the organization's home region, then plan again."
+    }
+  }
+}
 
 locals {
   instance_arn      = tolist(data.aws_ssoadmin_instances.this.arns)[0]
@@ -24,7 +31,7 @@ resource "aws_identitystore_group" "created" {
   for_each          = local.created_groups
   identity_store_id = local.identity_store_id
   display_name      = each.key
-  description       = each.value.description
+  description       = each.value.description == "" ? null : each.value.description
 }
 
 data "aws_identitystore_group" "scim" {
@@ -48,7 +55,7 @@ locals {
 resource "aws_ssoadmin_permission_set" "this" {
   for_each         = var.permission_sets
   name             = each.key
-  description      = each.value.description
+  description      = each.value.description == "" ? null : each.value.description # AWS refuses an empty one
   instance_arn     = local.instance_arn
   session_duration = each.value.session_duration
   tags             = var.tags

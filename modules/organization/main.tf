@@ -88,6 +88,13 @@ resource "aws_organizations_delegated_administrator" "this" {
   service_principal = each.value.service_principal
 }
 
+# An organization trail created outside the management account needs CloudTrail's delegated administrator.
+resource "aws_cloudtrail_organization_delegated_admin_account" "this" {
+  count      = var.cloudtrail_admin_account == null ? 0 : 1
+  account_id = local.account_ids[var.cloudtrail_admin_account]
+  depends_on = [aws_organizations_organization.this]
+}
+
 resource "aws_guardduty_organization_admin_account" "this" {
   count            = var.guardduty_admin_account == null ? 0 : 1
   admin_account_id = local.account_ids[var.guardduty_admin_account]

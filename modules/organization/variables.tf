@@ -1,7 +1,7 @@
 # Inputs: the organization's settings, OU tree and member accounts, as rendered from the access matrix.
 
 variable "organization" {
-  description = "Organization settings."
+  description = "Organization settings: feature set, trusted service principals and enabled policy types."
   type = object({
     feature_set               = optional(string, "ALL")
     service_access_principals = optional(list(string), [])
@@ -9,12 +9,22 @@ variable "organization" {
   })
   validation {
     condition     = var.organization.feature_set == "ALL"
-    error_message = "Service control policies need feature_set = \"ALL\"."
+    error_message = "Service control policies need feature_set = \"ALL\" (got \"${var.organization.feature_set}\")."
+  }
+  validation {
+    condition     = alltrue([for p in var.organization.service_access_principals : can(regex("^[a-z0-9.-]+\\.amazonaws\\.com$", p))])
+    error_message = "Service access principals are service names like \"sso.amazonaws.com\"; not one: ${join(", ", [for p in var.organization.service_access_principals : p if !can(regex("^[a-z0-9.-]+\\.amazonaws\\.com$", p))])}."
+  }
+  validation {
+    condition = alltrue([
+      for t in var.organization.enabled_policy_types : contains(["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY", "AISERVICES_OPT_OUT_POLICY", "DECLARATIVE_POLICY_EC2", "CHATBOT_POLICY"], t)
+    ])
+    error_message = "Unknown policy type(s): ${join(", ", [for t in var.organization.enabled_policy_types : t if !contains(["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY", "BACKUP_POLICY", "AISERVICES_OPT_OUT_POLICY", "DECLARATIVE_POLICY_EC2", "CHATBOT_POLICY"], t)])}; use SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY, TAG_POLICY, BACKUP_POLICY, AISERVICES_OPT_OUT_POLICY, DECLARATIVE_POLICY_EC2 or CHATBOT_POLICY."
   }
 }
 
 variable "units" {
-  description = "OUs keyed by path (\"WorkloadsOU/ProdOU\"); parent is the parent's path or \"/\" for the root."
+  description = "OUs keyed by path (\"WorkloadsOU/ProdOU\"); parent is the parent's path or \"/\" for the root, depth counts from 1."
   type = map(object({
     name   = string
     parent = string
@@ -23,18 +33,22 @@ variable "units" {
   default = {}
   validation {
     condition     = alltrue([for u in values(var.units) : u.depth >= 1 && u.depth <= 5])
-    error_message = "OUs nest at most 5 levels under the root."
+    error_message = "OUs nest at most 5 levels under the root; too deep or below 1: ${join(", ", [for path, u in var.units : "${path} (depth ${u.depth})" if u.depth < 1 || u.depth > 5])}."
   }
   validation {
     condition = alltrue([
-      for path, u in var.units : u.depth == 1 ? u.parent == "/" : contains(keys(var.units), u.parent)
+      for path, u in var.units : u.depth == 1 ? u.parent == "/" : try(var.units[u.parent].depth == u.depth - 1, false)
     ])
-    error_message = "Every OU's parent must be \"/\" (depth 1) or another OU in units."
+    error_message = "Every OU's parent must be \"/\" at depth 1, or an OU in units one level up; wrong parent or depth: ${join(", ", [for path, u in var.units : "${path} (parent \"${u.parent}\", depth ${u.depth})" if !(u.depth == 1 ? u.parent == "/" : try(var.units[u.parent].depth == u.depth - 1, false))])}."
+  }
+  validation {
+    condition     = alltrue([for u in values(var.units) : length(u.name) >= 1 && length(u.name) <= 128])
+    error_message = "An OU name is 1 to 128 characters."
   }
 }
 
 variable "accounts" {
-  description = "Member accounts keyed by name; parent is an OU path or \"/\"."
+  description = "Member accounts keyed by name; parent is an OU path or \"/\"; id is set when an existing account is adopted."
   type = map(object({
     email  = string
     parent = string
@@ -44,11 +58,19 @@ variable "accounts" {
   default = {}
   validation {
     condition     = alltrue([for a in values(var.accounts) : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a.email))])
-    error_message = "Every account needs a valid email address."
+    error_message = "Every account needs a valid email address; not valid: ${join(", ", [for name, a in var.accounts : "${name} (\"${a.email}\")" if !can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a.email))])}."
   }
   validation {
     condition     = alltrue([for a in values(var.accounts) : a.parent == "/" || contains(keys(var.units), a.parent)])
-    error_message = "Every account's parent must be \"/\" or an OU path in units."
+    error_message = "Every account's parent must be \"/\" or an OU path in units; unknown parent: ${join(", ", [for name, a in var.accounts : "${name} (\"${a.parent}\")" if !(a.parent == "/" || contains(keys(var.units), a.parent))])}."
+  }
+  validation {
+    condition     = alltrue([for name, a in var.accounts : length(name) >= 1 && length(name) <= 50 && (a.id == null || can(regex("^\\d{12}$", a.id)))])
+    error_message = "An account name is 1 to 50 characters and an adopted account's id is 12 digits; check: ${join(", ", [for name, a in var.accounts : name if !(length(name) >= 1 && length(name) <= 50 && (a.id == null || can(regex("^\\d{12}$", a.id))))])}."
+  }
+  validation {
+    condition     = !contains(keys(var.accounts), var.management_account)
+    error_message = "The management account (${var.management_account}) owns the organization and is not created here; leave it out of accounts."
   }
 }
 
@@ -61,6 +83,10 @@ variable "account_role_name" {
   description = "Role AWS creates in each new account for the management account to assume."
   type        = string
   default     = "OrganizationAccountAccessRole"
+  validation {
+    condition     = can(regex("^[\\w+=,.@-]{1,64}$", var.account_role_name))
+    error_message = "account_role_name is an IAM role name: 1 to 64 letters, digits and +=,.@_- (got \"${var.account_role_name}\")."
+  }
 }
 
 variable "close_on_deletion" {
@@ -70,18 +96,48 @@ variable "close_on_deletion" {
 }
 
 variable "delegated_administrators" {
-  description = "Service principal registrations: the account that administers a service for the organization."
+  description = "Service principal registrations keyed by a stable name: the account (by name) that administers a service for the organization."
   type = map(object({
     service_principal = string
     account           = string
   }))
   default = {}
+  validation {
+    condition     = alltrue([for d in values(var.delegated_administrators) : contains(concat(keys(var.accounts), [var.management_account]), d.account)])
+    error_message = "A delegated administrator must be an account in accounts; unknown: ${join(", ", [for key, d in var.delegated_administrators : "${key} (\"${d.account}\")" if !contains(concat(keys(var.accounts), [var.management_account]), d.account)])}."
+  }
+  validation {
+    condition     = alltrue([for d in values(var.delegated_administrators) : contains(var.organization.service_access_principals, d.service_principal)])
+    error_message = "Trust a service before delegating it: add these to organization.service_access_principals: ${join(", ", distinct([for d in values(var.delegated_administrators) : d.service_principal if !contains(var.organization.service_access_principals, d.service_principal)]))}."
+  }
 }
 
 variable "guardduty_admin_account" {
   description = "Account name to make GuardDuty's delegated administrator, or null."
   type        = string
   default     = null
+  validation {
+    condition     = var.guardduty_admin_account == null ? true : contains(concat(keys(var.accounts), [var.management_account]), var.guardduty_admin_account)
+    error_message = "guardduty_admin_account must name an account in accounts (got \"${coalesce(var.guardduty_admin_account, "null")}\")."
+  }
+  validation {
+    condition     = var.guardduty_admin_account == null ? true : contains(var.organization.service_access_principals, "guardduty.amazonaws.com")
+    error_message = "A GuardDuty administrator needs trusted access: add \"guardduty.amazonaws.com\" to organization.service_access_principals."
+  }
+}
+
+variable "cloudtrail_admin_account" {
+  description = "Account name to make CloudTrail's delegated administrator (it creates the organization trail), or null."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.cloudtrail_admin_account == null ? true : contains(keys(var.accounts), var.cloudtrail_admin_account)
+    error_message = "cloudtrail_admin_account must name a member account in accounts (got \"${coalesce(var.cloudtrail_admin_account, "null")}\")."
+  }
+  validation {
+    condition     = var.cloudtrail_admin_account == null ? true : contains(var.organization.service_access_principals, "cloudtrail.amazonaws.com")
+    error_message = "A CloudTrail administrator needs trusted access: add \"cloudtrail.amazonaws.com\" to organization.service_access_principals."
+  }
 }
 
 variable "tags" {

@@ -1,3 +1,5 @@
+# The Terraform and AWS provider versions this module is written and tested for.
+
 terraform {
   required_version = ">= 1.9.0"
   required_providers {

@@ -33,7 +33,7 @@ resource "aws_kms_key" "logs" {
         Principal = { Service = "cloudtrail.amazonaws.com" }
         Action    = ["kms:GenerateDataKey*", "kms:DescribeKey"]
         Resource  = "*"
-        Condition = { StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:*:trail/*" } }
+        Condition = { StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" } }
       },
       {
         Sid       = "ConfigEncrypts"
@@ -121,11 +121,13 @@ resource "aws_s3_bucket_policy" "logs" {
         Effect    = "Allow"
         Principal = { Service = "cloudtrail.amazonaws.com" }
         Action    = "s3:PutObject"
-        Resource = [
+        Resource = distinct([
           "${aws_s3_bucket.logs.arn}/AWSLogs/${local.account_id}/*",
+          "${aws_s3_bucket.logs.arn}/AWSLogs/${var.management_account_id}/*",
           "${aws_s3_bucket.logs.arn}/AWSLogs/${var.organization_id}/*",
-        ]
-        Condition = { StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control" } }
+        ])
+        # Only this baseline's trail may write here (confused-deputy protection).
+        Condition = { StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control", "aws:SourceArn" = local.trail_arn } }
       },
       {
         Sid       = "ConfigWrites"

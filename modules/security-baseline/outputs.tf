@@ -7,20 +7,20 @@ output "log_bucket" {
 
 output "trail_arn" {
   description = "The organization trail's ARN, or null."
-  value       = var.cloudtrail ? aws_cloudtrail.organization[0].arn : null
+  value       = one(aws_cloudtrail.organization[*].arn)
 }
 
 output "detector_id" {
   description = "The GuardDuty detector ID, or null."
-  value       = var.guardduty ? aws_guardduty_detector.this[0].id : null
+  value       = one(aws_guardduty_detector.this[*].id)
 }
 
 output "aggregator_arn" {
   description = "The Config aggregator's ARN, or null."
-  value       = var.config ? aws_config_configuration_aggregator.organization[0].arn : null
+  value       = one(aws_config_configuration_aggregator.organization[*].arn)
 }
 
 output "analyzer_arn" {
   description = "The Access Analyzer's ARN, or null."
-  value       = var.access_analyzer ? aws_accessanalyzer_analyzer.organization[0].arn : null
+  value       = one(aws_accessanalyzer_analyzer.organization[*].arn)
 }

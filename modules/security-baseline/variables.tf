@@ -4,8 +4,8 @@ variable "name_prefix" {
   description = "Prefix for bucket, trail, recorder and analyzer names."
   type        = string
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,40}$", var.name_prefix))
-    error_message = "name_prefix is 2 to 41 lowercase letters, digits and dashes."
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,34}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix is 2 to 36 lowercase letters, digits and dashes, not ending in a dash, so that \"<prefix>-security-logs-<account id>\" fits S3's 63-character bucket names (got \"${var.name_prefix}\")."
   }
 }
 
@@ -13,10 +13,14 @@ variable "home_region" {
   description = "The region the trail and recorder live in."
   type        = string
   default     = "us-east-1"
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\\d$", var.home_region))
+    error_message = "home_region is an AWS region name like \"us-east-1\" (got \"${var.home_region}\")."
+  }
 }
 
 variable "management_account_id" {
-  description = "The management account's ID."
+  description = "The management account's ID; its own trail logs land under AWSLogs/<id>/ too."
   type        = string
   validation {
     condition     = can(regex("^\\d{12}$", var.management_account_id))

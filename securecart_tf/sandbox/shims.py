@@ -4,6 +4,7 @@
   and Put/Get/DeletePermissionsBoundary{To,For,From}PermissionSet.
 - IAM Access Analyzer: analyzers and their tags (the whole API is missing in moto).
 - GuardDuty: Describe/UpdateOrganizationConfiguration.
+- CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
 - S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
   which the provider waits for after every put.
 
@@ -30,6 +31,8 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/")
 SSO_TARGET_PREFIX = "SWBExternalService."
+CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
 
 
 def _account_of(access_key: str) -> str:
@@ -137,7 +140,30 @@ class Shims:
             match = re.fullmatch(r"/detector/([^/]+)/admin", request.path)
             if match:
                 return self._guardduty_org(request, match.group(1))
+        if request.target == CLOUDTRAIL_TARGET_PREFIX + "RegisterOrganizationDelegatedAdmin":
+            return self._cloudtrail_delegate(request, register=True)
+        if request.target == CLOUDTRAIL_TARGET_PREFIX + "DeregisterOrganizationDelegatedAdmin":
+            return self._cloudtrail_delegate(request, register=False)
         return None
+
+    # ---- CloudTrail delegated administrator ----------------------------------------------------------
+
+    def _cloudtrail_delegate(self, r: Request, *, register: bool) -> Response:
+        """CloudTrail registers its delegated administrator in Organizations, as AWS does."""
+        from moto.core.exceptions import JsonRESTError
+        from moto.organizations.models import organizations_backends
+
+        body = r.json()
+        account = body.get("MemberAccountId") if register else body.get("DelegatedAdminAccountId")
+        backend = organizations_backends[r.account]["aws"]
+        try:
+            if register:
+                backend.register_delegated_administrator(AccountId=account, ServicePrincipal=CLOUDTRAIL_PRINCIPAL)
+            else:
+                backend.deregister_delegated_administrator(AccountId=account, ServicePrincipal=CLOUDTRAIL_PRINCIPAL)
+        except JsonRESTError as exc:
+            return _error(400, exc.error_type, exc.message)
+        return 200, {}
 
     # ---- S3 lifecycle --------------------------------------------------------------------------------
 

@@ -1,0 +1,73 @@
+"""Render the SecureCart example into the golden tree, tests/golden/securecart/ (`make golden`).
+
+Every environment of the example is rendered with no organization state, so accounts have their stand-in
+IDs, exactly as a fresh checkout renders them. The tree holds each environment's manifest.json and each
+stack's providers.tf, main.tf and terraform.tfvars.json; the modules are left out (they are sources, not
+output). Review the diff of a regenerated tree as you would review code: it is what users will get.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from securecart_tf.config.load import load_project
+from securecart_tf.model import build_model
+from securecart_tf.render import render
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_MATRIX = ROOT / "access-matrix.yaml"
+GOLDEN = Path(__file__).resolve().parent / "securecart"
+EXCLUDED = ("modules",)
+
+
+def render_example(out: Path, matrix: Path = EXAMPLE_MATRIX) -> Path:
+    """Render every environment of the example into `out` (modules included, as `generate` does)."""
+    project = load_project(matrix)
+    render(build_model(project), list(project.environments.values()), out)
+    return out
+
+
+def golden_files(tree: Path) -> dict[str, bytes]:
+    """The files of a rendered tree that the golden tree holds: relative path → bytes."""
+    return {
+        p.relative_to(tree).as_posix(): p.read_bytes()
+        for p in sorted(tree.rglob("*"))
+        if p.is_file() and p.relative_to(tree).parts[0] not in EXCLUDED
+    }
+
+
+def regenerate(golden: Path = GOLDEN) -> tuple[list[str], list[str]]:
+    """Rewrite the golden tree from a fresh render. Returns (written, removed) relative paths."""
+    with tempfile.TemporaryDirectory(prefix="securecart-golden-") as tmp:
+        fresh = golden_files(render_example(Path(tmp) / "build"))
+    current = golden_files(golden) if golden.is_dir() else {}
+    written = [name for name, data in fresh.items() if current.get(name) != data]
+    removed = [name for name in current if name not in fresh]
+    for name in written:
+        path = golden / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(fresh[name])
+    for name in removed:
+        (golden / name).unlink()
+    for folder in sorted((p for p in golden.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return written, removed
+
+
+def main() -> int:
+    written, removed = regenerate()
+    where = GOLDEN.relative_to(ROOT)
+    if not written and not removed:
+        print(f"{where}: up to date")
+    for name in written:
+        print(f"{where}/{name}: written")
+    for name in removed:
+        print(f"{where}/{name}: removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+# Every service on, for SecureCart's security account; logs kept 400 days.
+name_prefix           = "securecart"
+home_region           = "us-east-1"
+management_account_id = "111111111111"
+organization_id       = "o-abcdefghij"
+log_retention_days    = 400
+tags = {
+  "securecart:stack" = "security"
+}
