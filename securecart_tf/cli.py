@@ -26,6 +26,7 @@ from rich.table import Table
 
 from securecart_tf import __version__
 from securecart_tf.errors import ConfigErrors, SecureCartError
+from securecart_tf import drift_cli
 from securecart_tf.report import cli as report_cli
 
 app = typer.Typer(
@@ -38,7 +39,6 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="The local sandbox AWS (moto's server with shims).", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
-report_cli.register(app)
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
@@ -157,10 +157,16 @@ def _interruptible() -> Iterator[None]:
         nonlocal presses
         presses += 1
         if presses == 1:
-            running = REGISTRY.interrupt()
+            finishing = REGISTRY.interrupt()
             err.print(
-                "\n[yellow]Interrupted.[/] Letting Terraform finish the resource in flight and write state "
-                f"({', '.join(running) or 'nothing running'}). Press Ctrl-C again to stop at once."
+                "\n[yellow]Interrupted.[/] No new stack starts and plans stop now. "
+                + (
+                    f"Letting the applies in flight finish and write state ({', '.join(finishing)}): cut off "
+                    "half-way, an apply can leave resources in AWS that no state knows. "
+                    if finishing
+                    else ""
+                )
+                + "Press Ctrl-C again to stop at once."
             )
         else:
             running = REGISTRY.kill()
@@ -168,7 +174,9 @@ def _interruptible() -> Iterator[None]:
                 "\n[red]Stopped at once.[/] "
                 + (
                     f"These stacks may be left locked: {', '.join(running)}. If so, run "
-                    "`terraform force-unlock` in their build folder after checking nobody else runs."
+                    "`terraform force-unlock` in their build folder after checking nobody else runs. "
+                    "What they were creating may exist in AWS without being in their state: check, and "
+                    "`terraform import` it, before the next apply."
                     if running
                     else "No Terraform was running."
                 )
@@ -295,6 +303,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Scaffold the SecureCart example project: access-matrix.yaml, environments/ and policies/."""
+    from securecart_tf.config.schema import export_json_schema
     from securecart_tf.resources import example_dir
 
     src = example_dir()
@@ -312,6 +321,8 @@ def init(
             shutil.copytree(s, d, dirs_exist_ok=True)
         else:
             shutil.copy2(s, d)
+    # the matrix's first line points editors at this schema
+    (directory / "access-matrix.schema.json").write_text(json.dumps(export_json_schema(), indent=2) + "\n")
     out.print(
         f"Created the SecureCart example in [bold]{directory}[/]. Next:\n"
         f"  cd {directory}\n  securecart-tf validate\n  securecart-tf apply --env dev --auto-approve"
@@ -382,7 +393,7 @@ def generate(
         f"Rendered {stacks} stack(s) for {', '.join(e.name for e in envs)} into [bold]{out_dir}[/] "
         f"({len(result.rewritten)} file(s) written, {result.unchanged} unchanged)"
     )
-    pending = sorted({s.name for s in result.stacks.values() if s.stack.pending_accounts})
+    pending = sorted({s.stack.name for s in result.stacks.values() if s.stack.pending_accounts})
     if pending:
         err.print(
             f"[cyan]note:[/] {len(pending)} stack(s) use stand-in account IDs until the organization stack "
@@ -615,6 +626,10 @@ def sandbox_status() -> None:
         f"sandbox running: {info.endpoint} (pid {info.pid}, session {info.session}, "
         f"up {time.time() - info.started:.0f}s)"
     )
+
+
+report_cli.register(app)
+drift_cli.register(app)
 
 
 # ---- entry point ---------------------------------------------------------------------------------------

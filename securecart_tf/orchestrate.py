@@ -140,6 +140,8 @@ class Options:
     out: Path | None = None
     confirm: Callable[[str, Environment, list[StackResult]], bool] | None = None
     listener: Listener | None = None
+    use_saved_plans: bool = True
+    """apply uses the plans `plan` saved; promote and rollback always plan afresh at their revision."""
 
 
 class Run:
@@ -325,6 +327,7 @@ class Run:
                 res.message = f"no answer within {self.options.timeout:.0f}s; see {outcome.log}"
             elif outcome.interrupted:
                 res.status = "interrupted"
+                res.message = message or f"{outcome.errors[0]} (log: {outcome.log})"
             elif outcome.errors and not message:
                 res.message = outcome.errors[0][:300] + f" (log: {outcome.log})"
         return res
@@ -413,6 +416,11 @@ def _plan_one(
         return res
     os.chmod(planfile, 0o600)
     status = "planned" if outcome.has_changes else "no changes"
+    res = run.result(stack, status, outcome)
+    run.listen(stack.name, status, f"+{outcome.add} ~{outcome.change} -{outcome.remove}")
+    if status == "no changes":  # nothing to apply: keep no plan that could go stale
+        run.drop_plan(stack.name)
+        return res
     meta = {
         "revision": run.revision,
         "stack_hash": rendered.hash,
@@ -425,8 +433,6 @@ def _plan_one(
     }
     meta_path.write_text(json.dumps(meta) + "\n")
     os.chmod(meta_path, 0o600)
-    res = run.result(stack, status, outcome)
-    run.listen(stack.name, status, f"+{outcome.add} ~{outcome.change} -{outcome.remove}")
     return res
 
 
@@ -547,7 +553,9 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
             reason = run.blocked_by(stack, in_run)
             if reason is not None:
                 return None, run.result(stack, "refused", message=reason)
-            saved = _check_saved_plan(run, stack)
+            saved = _check_saved_plan(run, stack) if run.options.use_saved_plans else None
+            if not run.options.use_saved_plans:
+                run.drop_plan(stack.name)
             if saved is not None:
                 meta = saved[1]
                 res = run.result(

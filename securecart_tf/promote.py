@@ -90,6 +90,7 @@ def promote(
 ) -> orchestrate.RunReport:
     revision = check_promotion(project, ws, source, destination)
     env = project.environments[destination]
+    options.use_saved_plans = False
     with ws.lock(destination, "promote"):
         run = orchestrate.Run(project, env, ws, options, "promote")
         if run.revision != revision:  # the inputs changed between the check and the run
@@ -125,6 +126,7 @@ def rollback(
             hint="`securecart-tf status` lists the revisions each environment ran",
         )
     options.out = options.out or project.root / "build"
+    options.use_saved_plans = False
     with ws.lock(env_name, "rollback"):
         run = orchestrate.Run(old, env, ws, options, "rollback")
         if run.revision != full:

@@ -7,10 +7,12 @@ here by hand: they are the specification, not a copy of what the code produced.
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 
 import pytest
 
-from tests.integration.conftest import Deployed, cli, explain
+from tests.integration.conftest import ROOT, Deployed, cli, explain
 
 pytestmark = pytest.mark.integration
 
@@ -224,6 +226,56 @@ def test_plan_without_refresh_skips_terraform_for_unchanged_stacks(deployed_exam
     report = json.loads(result.stdout)
     assert {r["status"] for r in report["results"]} == {"unchanged"}
     assert all(r["duration"] == 0 for r in report["results"])
+
+
+WALKTHROUGH_EDIT = (
+    "      - { policy: SecureCartDeploymentPipeline }\n",
+    "      - { policy: SecureCartDeploymentPipeline }\n"
+    "      - arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\n",
+)
+
+
+def _walkthrough_commands() -> list[tuple[str, int]]:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- walkthrough:begin", 1)[1].split("<!-- walkthrough:end -->", 1)[0]
+    commands = []
+    for line in block.split("```sh", 1)[1].split("```", 1)[0].splitlines():
+        command, _, comment = line.partition("  #")
+        if command.strip():
+            commands.append((command.strip(), 2 if "exit 2" in comment else 0))
+    return commands
+
+
+def test_the_readme_walkthrough_works_as_written(deployed_example: Deployed) -> None:
+    """Runs the README's walkthrough commands verbatim on the deployed example, as a clone would."""
+    project = deployed_example.project
+    readme = (ROOT / "README.md").read_text()
+    assert "+      - arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly" in readme
+    (project / ".gitignore").write_text(".securecart/\nbuild/\n")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "SecureCart access"]):
+        subprocess.run([*git, *args], cwd=project, check=True, capture_output=True)
+    matrix = project / "access-matrix.yaml"
+    assert matrix.read_text().count(WALKTHROUGH_EDIT[0]) == 1
+    matrix.write_text(matrix.read_text().replace(*WALKTHROUGH_EDIT))
+    outputs = {}
+    for command, expected in _walkthrough_commands():
+        words = shlex.split(command)
+        if words[0] == "git":
+            done = subprocess.run([*git, *words[1:]], cwd=project, capture_output=True, text=True, check=False)
+        else:
+            assert words[0] == "securecart-tf", command
+            done = cli(project, *words[1:])
+        assert done.returncode == expected, f"{command}\n{explain(done)}"
+        outputs[command] = done.stdout
+    assert "DeploymentRole" in outputs["securecart-tf report --diff HEAD"]
+    for env in ("dev", "staging", "prod"):
+        iam = deployed_example.client("iam", env)
+        attached = iam.list_attached_role_policies(RoleName="DeploymentRole")["AttachedPolicies"]
+        assert "AmazonEC2ContainerRegistryReadOnly" in {p["PolicyName"] for p in attached}, env
+    final = cli(project, "status", "--json")
+    rows = json.loads(final.stdout)
+    assert len({r["current"] for r in rows}) == 1 and all(r["state"] == "up to date" for r in rows), rows
 
 
 def test_destroy_leaves_nothing_behind(deployed_example: Deployed) -> None:

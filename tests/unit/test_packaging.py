@@ -1,0 +1,85 @@
+"""securecart-tf works from a wheel: templates, modules and the example ship inside the package."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0 and "No module named 'hatchling'" in built.stderr:
+        built = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = dist.glob("securecart_tf-*.whl")
+    target = tmp_path_factory.mktemp("site")
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(target)
+    return target
+
+
+def test_the_wheel_carries_templates_modules_and_the_example(unpacked_wheel: Path) -> None:
+    data = unpacked_wheel / "securecart_tf" / "_data"
+    for module in (p.name for p in (ROOT / "modules").iterdir() if p.is_dir()):
+        assert (data / "modules" / module / "main.tf").is_file(), module
+    for template in (ROOT / "templates").glob("*.j2"):
+        assert (data / "templates" / template.name).read_bytes() == template.read_bytes()
+    assert (data / "example" / "access-matrix.yaml").read_bytes() == (ROOT / "access-matrix.yaml").read_bytes()
+    assert {p.name for p in (data / "example" / "environments").iterdir()} == {"dev.yaml", "staging.yaml", "prod.yaml"}
+
+
+def test_init_and_generate_from_the_installed_package_alone(unpacked_wheel: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(unpacked_wheel))
+    project = tmp_path / "fresh"
+    cwd = tmp_path  # not the checkout: nothing may be found through the source tree
+
+    def run(*args: str, where: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "securecart_tf", *args],
+            cwd=where,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    probe = subprocess.run(
+        [sys.executable, "-c", "import securecart_tf, sys; print(securecart_tf.__file__)"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.startswith(str(unpacked_wheel))
+    made = run("init", str(project), where=cwd)
+    assert made.returncode == 0, made.stderr
+    schema = json.loads((project / "access-matrix.schema.json").read_text())
+    assert schema["title"] == "securecart-tf access matrix"
+    generated = run("generate", "--out", "out", where=project)
+    assert generated.returncode == 0, generated.stderr
+    manifest = json.loads((project / "out" / "dev" / "manifest.json").read_text())
+    assert next(s["name"] for s in manifest["stacks"]) == "organization"
+    assert (project / "out" / "modules" / "iam-role" / "main.tf").is_file()
+    again = run("init", str(project), where=cwd)
+    assert again.returncode == 1 and "already has" in again.stderr
