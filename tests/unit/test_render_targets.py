@@ -1,0 +1,116 @@
+"""Rendering for each target: the sandbox's provider, real AWS by assume_role or profile, and the S3 backend."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from securecart_tf.config.environments import Environment
+from securecart_tf.config.load import load_project
+from securecart_tf.model import OrgFacts, build_model
+from securecart_tf.render import render
+
+FACTS = OrgFacts(
+    account_ids={
+        "management": "111111111111",
+        "security": "222222222222",
+        "shared-services": "333333333333",
+        "dev": "444444444444",
+        "staging": "555555555555",
+        "prod": "666666666666",
+    },
+    organization_id="o-abcdefghij",
+    root_id="r-abcd",
+)
+
+
+def _render(example_project: Path, tmp_path: Path, env: dict) -> dict[str, dict[str, str]]:
+    project = load_project(example_project)
+    model = build_model(project, FACTS)
+    result = render(model, [Environment.model_validate(env)], tmp_path / "build")
+    return {name: stack.files for name, stack in result.stacks.items()}
+
+
+def test_real_aws_assumes_the_configured_role_in_member_accounts(example_project: Path, tmp_path: Path) -> None:
+    files = _render(
+        example_project,
+        tmp_path,
+        {
+            "name": "dev",
+            "stacks": ["organization"],
+            "accounts": ["management", "dev"],
+            "target": {
+                "type": "aws",
+                "profile": "securecart-mgmt",
+                "role_name": "PlatformDeployer",
+                "external_id": "deploy-7d1",
+            },
+        },
+    )
+    dev = files["access-dev"]["providers.tf"]
+    assert 'role_arn     = "arn:aws:iam::${var.account_id}:role/PlatformDeployer"' in dev
+    assert 'external_id  = "deploy-7d1"' in dev
+    assert 'profile = "securecart-mgmt"' in dev
+    assert "skip_credentials_validation" not in dev  # only the sandbox skips AWS's own checks
+    assert '"account_id": "444444444444"' in files["access-dev"]["terraform.tfvars.json"]
+    mgmt = files["organization"]["providers.tf"]
+    assert "assume_role" not in mgmt  # the management account uses its own credentials
+
+
+def test_a_per_account_profile_replaces_assume_role(example_project: Path, tmp_path: Path) -> None:
+    files = _render(
+        example_project,
+        tmp_path,
+        {
+            "name": "dev",
+            "accounts": ["dev"],
+            "target": {"type": "aws", "account_profiles": {"dev": "securecart-dev"}},
+        },
+    )
+    dev = files["access-dev"]["providers.tf"]
+    assert 'profile = "securecart-dev"' in dev
+    assert "assume_role" not in dev
+
+
+def test_sandbox_provider_takes_its_endpoint_from_the_environment(example_project: Path, tmp_path: Path) -> None:
+    files = _render(example_project, tmp_path, {"name": "dev", "accounts": ["dev"]})
+    dev = files["access-dev"]["providers.tf"]
+    assert "max_retries                 = 2" in dev
+    assert "127.0.0.1" not in dev and "endpoint" not in dev.split("provider")[1]
+    assert 'role/OrganizationAccountAccessRole"' in dev
+
+
+def test_s3_backend_keys_each_stack_and_locks_with_a_lockfile(example_project: Path, tmp_path: Path) -> None:
+    files = _render(
+        example_project,
+        tmp_path,
+        {
+            "name": "dev",
+            "accounts": ["dev"],
+            "backend": {"type": "s3", "bucket": "securecart-tfstate", "key_prefix": "org/main", "region": "eu-west-1"},
+            "target": {"type": "aws"},
+        },
+    )
+    backend = files["access-dev"]["providers.tf"]
+    assert 'backend "s3"' in backend
+    assert 'key          = "org/main/access-dev/terraform.tfstate"' in backend
+    assert "use_lockfile = true" in backend
+    assert "use_path_style" not in backend  # path-style addressing is for the sandbox only
+
+
+def test_destroy_outside_the_sandbox_needs_the_typed_name(example_project: Path) -> None:
+    prod = example_project.parent / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("type: sandbox", "type: aws"))
+    result = subprocess.run(
+        [sys.executable, "-m", "securecart_tf", "destroy", "--env", "prod"],
+        cwd=example_project.parent,
+        input="production\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "destroy was not confirmed; nothing was changed" in result.stderr
+    assert not (example_project.parent / ".securecart" / "state").exists()
