@@ -36,8 +36,9 @@ from securecart_tf.terraform import (
 )
 from securecart_tf.workspace import Workspace
 
-PROVIDER_MEMORY_MIB = 650
-"""Peak resident memory of one Terraform plan with the AWS provider, measured (see bench/RESULTS.md)."""
+PROVIDER_MEMORY_MIB = 700
+"""Peak resident memory of one Terraform plan, Terraform and its AWS provider together: up to 690 MiB
+measured against the sandbox (see bench/RESULTS.md)."""
 
 RESOURCE_KINDS = {
     "aws_organizations_policy": "guardrail",
@@ -300,7 +301,14 @@ class Run:
 
     def record(self, records: list[Record]) -> None:
         with self._lock:
-            self.ledger.append(records)
+            try:
+                self.ledger.append(records)
+            except OSError as exc:
+                raise SecureCartError(
+                    f"cannot write the ledger under {self.ws.home}: {exc.strerror or exc}",
+                    hint="free some disk space or make the folder writable, then run `plan` again to see where "
+                    "things stand (Terraform's state is written as it goes)",
+                ) from None
 
     @property
     def interrupted(self) -> bool:

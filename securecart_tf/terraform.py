@@ -2,8 +2,8 @@
 
 python-terraform builds each command line. We run it ourselves with `subprocess`, because a governance
 run needs what python-terraform's blocking `cmd()` cannot give: an environment per stack, output
-streamed to a per-stack log, a timeout, and Ctrl-C forwarded so Terraform can finish the resource in
-flight, write state and release its lock.
+streamed to a per-stack log, a timeout, and Ctrl-C handled so that no apply is cut off half-way (see
+ProcessRegistry).
 
 Terraform runs with `-json`; we parse its event stream for change counts and resource actions, so no
 extra `show` process is needed, and write the human-readable messages to the log.
@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -38,7 +39,10 @@ PROVIDER_MIRROR_CANDIDATES = (
     "/usr/local/share/terraform/plugins",
     "/usr/share/terraform/plugins",
 )
+_INIT_LOCK = threading.Lock()
 INTERRUPT_GRACE_SECONDS = 60.0
+FINISH_ON_INTERRUPT = frozenset({"apply"})
+"""Commands left to finish on the first Ctrl-C: they change AWS and write state as they go."""
 
 Action = Literal["create", "update", "delete", "replace", "read", "noop", "move", "import", "forget"]
 
@@ -99,15 +103,17 @@ def find_provider_mirror() -> Path | None:
 
 
 def cli_config(home: Path) -> Path:
-    """The Terraform CLI config to use: the user's own if they have one, else ours (mirror + plugin cache)."""
+    """The Terraform CLI config to use: the user's own if they have one, else ours.
+
+    Ours installs hashicorp providers from a local filesystem mirror when one exists (init then links to
+    it), and otherwise keeps a plugin cache so each stack does not download the AWS provider again.
+    """
     user = os.environ.get("TF_CLI_CONFIG_FILE")
     if user and Path(user).is_file():
         return Path(user)
     default_rc = Path("~/.terraformrc").expanduser()
     if not user and default_rc.is_file():
         return default_rc
-    cache = home / "plugin-cache"
-    cache.mkdir(parents=True, exist_ok=True)
     lines = []
     mirror = find_provider_mirror()
     if mirror is not None:
@@ -122,7 +128,10 @@ def cli_config(home: Path) -> Path:
             "  }",
             "}",
         ]
-    lines.append(f"plugin_cache_dir = {json.dumps(str(cache))}")
+    else:
+        cache = home / "plugin-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        lines.append(f"plugin_cache_dir = {json.dumps(str(cache))}")
     text = "# Written by securecart-tf. Set TF_CLI_CONFIG_FILE to use your own.\n" + "\n".join(lines) + "\n"
     path = home / "terraform.rc"
     if not path.exists() or path.read_text() != text:
@@ -170,48 +179,69 @@ class Outcome:
 
 
 class ProcessRegistry:
-    """Every Terraform process running now, so Ctrl-C can reach each of them."""
+    """Every Terraform process running now, so Ctrl-C can reach each of them.
+
+    The first Ctrl-C (`interrupt`) starts nothing new, stops each init and plan at once (they change
+    nothing), and lets each running apply finish. Forwarding SIGINT to an apply is not safe: Terraform then
+    cancels the provider calls in flight, and the AWS provider forgets a resource AWS has already created
+    (an account, a role), so it exists with no state to know it (hashicorp/terraform#33358). Letting the
+    apply finish writes every resource into state and releases the lock; the run's timeout still bounds it.
+    The second Ctrl-C (`kill`) stops every process at once.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._procs: dict[int, tuple[subprocess.Popen[bytes], str]] = {}
+        self._procs: dict[int, tuple[subprocess.Popen[bytes], str, str]] = {}
+        self._stopped: set[int] = set()
         self.interrupted = threading.Event()
 
-    def add(self, proc: subprocess.Popen[bytes], label: str) -> None:
+    def start(
+        self, launch: Callable[[], subprocess.Popen[bytes]], label: str, command: str = ""
+    ) -> subprocess.Popen[bytes] | None:
+        """Launch and register a process, unless the run was interrupted (then None: nothing started)."""
         with self._lock:
-            self._procs[proc.pid] = (proc, label)
-        if self.interrupted.is_set():
-            self._signal(proc, signal.SIGINT)
+            if self.interrupted.is_set():
+                return None
+            proc = launch()
+            self._procs[proc.pid] = (proc, label, command)
+            return proc
 
-    def remove(self, proc: subprocess.Popen[bytes]) -> None:
+    def remove(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Forget a finished process. True if this registry stopped it (first or second Ctrl-C)."""
         with self._lock:
             self._procs.pop(proc.pid, None)
+            stopped = proc.pid in self._stopped
+            self._stopped.discard(proc.pid)
+            return stopped
 
     def running(self) -> list[str]:
         with self._lock:
-            return [label for _, label in self._procs.values()]
+            return [label for _, label, _ in self._procs.values()]
 
-    @staticmethod
-    def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    def _signal(self, proc: subprocess.Popen[bytes], sig: int) -> None:
+        self._stopped.add(proc.pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
 
     def interrupt(self) -> list[str]:
-        """First Ctrl-C: ask each Terraform to stop gracefully (it finishes the resource in flight)."""
-        self.interrupted.set()
+        """First Ctrl-C: stop inits and plans now, start nothing new. Returns the stacks whose applies finish."""
         with self._lock:
-            procs = list(self._procs.values())
-        for proc, _ in procs:
-            self._signal(proc, signal.SIGINT)
-        return [label for _, label in procs]
+            self.interrupted.set()
+            finishing = []
+            for proc, label, command in self._procs.values():
+                if command in FINISH_ON_INTERRUPT:
+                    finishing.append(label)
+                else:
+                    self._signal(proc, signal.SIGINT)
+        return finishing
 
     def kill(self) -> list[str]:
         """Second Ctrl-C: stop at once. Returns what was still running (it may hold a state lock)."""
         with self._lock:
-            procs = list(self._procs.values())
-        for proc, _ in procs:
-            self._signal(proc, signal.SIGKILL)
-        return [label for _, label in procs]
+            self.interrupted.set()
+            for proc, _, _ in self._procs.values():
+                self._signal(proc, signal.SIGKILL)
+            return [label for _, label, _ in self._procs.values()]
 
 
 REGISTRY = ProcessRegistry()
@@ -231,6 +261,7 @@ class Runner:
         label: str = "",
         registry: ProcessRegistry = REGISTRY,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        grace: float = INTERRUPT_GRACE_SECONDS,
     ):
         self.workdir = workdir
         self.env = env
@@ -240,6 +271,8 @@ class Runner:
         self.label = label or workdir.name
         self.registry = registry
         self.on_event = on_event
+        self.grace = grace
+        """After a timeout's SIGINT, how long Terraform may take to stop before it is killed."""
         self._tf = Terraform(working_dir=str(workdir), terraform_bin_path=self.binary)
 
     # -- commands -------------------------------------------------------------------------------------
@@ -258,7 +291,8 @@ class Runner:
             reconfigure=IsFlagged,
             upgrade=None,
         )
-        outcome = self._run("init", cmd, json_stream=False)
+        with _INIT_LOCK:  # concurrent inits race on a shared plugin cache; init is cheap and cached anyway
+            outcome = self._run("init", cmd, json_stream=False)
         if outcome.ok:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(key)
@@ -321,26 +355,32 @@ class Runner:
         return digest.hexdigest()
 
     def _run(self, command: str, cmd: list[str], *, json_stream: bool = True) -> Outcome:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
         outcome = Outcome(command, -1, 0.0, self.log)
-        with open(self.log, "a", encoding="utf-8") as log:
-            os.chmod(self.log, 0o600)
+        with _Log(self.log) as log:
             log.write(f"\n$ {' '.join(_redact(cmd))}\n")
-            log.flush()
             try:
-                proc = subprocess.Popen(
-                    cmd,
-                    cwd=self.workdir,
-                    env=self.env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    umask=0o077,
+                # its own session: a Ctrl-C at the terminal reaches only securecart-tf, which decides
+                proc = self.registry.start(
+                    lambda: subprocess.Popen(
+                        cmd,
+                        cwd=self.workdir,
+                        env=self.env,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                        umask=0o077,
+                    ),
+                    self.label,
+                    command,
                 )
             except OSError as exc:
                 raise TerraformError(f"{self.label}: cannot start Terraform: {exc}") from None
-            self.registry.add(proc, self.label)
+            if proc is None:
+                log.write("not started: the run was interrupted\n")
+                outcome.interrupted = True
+                outcome.errors.append(f"terraform {command} not started: the run was interrupted")
+                return outcome
             timer = None
             if self.timeout:
                 timer = threading.Timer(self.timeout, self._expire, args=(proc, outcome))
@@ -354,25 +394,30 @@ class Runner:
                         self._event(line, outcome, log)
                     else:
                         log.write(line + "\n")
-                    log.flush()
                 proc.wait()
             finally:
                 if timer is not None:
                     timer.cancel()
-                self.registry.remove(proc)
+                stopped = self.registry.remove(proc)
+        if log.error is not None and proc.returncode not in (0, 2):
+            outcome.errors.append(f"cannot write the log {self.log}: {log.error.strerror or log.error}")
         outcome.exit_code = proc.returncode
         outcome.duration = time.monotonic() - start
-        outcome.interrupted = self.registry.interrupted.is_set() and proc.returncode not in (0, 2)
-        if outcome.exit_code == 1 and not outcome.errors:
-            outcome.errors.append(f"terraform {command} failed; see {self.log}")
+        if stopped and proc.returncode not in (0, 2):
+            outcome.interrupted = True
+            outcome.errors.insert(0, f"terraform {command} stopped by Ctrl-C")
+        if outcome.exit_code not in (0, 2) and not outcome.errors:
+            outcome.errors.append(f"terraform {command} failed (exit {outcome.exit_code}); see {self.log}")
         return outcome
 
     def _expire(self, proc: subprocess.Popen[bytes], outcome: Outcome) -> None:
+        if proc.poll() is not None:  # it finished as the timer fired
+            return
         outcome.timed_out = True
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGINT)
         try:
-            proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
+            proc.wait(timeout=self.grace)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -417,6 +462,43 @@ class Runner:
             outcome.outputs = {k: v.get("value") for k, v in event.get("outputs", {}).items()}
         if self.on_event is not None:
             self.on_event(event)
+
+
+class _Log:
+    """A stack's log, owner-only. A write that fails (a full disk) is remembered, not raised: Terraform's
+    output must still be read to its end, or Terraform would block on a full pipe in the middle of an apply."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.error: OSError | None = None
+        self._file: Any = None
+
+    def __enter__(self) -> _Log:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # also a log an older version left readable
+                os.fchmod(fd, 0o600)
+            self._file = os.fdopen(fd, "a", encoding="utf-8")
+        except OSError as exc:
+            self.error = exc
+        return self
+
+    def write(self, text: str) -> None:
+        if self._file is None or self.error is not None:
+            return
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except OSError as exc:
+            self.error = exc
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError as error:
+                self.error = self.error or error
 
 
 _SECRET_FLAG = re.compile(r"^(-backend-config=(?:access_key|secret_key|token)=).*$")

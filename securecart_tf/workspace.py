@@ -1,7 +1,8 @@
 """Where a project keeps its state, plans, logs, ledger and locks, and which AWS it talks to.
 
 Everything lives under `<project>/.securecart/` (or `$SECURECART_HOME`). `generate` writes only the build
-folder, so it can never wipe state.
+folder, so it can never wipe state. The folders the tool keeps there are owner-only (0700): state, plans
+and logs can name every account and role, and the sandbox's record holds its keys.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,17 +36,48 @@ _AWS_CREDENTIAL_VARS = (
 )
 
 
+# The tool's own folders under the home: created, and kept, owner-only.
+PRIVATE_FOLDERS = ("state", "plans", "logs", "locks", "terraform", "summaries", "revisions", "stale")
+
+
+def _cannot_write(path: Path, exc: OSError) -> SecureCartError:
+    return SecureCartError(
+        f"cannot write to {path}: {exc.strerror or exc}",
+        hint="make the folder writable, free some disk space, or set SECURECART_HOME to another folder",
+    )
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a folder only its owner can enter (parents are created with the default mode)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if stat.S_IMODE(path.stat().st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
 def _check_writable(path: Path) -> None:
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, exist_ok=True)
         probe = path / f".write-probe-{os.getpid()}"
         probe.write_bytes(b"x")
         probe.unlink()
     except OSError as exc:
+        raise _cannot_write(path, exc) from None
+
+
+def sandbox_endpoint_override() -> str | None:
+    """SECURECART_SANDBOX_ENDPOINT: where runs send the sandbox's traffic instead (a proxy in front of it)."""
+    value = os.environ.get(sandbox.ENDPOINT_VAR, "").strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
         raise SecureCartError(
-            f"cannot write to {path}: {exc.strerror or exc}",
-            hint="make the folder writable, free some disk space, or set SECURECART_HOME to another folder",
-        ) from None
+            f"{sandbox.ENDPOINT_VAR}={value!r} is not a URL",
+            hint="give it as http://host:port, or unset it to talk to the sandbox directly",
+        )
+    return value.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -56,6 +89,8 @@ class Target:
     region: str
     info: sandbox.SandboxInfo | None = None
     profile: str | None = None
+    endpoint: str | None = None
+    """Where the sandbox is reached, when not at its own endpoint (see SECURECART_SANDBOX_ENDPOINT)."""
 
     def env(self) -> dict[str, str]:
         if self.info is not None:
@@ -64,7 +99,7 @@ class Target:
                 for k, v in os.environ.items()
                 if k not in _AWS_CREDENTIAL_VARS and not k.startswith("AWS_ENDPOINT_URL")
             }
-            base.update(self.info.terraform_env(self.region))
+            base.update(self.info.terraform_env(self.region, self.endpoint))
             return base
         env = dict(os.environ)
         env.setdefault("AWS_REGION", self.region)
@@ -84,7 +119,7 @@ class Target:
         return boto3.session.Session(profile_name=self.profile, region_name=self.region)
 
     def client(self, service: str) -> Any:
-        endpoint = self.info.endpoint if self.info is not None else None
+        endpoint = (self.endpoint or self.info.endpoint) if self.info is not None else None
         return self.boto3_session().client(service, endpoint_url=endpoint)
 
 
@@ -121,15 +156,25 @@ class Workspace:
         return self.home / "terraform"
 
     def ensure_writable(self) -> None:
+        """The home and the tool's folders in it exist, are owner-only, and take writes; else a clear error."""
         _check_writable(self.home)
+        for name in PRIVATE_FOLDERS:
+            folder = self.home / name
+            try:
+                private_dir(folder)
+            except OSError as exc:
+                raise _cannot_write(folder, exc) from None
 
     # ---- locks --------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, env: str, command: str) -> Iterator[None]:
         """Only one run per environment at a time. A second run is refused at once, naming the holder."""
+        self.ensure_writable()
         path = self.home / "locks" / f"{env}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise _cannot_write(path.parent, exc) from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,7 +204,10 @@ class Workspace:
                 raise SecureCartError("the sandbox is not running", hint="start it with: securecart-tf sandbox up")
             info, _ = sandbox.up(self.home)
             notices.append(f"started the sandbox on {info.endpoint} (session {info.session})")
-        target = Target("sandbox", f"sandbox:{info.session}", region, info=info)
+        endpoint = sandbox_endpoint_override()
+        if endpoint is not None:
+            notices.append(f"talking to the sandbox through {endpoint} ({sandbox.ENDPOINT_VAR})")
+        target = Target("sandbox", f"sandbox:{info.session}", region, info=info, endpoint=endpoint)
         moved = self.reconcile_session(target)
         if moved is not None:
             notices.append(
@@ -180,13 +228,14 @@ class Workspace:
         has_state = self.state_root.is_dir() and any(p.name != "target.json" for p in self.state_root.iterdir())
         if recorded is not None and has_state and recorded.startswith("sandbox:"):
             moved = self.home / "stale" / f"{recorded.replace(':', '-')}-{int(time.time())}"
-            moved.mkdir(parents=True, exist_ok=True)
+            private_dir(moved)
             shutil.move(str(self.state_root), str(moved / "state"))
             plans = self.home / "plans"
             if plans.is_dir():
                 shutil.move(str(plans), str(moved / "plans"))
-        self.state_root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_root)
         marker.write_text(json.dumps({"target": target.id}) + "\n")
+        os.chmod(marker, 0o600)
         return moved
 
     # ---- ledger ------------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """The sandbox: a local AWS, moto's server plus shims, started and stopped by the tool.
 
-Its pid, port, session id and throwaway credentials are recorded in `<home>/sandbox.json`.
+Its pid, port, session id and throwaway credentials are recorded in `<home>/sandbox.json` (owner-only).
 A new session means an empty AWS: state written against an older session is detected and set aside.
+
+Runs talk to the sandbox's own endpoint, unless SECURECART_SANDBOX_ENDPOINT names another one in front of
+it (a debugging or fault-injecting proxy); the tool's own health checks always go to the sandbox itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -17,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,7 @@ from typing import Any
 from securecart_tf.errors import SandboxError
 
 READY = "SECURECART-SANDBOX-READY"
+ENDPOINT_VAR = "SECURECART_SANDBOX_ENDPOINT"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 
@@ -41,12 +47,13 @@ class SandboxInfo:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def terraform_env(self, region: str) -> dict[str, str]:
-        """Environment for a Terraform or boto3 process that should talk to this sandbox."""
+    def terraform_env(self, region: str, endpoint: str | None = None) -> dict[str, str]:
+        """Environment for a Terraform or boto3 process that should talk to this sandbox (or to `endpoint`)."""
+        endpoint = endpoint or self.endpoint
         return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ENDPOINT_URL_S3": self.endpoint,
-            "AWS_ENDPOINT_URL_STS": self.endpoint,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL_S3": endpoint,
+            "AWS_ENDPOINT_URL_STS": endpoint,
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_REGION": region,
@@ -93,13 +100,33 @@ def read(home: Path) -> SandboxInfo | None:
     return info
 
 
+@contextlib.contextmanager
+def _starting(home: Path) -> Iterator[None]:
+    """One start or stop at a time per home: two runs starting at once must share one sandbox, not race."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(home / "sandbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def up(home: Path) -> tuple[SandboxInfo, bool]:
     """Start the sandbox unless it runs. Returns (info, started_now)."""
     existing = read(home)
     if existing is not None:
         return existing, False
-    home.mkdir(parents=True, exist_ok=True)
+    with _starting(home):
+        existing = read(home)  # another run may have started it while this one waited
+        if existing is not None:
+            return existing, False
+        return _start(home), True
+
+
+def _start(home: Path) -> SandboxInfo:
     log = home / "sandbox.log"
+    os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # its request log is the owner's only
     session = secrets.token_hex(6)
     cmd = [sys.executable, "-m", "securecart_tf.sandbox.server", "--log", str(log), "--session", session]
     try:
@@ -148,11 +175,18 @@ def up(home: Path) -> tuple[SandboxInfo, bool]:
     with os.fdopen(fd, "w") as f:
         json.dump(asdict(info), f)
     os.replace(tmp, record)
-    return info, True
+    return info
 
 
 def down(home: Path) -> SandboxInfo | None:
     """Stop the recorded sandbox. Returns what was stopped, or None if nothing ran."""
+    if not _record(home).exists():
+        return None
+    with _starting(home):
+        return _stop(home)
+
+
+def _stop(home: Path) -> SandboxInfo | None:
     try:
         data = json.loads(_record(home).read_text())
         info = SandboxInfo(**data)

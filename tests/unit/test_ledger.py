@@ -75,3 +75,13 @@ def test_fast_path_trusts_only_a_stacks_last_successful_apply_on_the_same_target
     ]
     found = last_applied(records, "t")
     assert set(found) == {"a"}
+
+
+def test_a_torn_last_record_does_not_swallow_the_next_one(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    ledger = LocalLedger(path)
+    ledger.append([_r("apply", "a", "A", "ok")])
+    with path.open("a") as f:  # what a write cut short by a full disk leaves behind
+        f.write('{"action": "apply", "environment": "dev", "sta')
+    ledger.append([_r("apply", "b", "B", "ok")])
+    assert [(r.stack, r.revision) for r in ledger.records()] == [("a", "A"), ("b", "B")]
