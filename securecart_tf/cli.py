@@ -24,9 +24,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from securecart_tf import __version__
+from securecart_tf import __version__, drift_cli
 from securecart_tf.errors import ConfigErrors, SecureCartError
-from securecart_tf import drift_cli
 from securecart_tf.report import cli as report_cli
 
 app = typer.Typer(
@@ -239,7 +238,8 @@ def _print_report(report: Any, as_json: bool, ws: Any) -> None:
     failed = [r for r in report.results if r.failed]
     for r in failed:
         err.print(
-            f"[red]✗ {r.stack}[/] ({r.account}): {r.message or r.status}" + (f"\n  log: {r.log}" if r.log else "")
+            f"[red]✗ {r.stack}[/] ({r.account}): {escape(r.message or r.status)}"
+            + (f"\n  log: {r.log}" if r.log and r.log not in r.message else "")
         )
     out.print(f"Summary for the pull request: [bold]{report.summary_file}[/]")
 
@@ -275,6 +275,8 @@ def _run_env(
     options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism)
     options.refresh = refresh
     if timeout is not None:
+        if not timeout > 0:
+            raise SecureCartError("--timeout must be a positive number of seconds")
         options.timeout = timeout
     with ws.lock(env.name, command):
         progress = Progress(f"{command} · {env.name}", enabled=True)
@@ -456,6 +458,10 @@ def destroy(
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask (sandbox only).")] = False,
     parallelism: Annotated[int | None, typer.Option(help="Concurrent stacks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Seconds before a Terraform call is stopped.")] = None,
+    confirm_env: Annotated[
+        str | None, typer.Option("--confirm-env", help="Type the environment's name here instead of at the prompt.")
+    ] = None,
 ) -> None:
     """Destroy an environment's stacks in reverse dependency order."""
     from securecart_tf import orchestrate
@@ -463,7 +469,7 @@ def destroy(
     project = _load(matrix)
     environment = orchestrate.load_env(project, env)
     if environment.target.type != "sandbox":
-        typed = typer.prompt(
+        typed = confirm_env or typer.prompt(
             f"This destroys every resource of '{env}' in real AWS. Type '{env}' to go ahead",
             default="",
             show_default=False,
@@ -473,7 +479,16 @@ def destroy(
             raise SecureCartError("destroy was not confirmed; nothing was changed")
         auto_approve = True
     raise typer.Exit(
-        _run_env("destroy", matrix, env, parallelism=parallelism, as_json=as_json, auto_approve=auto_approve)
+        _run_env(
+            "destroy",
+            matrix,
+            env,
+            parallelism=parallelism,
+            as_json=as_json,
+            auto_approve=auto_approve,
+            timeout=timeout,
+            confirm_env=confirm_env,
+        )
     )
 
 
@@ -661,6 +676,16 @@ def main() -> None:
         code = 1
     except KeyboardInterrupt:
         err.print("[red]Interrupted.[/]")
+        code = 1
+    except OSError as exc:  # a full disk or a read-only folder mid-run: say which file, not a traceback
+        if debug:
+            raise
+        import errno
+
+        where = f": {exc.filename}" if exc.filename else ""
+        err.print(f"[red]error:[/] {escape((exc.strerror or str(exc)) + where)}", highlight=False)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            err.print("  [dim]hint:[/] free some disk space or make the folder writable, then run again")
         code = 1
     except Exception as exc:
         if debug:

@@ -140,9 +140,11 @@ class Shims:
             match = re.fullmatch(r"/detector/([^/]+)/admin", request.path)
             if match:
                 return self._guardduty_org(request, match.group(1))
-        if request.target == CLOUDTRAIL_TARGET_PREFIX + "RegisterOrganizationDelegatedAdmin":
+        # botocore sends the full prefix; smithy SDKs (Terraform's Go SDK v2) send "CloudTrail_20131101.<op>"
+        cloudtrail_op = request.target.removeprefix("com.amazonaws.cloudtrail.v20131101.")
+        if cloudtrail_op == "CloudTrail_20131101.RegisterOrganizationDelegatedAdmin":
             return self._cloudtrail_delegate(request, register=True)
-        if request.target == CLOUDTRAIL_TARGET_PREFIX + "DeregisterOrganizationDelegatedAdmin":
+        if cloudtrail_op == "CloudTrail_20131101.DeregisterOrganizationDelegatedAdmin":
             return self._cloudtrail_delegate(request, register=False)
         return None
 
@@ -150,9 +152,11 @@ class Shims:
 
     def _cloudtrail_delegate(self, r: Request, *, register: bool) -> Response:
         """CloudTrail registers its delegated administrator in Organizations, as AWS does."""
-        from moto.core.exceptions import JsonRESTError
-        from moto.organizations.models import organizations_backends
+        from moto.core.exceptions import JsonRESTError, ServiceException
+        from moto.organizations.models import FakeDelegatedAdministrator, organizations_backends
 
+        if CLOUDTRAIL_PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:  # moto lacks it; AWS has it
+            FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(CLOUDTRAIL_PRINCIPAL)
         body = r.json()
         account = body.get("MemberAccountId") if register else body.get("DelegatedAdminAccountId")
         backend = organizations_backends[r.account]["aws"]
@@ -163,6 +167,8 @@ class Shims:
                 backend.deregister_delegated_administrator(AccountId=account, ServicePrincipal=CLOUDTRAIL_PRINCIPAL)
         except JsonRESTError as exc:
             return _error(400, exc.error_type, exc.message)
+        except ServiceException as exc:  # Organizations' own errors
+            return _error(400, exc.code, exc.message)
         return 200, {}
 
     # ---- S3 lifecycle --------------------------------------------------------------------------------
@@ -190,8 +196,9 @@ class Shims:
 
     # ---- SSO Admin ---------------------------------------------------------------------------------
 
-    def _sso_create_permission_set(self, r: Request, environ: dict[str, Any], start_response: Callable[..., Any]
-                                   ) -> Iterable[bytes]:
+    def _sso_create_permission_set(
+        self, r: Request, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         """moto keeps the tags given at creation where ListTagsForResource cannot see them; keep them here."""
         tags = {t["Key"]: t["Value"] for t in r.json().get("Tags", [])}
         captured: list[str] = []

@@ -228,6 +228,11 @@ def test_plan_without_refresh_skips_terraform_for_unchanged_stacks(deployed_exam
     assert all(r["duration"] == 0 for r in report["results"])
 
 
+def test_drift_finds_nothing_right_after_an_apply(deployed_example: Deployed) -> None:
+    result = cli(deployed_example.project, "drift", "--env", "dev", "--json")
+    assert result.returncode == 0, explain(result)
+
+
 WALKTHROUGH_EDIT = (
     "      - { policy: SecureCartDeploymentPipeline }\n",
     "      - { policy: SecureCartDeploymentPipeline }\n"

@@ -1,0 +1,236 @@
+"""The security baseline, applied to the sandbox by real Terraform and checked with boto3 in the security account.
+
+A small organization: the management account, a security account in its own OU, and one workload account.
+The matrix asks for the full baseline in the security account and attaches protect-security-services to
+both OUs. What each check expects is what the issue and the matrix below ask for, written out by hand.
+
+The tests run in file order: the last one switches the baseline off by hand and then restores it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Deployed, cli, explain, write_project
+
+pytestmark = pytest.mark.integration
+
+BASELINE_MATRIX = """\
+version: 1
+organization:
+  name: baseorg
+  management_account: management
+  units:
+    - name: Security
+    - name: Workloads
+accounts:
+  - {name: management, email: mgmt@baseline.example, ou: /}
+  - {name: security, email: security@baseline.example, ou: Security}
+  - {name: alpha, email: alpha@baseline.example, ou: Workloads, environment: dev}
+guardrails:
+  - name: protect-security-services
+    builtin: protect-security-services
+    targets: {ous: [Security, Workloads]}
+security_baseline:
+  account: security
+  log_retention_days: 30
+"""
+
+BASELINE_DEV = """\
+name: dev
+stacks: [organization, security]
+accounts: [management, security, alpha]
+approval: none
+"""
+
+# What "disable" means for each service: the calls that stop it or delete it. The guardrail must deny each.
+DISABLING_ACTIONS = {
+    "cloudtrail": {"cloudtrail:StopLogging", "cloudtrail:DeleteTrail"},
+    "guardduty": {"guardduty:DeleteDetector", "guardduty:UpdateDetector"},
+    "config": {"config:StopConfigurationRecorder", "config:DeleteConfigurationRecorder"},
+    "access-analyzer": {"access-analyzer:DeleteAnalyzer"},
+}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    project = write_project(tmp_path_factory.mktemp("baseline") / "project", BASELINE_MATRIX, {"dev": BASELINE_DEV})
+    deployed = Deployed(project)
+    try:
+        result = cli(project, "apply", "--env", "dev", "--auto-approve")
+        assert result.returncode == 0, explain(result)
+        yield deployed
+    finally:
+        deployed.stop()
+
+
+def _trail(baseline: Deployed) -> dict[str, Any]:
+    (trail,) = baseline.client("cloudtrail", "security").describe_trails()["trailList"]
+    return trail
+
+
+def test_the_organization_trail_logs_every_region_into_the_security_account(baseline: Deployed) -> None:
+    trail = _trail(baseline)
+    assert trail["IsOrganizationTrail"] is True
+    assert trail["IsMultiRegionTrail"] is True
+    assert trail["IncludeGlobalServiceEvents"] is True
+    assert trail["LogFileValidationEnabled"] is True
+    assert trail["TrailARN"].split(":")[4] == baseline.account_ids["security"]
+    status = baseline.client("cloudtrail", "security").get_trail_status(Name=trail["Name"])
+    assert status["IsLogging"] is True
+
+
+def test_the_log_bucket_is_kms_encrypted_versioned_and_closed_to_the_public(baseline: Deployed) -> None:
+    trail = _trail(baseline)
+    s3 = baseline.client("s3", "security")
+    bucket = trail["S3BucketName"]
+    assert bucket in {b["Name"] for b in s3.list_buckets()["Buckets"]}  # the bucket lives in the security account
+
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    default = rule["ApplyServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == "aws:kms"
+    assert default["KMSMasterKeyID"] == trail["KmsKeyId"]  # the trail and the bucket use the same key
+
+    kms = baseline.client("kms", "security")
+    key = kms.describe_key(KeyId=trail["KmsKeyId"])["KeyMetadata"]
+    assert key["KeyState"] == "Enabled"
+    assert key["AWSAccountId"] == baseline.account_ids["security"]
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    denies_plain_http = [
+        s
+        for s in policy["Statement"]
+        if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+    assert denies_plain_http, policy
+
+
+def test_guardduty_is_on_and_the_security_account_administers_it_for_the_organization(baseline: Deployed) -> None:
+    security_id = baseline.account_ids["security"]
+    admins = baseline.client("guardduty").list_organization_admin_accounts()["AdminAccounts"]
+    assert admins == [{"AdminAccountId": security_id, "AdminStatus": "ENABLED"}]
+
+    guardduty = baseline.client("guardduty", "security")
+    (detector_id,) = guardduty.list_detectors()["DetectorIds"]
+    assert guardduty.get_detector(DetectorId=detector_id)["Status"] == "ENABLED"
+    org_config = guardduty.describe_organization_configuration(DetectorId=detector_id)
+    assert org_config["AutoEnableOrganizationMembers"] == "ALL"
+
+
+def test_config_records_everything_and_aggregates_the_organization(baseline: Deployed) -> None:
+    config = baseline.client("config", "security")
+    (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    assert recorder["recordingGroup"]["allSupported"] is True
+    assert recorder["recordingGroup"]["includeGlobalResourceTypes"] is True
+    (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert status["recording"] is True
+    (channel,) = config.describe_delivery_channels()["DeliveryChannels"]
+    assert channel["s3BucketName"] == _trail(baseline)["S3BucketName"]
+
+    (aggregator,) = config.describe_configuration_aggregators()["ConfigurationAggregators"]
+    source = aggregator["OrganizationAggregationSource"]
+    assert source["AllAwsRegions"] is True
+    assert source["RoleArn"].split(":")[4] == baseline.account_ids["security"]
+
+
+def test_access_analyzer_watches_the_whole_organization(baseline: Deployed) -> None:
+    analyzers = baseline.client("accessanalyzer", "security").list_analyzers(type="ORGANIZATION")["analyzers"]
+    assert [(a["type"], a["status"]) for a in analyzers] == [("ORGANIZATION", "ACTIVE")]
+    assert analyzers[0]["arn"].split(":")[4] == baseline.account_ids["security"]
+
+
+def test_the_organization_trusts_the_services_and_delegates_them_to_the_security_account(baseline: Deployed) -> None:
+    org = baseline.client("organizations")
+    enabled = {
+        s["ServicePrincipal"] for s in org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    }
+    assert {
+        "cloudtrail.amazonaws.com",
+        "guardduty.amazonaws.com",
+        "config.amazonaws.com",
+        "access-analyzer.amazonaws.com",
+    } <= enabled
+    delegated = org.list_delegated_services_for_account(AccountId=baseline.account_ids["security"])
+    # an organization trail kept outside the management account needs CloudTrail's delegated administrator
+    assert {"cloudtrail.amazonaws.com", "access-analyzer.amazonaws.com", "config-multiaccountsetup.amazonaws.com"} <= {
+        s["ServicePrincipal"] for s in delegated["DelegatedServices"]
+    }
+
+
+def test_protect_security_services_is_attached_where_the_matrix_says_and_denies_disabling_each(
+    baseline: Deployed,
+) -> None:
+    org = baseline.client("organizations")
+    policies = {p["Name"]: p["Id"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]}
+    policy_id = policies["protect-security-services"]
+    targets = org.list_targets_for_policy(PolicyId=policy_id)["Targets"]
+    assert {(t["Type"], t["Name"]) for t in targets} == {
+        ("ORGANIZATIONAL_UNIT", "Security"),
+        ("ORGANIZATIONAL_UNIT", "Workloads"),
+    }
+    # the security account itself sits under one of them
+    (parent,) = org.list_parents(ChildId=baseline.account_ids["security"])["Parents"]
+    assert parent["Id"] in {t["TargetId"] for t in targets}
+
+    content = json.loads(org.describe_policy(PolicyId=policy_id)["Policy"]["Content"])
+    denied: set[str] = set()
+    for statement in content["Statement"]:
+        assert statement["Effect"] == "Deny"
+        actions = statement["Action"]
+        denied |= {actions} if isinstance(actions, str) else set(actions)
+        # the pipeline that applies the guardrail stays able to manage the services
+        exempt = statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+        assert "arn:aws:iam::*:role/OrganizationAccountAccessRole" in exempt
+    for service, actions in DISABLING_ACTIONS.items():
+        assert actions <= denied, f"{service}: {sorted(actions - denied)} not denied"
+
+
+def test_switching_the_baseline_off_by_hand_is_drift_and_apply_restores_it(baseline: Deployed) -> None:
+    trail = _trail(baseline)["Name"]
+    cloudtrail = baseline.client("cloudtrail", "security")
+    guardduty = baseline.client("guardduty", "security")
+    config = baseline.client("config", "security")
+    analyzer = baseline.client("accessanalyzer", "security")
+    (detector_id,) = guardduty.list_detectors()["DetectorIds"]
+    (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    (org_analyzer,) = analyzer.list_analyzers(type="ORGANIZATION")["analyzers"]
+
+    cloudtrail.stop_logging(Name=trail)
+    guardduty.update_detector(DetectorId=detector_id, Enable=False)
+    config.stop_configuration_recorder(ConfigurationRecorderName=recorder["name"])
+    analyzer.delete_analyzer(analyzerName=org_analyzer["name"])
+
+    result = cli(baseline.project, "drift", "--env", "dev", "--json")
+    assert result.returncode == 2, explain(result)
+    report = json.loads(result.stdout)
+    changed = {(c["stack"], c["address"], c["action"]) for s in report["stacks"] for c in s["changes"]}
+    assert changed == {
+        ("security", "module.security_baseline.aws_cloudtrail.organization[0]", "update"),
+        ("security", "module.security_baseline.aws_guardduty_detector.this[0]", "update"),
+        ("security", "module.security_baseline.aws_config_configuration_recorder_status.this[0]", "update"),
+        ("security", "module.security_baseline.aws_accessanalyzer_analyzer.organization[0]", "delete"),
+    }
+    trail_change = next(c for s in report["stacks"] for c in s["changes"] if "aws_cloudtrail" in c["address"])
+    assert [(a["name"], a["before"], a["after"]) for a in trail_change["attributes"]] == [
+        ("enable_logging", True, False)
+    ]
+
+    restored = cli(baseline.project, "apply", "--env", "dev", "--refresh", "--auto-approve")
+    assert restored.returncode == 0, explain(restored)
+    assert cloudtrail.get_trail_status(Name=trail)["IsLogging"] is True
+    assert guardduty.get_detector(DetectorId=detector_id)["Status"] == "ENABLED"
+    (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert status["recording"] is True
+    assert [a["name"] for a in analyzer.list_analyzers(type="ORGANIZATION")["analyzers"]] == [org_analyzer["name"]]
