@@ -30,6 +30,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check securecart_tf tests
 	terraform fmt -check -recursive modules
 
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run.py --quick
+
 golden: $(STAMP)
 	$(BIN)/python -m tests.golden.regenerate
 

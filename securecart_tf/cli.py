@@ -53,12 +53,6 @@ class ValidateFormat(StrEnum):
     sarif = "sarif"
 
 
-class ReportFormat(StrEnum):
-    md = "md"
-    json = "json"
-    html = "html"
-
-
 def _version(value: bool) -> None:
     if value:
         out.print(f"securecart-tf {__version__}")

@@ -14,6 +14,7 @@ the size of the matrix.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -174,10 +175,26 @@ def _policy_ref(ref: PolicyRef) -> dict[str, str | None]:
     return {"arn": ref.arn, "policy": ref.policy}
 
 
+_last_built: tuple[Project, OrgFacts, Model] | None = None
+
+
 def build_model(project: Project, facts: OrgFacts | None = None) -> Model:
-    """Turn a reference-checked project into stacks. `facts` supplies real account IDs once they exist."""
-    m = project.matrix
+    """Turn a reference-checked project into stacks. `facts` supplies real account IDs once they exist.
+
+    Callers only read a built model, so the last one is handed out again for the same project and facts:
+    the policy checks and the command that runs after them (generate, plan) share one model.
+    """
+    global _last_built
     facts = facts or OrgFacts()
+    if _last_built is not None and _last_built[0] is project and _last_built[1] == facts:
+        return _last_built[2]
+    model = _build_model(project, facts)
+    _last_built = (project, copy.deepcopy(facts), model)
+    return model
+
+
+def _build_model(project: Project, facts: OrgFacts) -> Model:
+    m = project.matrix
     directory = AccountDirectory(m, facts)
     limits = Limits.from_matrix(m)
     accounts = {a.name: a for a in m.accounts}

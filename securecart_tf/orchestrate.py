@@ -1,8 +1,9 @@
 """Plan, apply and destroy an environment's stacks: in dependency order, in parallel where independent.
 
-A run goes in waves. Each wave holds every stack whose dependencies in this run have finished; its
-stacks are planned (or their saved plans checked), approved once, and applied concurrently. A stack
-whose dependency failed is skipped; the others go on, and the exit code says what happened.
+A stack starts as soon as the stacks it depends on in this run have finished, up to `parallelism` at
+a time. When the environment needs an approval, the stacks that are ready are planned together and
+approved once per batch. A stack whose dependency failed is skipped; the others go on, and the exit
+code says what happened. The first Ctrl-C starts nothing new; see terraform.ProcessRegistry.
 """
 
 from __future__ import annotations
@@ -155,7 +156,6 @@ class Run:
         workspace: Workspace,
         options: Options,
         command: str,
-        check: Callable[[Project], None] | None = None,
     ):
         self.project = project
         self.env = env

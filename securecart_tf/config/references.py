@@ -57,6 +57,9 @@ class _Checker:
         self.findings: list[Finding] = []
         self.ous = {path for path, _, _ in ou_paths(self.m.organization.units)} | {"/"}
         self.accounts = {a.name for a in self.m.accounts}
+        self.declared_environment: dict[str, str | None] = {}
+        for a in self.m.accounts:
+            self.declared_environment.setdefault(a.name, a.environment)
         self.environments = {a.environment for a in self.m.accounts if a.environment}
         ic = self.m.identity_center
         self.groups = {g.name for g in ic.groups} if ic else set()
@@ -313,7 +316,7 @@ class _Checker:
                         f"did you mean '{close[0]}'?" if close else "declare it under accounts: in the matrix",
                     )
                     continue
-                declared = next(a.environment for a in self.m.accounts if a.name == account)
+                declared = self.declared_environment[account]
                 if declared and declared != name:
                     err(
                         "environment-mismatch",

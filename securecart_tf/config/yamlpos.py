@@ -41,6 +41,9 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+_OPEN_EVENTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE_EVENTS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass
@@ -153,6 +156,8 @@ class _Builder:
         raise InputError(f"unsupported YAML node {node.tag}", location=self.loc(node))  # pragma: no cover
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _STR_TAG:  # what the constructor returns for text, without its bookkeeping
+            return node.value
         try:
             return self.scalars.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
@@ -355,10 +360,17 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: Path) -> InputE
     )
 
 
-def _count_nodes(text: str, file: Path) -> None:
-    """Refuse a document with more than MAX_NODES values before composing it (composing is the costly part)."""
+def _count_nodes(text: str, file: Path) -> bool:
+    """Refuse a document with more than MAX_NODES values before composing it (composing is the costly part).
+
+    Returns whether `measure()` is still needed: when the document has no aliases and nests no deeper than
+    MAX_DEPTH, its node count and depth, known here, are already within every bound `measure()` checks.
+    """
     loader = _Loader(text)
     count = 0
+    depth = 0
+    deepest = 0
+    aliases = False
     try:
         while loader.check_event():
             event = loader.get_event()
@@ -371,8 +383,16 @@ def _count_nodes(text: str, file: Path) -> None:
                         location=Location(file, mark.line + 1, mark.column + 1),
                         hint="check that this is the right file; an access matrix is far smaller",
                     )
+                deepest = max(deepest, depth + 1)
+                if isinstance(event, _OPEN_EVENTS):
+                    depth += 1
+                elif isinstance(event, yaml.AliasEvent):
+                    aliases = True
+            elif isinstance(event, _CLOSE_EVENTS):
+                depth -= 1
     finally:
         loader.dispose()
+    return aliases or deepest > MAX_DEPTH or MAX_NODES > MAX_VALUES
 
 
 def parse_yaml(text: str, file: Path, what: str = "file") -> Document:
@@ -384,7 +404,7 @@ def parse_yaml(text: str, file: Path, what: str = "file") -> Document:
             hint="`securecart-tf init DIR` writes a complete example to start from",
         )
     try:
-        _count_nodes(text, file)
+        needs_measure = _count_nodes(text, file)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, file) from None
@@ -401,7 +421,8 @@ def parse_yaml(text: str, file: Path, what: str = "file") -> Document:
             hint="`securecart-tf init DIR` writes a complete example to start from",
         )
     builder = _Builder(file)
-    builder.measure(node)
+    if needs_measure:
+        builder.measure(node)
     try:
         data = builder.build(node, ())
     except RecursionError:  # measure() bounds nesting; this only guards an interpreter with a small stack

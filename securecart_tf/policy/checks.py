@@ -250,6 +250,36 @@ def _has_condition(statement: dict[str, Any], operators: tuple[str, ...], key: s
     return False
 
 
+def _trust_roots(r: Role, trust: dict[str, Any], mfa_missing: set[int]) -> list[tuple[int, list[str]]]:
+    """(statement index, account IDs whose root it trusts with no ExternalId or PrincipalArn condition).
+
+    Adds to `mfa_missing` the statements of a human role that trust IAM principals without requiring MFA.
+    """
+    roots: list[tuple[int, list[str]]] = []
+    for j, statement in enumerate(statements(trust)):
+        if not isinstance(statement, dict) or j >= len(r.trust.principals):
+            continue
+        aws = statement.get("Principal", {}).get("AWS") if isinstance(statement.get("Principal"), dict) else None
+        accounts = []
+        for principal in aws if isinstance(aws, list) else [aws] if aws else []:
+            if str(principal).endswith(":root"):
+                account_id = str(principal).split(":")[4]
+                if not _has_condition(statement, ("stringequals",), "sts:ExternalId") and not _has_condition(
+                    statement, ("arnlike", "arnequals", "stringlike", "stringequals"), "aws:PrincipalArn"
+                ):
+                    accounts.append(account_id)
+        if accounts:
+            roots.append((j, accounts))
+        kind = r.trust.principals[j].kind
+        if (
+            r.audience.value == "human"
+            and kind in ("role", "account", "external")
+            and not _has_condition(statement, ("bool", "boolifexists"), "aws:MultiFactorAuthPresent", "true")
+        ):
+            mfa_missing.add(j)
+    return roots
+
+
 def _role(ctx: Context, out: _Findings, i: int, r: Role) -> None:
     base: PathT = ("roles", i)
     trust_path = (*base, "trust")
@@ -257,34 +287,23 @@ def _role(ctx: Context, out: _Findings, i: int, r: Role) -> None:
     root_exposed: dict[int, list[str]] = {}
     mfa_missing: set[int] = set()
     shapes = _Shapes()
+    # A role placed in many accounts renders few distinct trust policies: analyse each text once.
+    analysed: dict[str, list[tuple[int, list[str]]]] = {}
     for acc, spec in rendered:
-        trust = json.loads(spec["trust_policy"])
-        if shapes.new(spec["trust_policy"]):
-            out.issues(
-                parliament_issues(trust, Kind.trust), f"role '{r.name}' trust policy", ctx.at(*trust_path), r.name
-            )
+        text = spec["trust_policy"]
+        roots = analysed.get(text)
+        if roots is None:
+            trust = json.loads(text)
+            if shapes.new(text):
+                out.issues(
+                    parliament_issues(trust, Kind.trust), f"role '{r.name}' trust policy", ctx.at(*trust_path), r.name
+                )
+            roots = analysed[text] = _trust_roots(r, trust, mfa_missing)
         self_id = ctx.account_id(acc)
-        for j, statement in enumerate(statements(trust)):
-            if not isinstance(statement, dict) or j >= len(r.trust.principals):
-                continue
-            aws = statement.get("Principal", {}).get("AWS") if isinstance(statement.get("Principal"), dict) else None
-            for principal in aws if isinstance(aws, list) else [aws] if aws else []:
-                if (
-                    str(principal).endswith(":root")
-                    and str(principal).split(":")[4] != self_id
-                    and not _has_condition(statement, ("stringequals",), "sts:ExternalId")
-                    and not _has_condition(
-                        statement, ("arnlike", "arnequals", "stringlike", "stringequals"), "aws:PrincipalArn"
-                    )
-                ):
+        for j, accounts in roots:
+            for account_id in accounts:
+                if account_id != self_id:
                     root_exposed.setdefault(j, []).append(acc)
-            kind = r.trust.principals[j].kind
-            if (
-                r.audience.value == "human"
-                and kind in ("role", "account", "external")
-                and not _has_condition(statement, ("bool", "boolifexists"), "aws:MultiFactorAuthPresent", "true")
-            ):
-                mfa_missing.add(j)
     for j, accounts in root_exposed.items():
         p = r.trust.principals[j]
         path = (*trust_path, "principals", j)

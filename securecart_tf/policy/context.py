@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from securecart_tf.config.load import Project
@@ -50,8 +51,15 @@ class Context:
     def account_id(self, account: str) -> str:
         return self.model.directory(account)
 
+    @cached_property
+    def _environments(self) -> dict[str, str | None]:
+        envs: dict[str, str | None] = {}
+        for a in self.matrix.accounts:
+            envs.setdefault(a.name, a.environment)  # the first account of a name, as a scan would find
+        return envs
+
     def environment(self, account: str) -> str | None:
-        return next((a.environment for a in self.matrix.accounts if a.name == account), None)
+        return self._environments.get(account)
 
     @property
     def platform_roles(self) -> list[tuple[str, str]]:
@@ -94,8 +102,15 @@ class Context:
 
     # ---- customer-managed policies
 
+    @cached_property
+    def _policy_indexes(self) -> dict[str, int]:
+        indexes: dict[str, int] = {}
+        for i, p in enumerate(self.matrix.policies):
+            indexes.setdefault(p.name, i)
+        return indexes
+
     def policy_index(self, name: str) -> int:
-        return next(i for i, p in enumerate(self.matrix.policies) if p.name == name)
+        return self._policy_indexes[name]
 
     def policy_location(self, name: str) -> Location:
         i = self.policy_index(name)

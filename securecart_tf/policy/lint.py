@@ -8,18 +8,47 @@ what parliament does not: wildcard grants, `iam:PassRole` on any role, and what 
 from __future__ import annotations
 
 import copy
+import importlib
+import importlib.util
 import json
 import re
-from collections.abc import Iterable, Sequence
+import sys
+import types
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
-import parliament
-from parliament.statement import get_privilege_info
-
 from securecart_tf.policy.findings import Severity
+from securecart_tf.policy.lint_cache import lint_cache, remembered
+
+
+@cache
+def _parliament() -> types.ModuleType:
+    """parliament, imported on first use, and without `pkg_resources` when it can be.
+
+    parliament imports `pkg_resources` only to find two data files beside itself, and that import scans
+    every installed distribution: it doubles the cost of importing parliament. While parliament imports,
+    a stand-in that knows where those files are takes its place; anything else falls back to the real one.
+    """
+    spec = importlib.util.find_spec("parliament")
+    if "pkg_resources" in sys.modules or spec is None or spec.origin is None:
+        return importlib.import_module("parliament")
+    folder = Path(spec.origin).parent
+    stand_in = types.ModuleType("pkg_resources")
+    stand_in.resource_filename = lambda package, name: str(folder / name)  # type: ignore[attr-defined]
+    sys.modules["pkg_resources"] = stand_in
+    try:
+        return importlib.import_module("parliament")
+    except AttributeError:  # a parliament that wants more of pkg_resources than this
+        for name in [n for n in sys.modules if n == "parliament" or n.startswith("parliament.")]:
+            del sys.modules[name]
+    finally:
+        if sys.modules.get("pkg_resources") is stand_in:
+            del sys.modules["pkg_resources"]
+    return importlib.import_module("parliament")
 
 
 class Kind(StrEnum):
@@ -208,17 +237,41 @@ def _shape_issues(document: dict[str, Any]) -> list[Issue]:
     return issues
 
 
+def _row(issue: Issue) -> list[Any]:
+    return [issue.rule, issue.message, issue.fix, issue.severity.value if issue.severity is not None else None]
+
+
+def _issue(row: list[Any]) -> Issue:
+    rule, message, fix, severity = row
+    if not all(isinstance(v, str) for v in (rule, message, fix)):
+        raise ValueError(row)
+    return Issue(rule, message, fix, Severity(severity) if severity is not None else None)
+
+
+def _remembered(parts: tuple[str, ...], compute: Callable[[], list[Issue]]) -> list[Issue]:
+    """`compute()` once per document: repeated documents, and documents linted by an earlier run, are free."""
+    return remembered(lint_cache(Path(__file__)), parts, compute, _row, _issue)
+
+
 def parliament_issues(document: dict[str, Any], kind: Kind) -> list[Issue]:
     """Parliament's findings for one document, attributed to statements and filtered for `kind`.
 
     Elements of the wrong type are reported first, and alone: parliament cannot analyse such a document.
     """
+    try:
+        text = json.dumps(document)
+    except (TypeError, ValueError):
+        return _parliament_issues(document, kind)
+    return _remembered(("parliament", kind.value, text), lambda: _parliament_issues(json.loads(text), kind))
+
+
+def _parliament_issues(document: dict[str, Any], kind: Kind) -> list[Issue]:
     shape = _shape_issues(document)
     if shape:
         return shape
     prepared = _prepare(document, kind)
     try:
-        policy = parliament.analyze_policy_string(json.dumps(prepared), ignore_private_auditors=True)
+        policy = _parliament().analyze_policy_string(json.dumps(prepared), ignore_private_auditors=True)
     except Exception as exc:  # parliament raises bare Exceptions on documents it cannot model
         rule, fix, severity = _MAPPING["EXCEPTION"]
         return [Issue(rule, f"parliament could not analyse it: {exc}", fix, severity)]
@@ -292,9 +345,11 @@ class Privilege:
 def expand(pattern: str) -> tuple[Privilege, ...]:
     """Every known action a pattern such as "s3:Put*" stands for; unknown ones expand to nothing."""
     try:
-        found = parliament.expand_action(pattern, raise_exceptions=False)
+        found = _parliament().expand_action(pattern, raise_exceptions=False)
     except Exception:  # a malformed action; parliament_issues reports it
         return ()
+    from parliament.statement import get_privilege_info
+
     out = []
     for a in found:
         info = get_privilege_info(a["service"], a["action"])
@@ -315,6 +370,14 @@ def grant_issues(document: dict[str, Any], *, name: str) -> list[Issue]:
 
     `name` says what the document is in messages ("policy SecureCartDeploy", "AWS-managed AdministratorAccess").
     """
+    try:
+        text = json.dumps(document)
+    except (TypeError, ValueError):
+        return _grant_issues(document, name=name)
+    return _remembered(("grant", name, text), lambda: _grant_issues(json.loads(text), name=name))
+
+
+def _grant_issues(document: dict[str, Any], *, name: str) -> list[Issue]:
     issues: list[Issue] = []
     for index, statement in enumerate(statements(document)):
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":

@@ -14,6 +14,7 @@ Anything else (tags, regions, request parameters) might be true for the role, so
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _NEGATED = {"arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals"}
@@ -24,17 +25,36 @@ def role_arn(account_id: str, role: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{role}"
 
 
+@lru_cache(maxsize=4096)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    # compiled once per pattern: an SCP's patterns are matched against a role ARN in every member account
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+
+
 def _glob(pattern: str, value: str) -> bool:
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value) is not None
+    return _glob_regex(pattern).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _arn_regex(pattern: str) -> re.Pattern[str] | None:
+    """One regex for an ARN pattern: each of the first five parts matched within itself, then the rest."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6:
+        return None
+
+    def part(text: str, within: bool) -> str:
+        star, one = ("[^:]*", "[^:]") if within else (".*", ".")
+        return "".join(star if c == "*" else one if c == "?" else re.escape(c) for c in text)
+
+    return re.compile(":".join([*(part(p, True) for p in parts[:5]), part(parts[5], False)]))
 
 
 def _arn_match(pattern: str, arn: str) -> bool:
     # Arn operators match each of the six colon-separated parts on its own, with wildcards in each.
-    p_parts, a_parts = pattern.split(":", 5), arn.split(":", 5)
-    if len(p_parts) != 6 or len(a_parts) != 6:
+    regex = _arn_regex(pattern)
+    if regex is None or arn.count(":") < 5:
         return False
-    return all(_glob(p, a) for p, a in zip(p_parts, a_parts, strict=True))
+    return regex.fullmatch(arn) is not None
 
 
 def _matches(operator: str, pattern: str, value: str) -> bool:

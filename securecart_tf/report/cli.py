@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from securecart_tf.errors import SecureCartError
-from securecart_tf.report.run import ReportFormat
+from securecart_tf.report.formats import ReportFormat
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -5,19 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from securecart_tf.config.load import Project, load_project
 from securecart_tf.errors import SecureCartError
 from securecart_tf.report.access import Report, build_report
 from securecart_tf.report.diff import AccessDiff, diff_reports
-
-
-class ReportFormat(StrEnum):
-    md = "md"
-    json = "json"
-    html = "html"
+from securecart_tf.report.formats import ReportFormat
 
 
 @dataclass
