@@ -20,8 +20,9 @@ demo: $(STAMP)
 	$(BIN)/securecart-tf apply --env staging --auto-approve
 	$(BIN)/securecart-tf apply --env prod --auto-approve --confirm-env prod
 
+# Three workers, one test file each: Terraform plans are CPU-bound, but much of an apply is waiting on AWS.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not integration and not modules and not browser"

@@ -56,6 +56,23 @@ RESOURCE_KINDS = {
 }
 
 
+def reached_environments(stack: Stack, changes: list[ResourceChange], own: str) -> list[str]:
+    """Environments other than `own` that these planned changes of an organization-wide stack reach at once."""
+    if not stack.reach:
+        return []
+    found: set[str] = set()
+    for change in changes:
+        kind = RESOURCE_KINDS.get(change.resource_type)
+        if kind is None or change.index is None:
+            continue
+        key = str(change.index)
+        table = stack.reach.get(kind, {})
+        # sub-resources are keyed "<parent>|...": a permission set's policy attachment reaches what the set does
+        found.update(table.get(key) or table.get(key.split("|", 1)[0]) or [])
+    found.discard(own)
+    return sorted(found)
+
+
 def default_parallelism() -> int:
     """As many concurrent Terraform processes as the cores can feed and half the memory can hold."""
     cores = os.cpu_count() or 1
@@ -329,7 +346,7 @@ class Run:
             res.duration = outcome.duration
             res.log = str(outcome.log)
             res.changes = [{"address": c.address, "action": c.action} for c in outcome.changes]
-            res.reaches = self.reaches(stack, outcome.changes)
+            res.reaches = reached_environments(stack, outcome.changes, self.env.name)
             if outcome.timed_out:
                 res.status = "timed out"
                 res.message = f"no answer within {self.options.timeout:.0f}s; see {outcome.log}"
@@ -339,22 +356,6 @@ class Run:
             elif outcome.errors and not message:
                 res.message = outcome.errors[0][:300] + f" (log: {outcome.log})"
         return res
-
-    def reaches(self, stack: Stack, changes: list[ResourceChange]) -> list[str]:
-        """Environments other than this one that a planned change reaches at once."""
-        if not stack.reach:
-            return []
-        found: set[str] = set()
-        for change in changes:
-            kind = RESOURCE_KINDS.get(change.resource_type)
-            if kind is None or change.index is None:
-                continue
-            key = str(change.index)
-            table = stack.reach.get(kind, {})
-            envs = table.get(key) or table.get(key.split("|", 1)[0]) or []
-            found.update(envs)
-        found.discard(self.env.name)
-        return sorted(found)
 
     def before_plan(self, stack: Stack) -> None:
         """Sandbox only: stand in for the IdP, which provisions SCIM groups in real AWS."""

@@ -3,7 +3,7 @@
 - SSO Admin: ListTagsForResource, TagResource, UntagResource, DescribePermissionSetProvisioningStatus,
   and Put/Get/DeletePermissionsBoundary{To,For,From}PermissionSet.
 - IAM Access Analyzer: analyzers and their tags (the whole API is missing in moto).
-- GuardDuty: Describe/UpdateOrganizationConfiguration.
+- GuardDuty: Describe/UpdateOrganizationConfiguration and DisableOrganizationAdminAccount.
 - CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
 - S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
   which the provider waits for after every put.
@@ -140,6 +140,8 @@ class Shims:
             match = re.fullmatch(r"/detector/([^/]+)/admin", request.path)
             if match:
                 return self._guardduty_org(request, match.group(1))
+            if request.path == "/admin/disable" and request.method == "POST":
+                return self._guardduty_disable_admin(request)
         # botocore sends the full prefix; smithy SDKs (Terraform's Go SDK v2) send "CloudTrail_20131101.<op>"
         cloudtrail_op = request.target.removeprefix("com.amazonaws.cloudtrail.v20131101.")
         if cloudtrail_op == "CloudTrail_20131101.RegisterOrganizationDelegatedAdmin":
@@ -327,6 +329,17 @@ class Shims:
         return _error(400, "ValidationException", f"the sandbox does not emulate {r.method} {r.path}")
 
     # ---- GuardDuty organization configuration ---------------------------------------------------------
+
+    def _guardduty_disable_admin(self, r: Request) -> Response:
+        """DisableOrganizationAdminAccount: moto can enable a delegated administrator but not remove one."""
+        from moto.guardduty.models import guardduty_backends
+
+        admin = r.json().get("adminAccountId", "")
+        backend = guardduty_backends[r.account][r.region]
+        if admin not in backend.admin_account_ids:
+            return _error(400, "BadRequestException", f"{admin} is not the GuardDuty administrator")
+        backend.admin_account_ids.remove(admin)
+        return 200, {}
 
     def _guardduty_org(self, r: Request, detector_id: str) -> Response:
         key = (r.account, detector_id)

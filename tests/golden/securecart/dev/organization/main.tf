@@ -71,6 +71,9 @@ module "service_control_policies" {
     { for path, id in module.organization.ou_ids : "ou:${path}" => id if path != "/" },
     { for name, id in module.organization.account_ids : "account:${name}" => id },
   )
+
+  # SCPs exist only in an organization with the SERVICE_CONTROL_POLICY type enabled.
+  depends_on = [module.organization]
 }
 
 import {
