@@ -574,7 +574,8 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
                 )
                 res.add, res.change, res.remove = meta["add"], meta["change"], meta["remove"]
                 return (saved[0] if res.status == "planned" else None), res
-            run.listen(stack.name, "planning", "no saved plan; planning now")
+            if run.options.use_saved_plans:
+                run.listen(stack.name, "planning", "no saved plan; planning now")
         elif not run.state_exists(stack.name):
             return None, run.result(stack, "no changes", message="nothing to destroy")
         res = _plan_one(run, stack, fast_path=fast_path, destroy=destroy)
