@@ -238,6 +238,13 @@ def _print_report(report: Any, as_json: bool, ws: Any) -> None:
     out.print(f"Summary for the pull request: [bold]{report.summary_file}[/]")
 
 
+def _with_progress(title: str, options: Any, work: Any) -> Any:
+    """Run `work` under the progress view and the Ctrl-C handling every run shares."""
+    with Progress(title) as progress, _interruptible():
+        options.listener = progress
+        return work()
+
+
 def _options(*, auto_approve: bool, confirm_env: str | None, parallelism: int | None) -> Any:
     from securecart_tf import orchestrate
 
@@ -505,9 +512,9 @@ def promote(
     ws = _workspace(project)
     options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism)
     err.print(f"[bold]promote[/] {from_env} → {to_env}")
-    with Progress(f"promote · {to_env}") as progress, _interruptible():
-        options.listener = progress
-        report = promotion.promote(project, ws, from_env, to_env, options)
+    report = _with_progress(
+        f"promote · {to_env}", options, lambda: promotion.promote(project, ws, from_env, to_env, options)
+    )
     _print_report(report, as_json, ws)
     raise typer.Exit(report.exit_code())
 
@@ -530,9 +537,7 @@ def rollback(
     ws = _workspace(project)
     options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=None)
     err.print(f"[bold]rollback[/] {env} to revision {to}")
-    with Progress(f"rollback · {env}") as progress, _interruptible():
-        options.listener = progress
-        report = promotion.rollback(project, ws, env, to, options)
+    report = _with_progress(f"rollback · {env}", options, lambda: promotion.rollback(project, ws, env, to, options))
     _print_report(report, as_json, ws)
     raise typer.Exit(report.exit_code())
 
