@@ -28,7 +28,8 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -m "not integration and not modules and not browser"
 
 lint: $(STAMP)
-	$(BIN)/ruff check securecart_tf tests
+	$(BIN)/ruff check securecart_tf tests bench
+	$(BIN)/ruff format --check securecart_tf tests bench
 	terraform fmt -check -recursive modules
 
 bench: $(STAMP)

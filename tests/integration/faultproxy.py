@@ -241,9 +241,7 @@ class FaultProxy:
                 return self.rfile.read(length) if length else b""
 
             def _serve(self) -> None:
-                seen = Seen(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self._body()
-                )
+                seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self._body())
                 rule = proxy._decide(seen)
                 if rule is not None and rule.action == "hold":
                     rule.release.wait()

@@ -119,24 +119,54 @@ class Stand:
 
 def test_events_become_counts_changes_drift_outputs_and_errors(tmp_path: Path, fake: Path) -> None:
     def change(addr: str, rtype: str, action: str, key: object = None, module: str = "") -> dict[str, object]:
-        return {"resource": {"addr": addr, "module": module, "resource_type": rtype, "resource_key": key},
-                "action": action}
+        return {
+            "resource": {"addr": addr, "module": module, "resource_type": rtype, "resource_key": key},
+            "action": action,
+        }
 
     events = [
         {"@level": "info", "@message": "Terraform 1.11.4", "type": "version", "terraform": "1.11.4"},
-        {"@level": "info", "@message": "aws_iam_role.a: Plan to create", "type": "planned_change",
-         "change": change("aws_iam_role.a", "aws_iam_role", "create")},
-        {"@level": "info", "@message": 'module.m.aws_iam_role.b["x"]: Plan to delete', "type": "planned_change",
-         "change": change('module.m.aws_iam_role.b["x"]', "aws_iam_role", "delete", "x", "module.m")},
-        {"@level": "info", "@message": "aws_iam_role.c: Drift detected (update)", "type": "resource_drift",
-         "change": change("aws_iam_role.c", "aws_iam_role", "update")},
-        {"@level": "info", "@message": "Plan: 1 to add, 0 to change, 1 to destroy.", "type": "change_summary",
-         "changes": {"add": 1, "change": 0, "import": 0, "remove": 1, "operation": "plan"}},
-        {"@level": "error", "@message": "Error: Invalid value", "type": "diagnostic",
-         "diagnostic": {"severity": "error", "summary": "Invalid value", "detail": "must be positive",
-                        "range": {"filename": "main.tf", "start": {"line": 3, "column": 1}}}},
-        {"@level": "info", "@message": "Outputs: 1", "type": "outputs",
-         "outputs": {"ids": {"sensitive": False, "type": ["map", "string"], "value": {"a": "1"}}}},
+        {
+            "@level": "info",
+            "@message": "aws_iam_role.a: Plan to create",
+            "type": "planned_change",
+            "change": change("aws_iam_role.a", "aws_iam_role", "create"),
+        },
+        {
+            "@level": "info",
+            "@message": 'module.m.aws_iam_role.b["x"]: Plan to delete',
+            "type": "planned_change",
+            "change": change('module.m.aws_iam_role.b["x"]', "aws_iam_role", "delete", "x", "module.m"),
+        },
+        {
+            "@level": "info",
+            "@message": "aws_iam_role.c: Drift detected (update)",
+            "type": "resource_drift",
+            "change": change("aws_iam_role.c", "aws_iam_role", "update"),
+        },
+        {
+            "@level": "info",
+            "@message": "Plan: 1 to add, 0 to change, 1 to destroy.",
+            "type": "change_summary",
+            "changes": {"add": 1, "change": 0, "import": 0, "remove": 1, "operation": "plan"},
+        },
+        {
+            "@level": "error",
+            "@message": "Error: Invalid value",
+            "type": "diagnostic",
+            "diagnostic": {
+                "severity": "error",
+                "summary": "Invalid value",
+                "detail": "must be positive",
+                "range": {"filename": "main.tf", "start": {"line": 3, "column": 1}},
+            },
+        },
+        {
+            "@level": "info",
+            "@message": "Outputs: 1",
+            "type": "outputs",
+            "outputs": {"ids": {"sensitive": False, "type": ["map", "string"], "value": {"a": "1"}}},
+        },
     ]
     event_file = tmp_path / "events.jsonl"
     event_file.write_text("".join(json.dumps(e) + "\n" for e in events))
@@ -179,10 +209,18 @@ def test_a_log_that_cannot_be_written_does_not_stall_terraform_or_lose_its_resul
     """/dev/full answers every write with ENOSPC, as a full disk does. Terraform's output (far more than a
     pipe holds) must still be read to its end, and what it said still counted."""
     noise = {"@level": "info", "@message": "x" * 1000, "type": "log"}
-    summary = {"@level": "info", "@message": "Plan: 2 to add", "type": "change_summary",
-               "changes": {"add": 2, "change": 0, "remove": 0}}
-    failure = {"@level": "error", "@message": "Error: boom", "type": "diagnostic",
-               "diagnostic": {"severity": "error", "summary": "boom", "detail": ""}}
+    summary = {
+        "@level": "info",
+        "@message": "Plan: 2 to add",
+        "type": "change_summary",
+        "changes": {"add": 2, "change": 0, "remove": 0},
+    }
+    failure = {
+        "@level": "error",
+        "@message": "Error: boom",
+        "type": "diagnostic",
+        "diagnostic": {"severity": "error", "summary": "boom", "detail": ""},
+    }
     event_file = tmp_path / "events.jsonl"
     event_file.write_text("".join(json.dumps(e) + "\n" for e in [noise] * 300 + [summary, failure]))
     stand = Stand(tmp_path, fake, "stack", "events", FAKE_EVENTS=str(event_file), FAKE_EXIT="1")
