@@ -7,14 +7,17 @@ previous revision current and records the failure.
 
 from __future__ import annotations
 
+import json
 import subprocess
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from securecart_tf import orchestrate
+from securecart_tf import __version__, orchestrate
 from securecart_tf.config.load import Project, load_project
 from securecart_tf.errors import RunRefused, SecureCartError
 from securecart_tf.ledger import Record, environment_status
+from securecart_tf.resources import tool_files
 from securecart_tf.revision import git_commit, revision_of
 from securecart_tf.workspace import Workspace
 
@@ -127,12 +130,12 @@ def rollback(
         )
     options.out = options.out or project.root / "build"
     options.use_saved_plans = False
-    with ws.lock(env_name, "rollback"):
+    tools, why_not = stored_tool_files(snapshot)
+    with ws.lock(env_name, "rollback"), tools:
         run = orchestrate.Run(old, env, ws, options, "rollback")
         if run.revision != full:
             run.notices.append(
-                f"revision {full} re-renders as {run.revision} with this version of securecart-tf's modules and "
-                "templates; its inputs are applied unchanged"
+                f"revision {full} re-renders as {run.revision}: {why_not}; its inputs are applied unchanged"
             )
         report = orchestrate.apply(run)
     report.command = "rollback"
@@ -153,9 +156,23 @@ def _find_snapshot(ws: Workspace, revision: str) -> Path:
 
 
 def _snapshot_matrix(snapshot: Path) -> str:
-    import json
-
     return str(json.loads((snapshot / "snapshot.json").read_text())["matrix"])
+
+
+def stored_tool_files(snapshot: Path) -> tuple[AbstractContextManager[None], str]:
+    """Render with the modules and templates stored with the revision, when this version can.
+
+    Returns the context to render in, and why the revision may still re-render differently.
+    """
+    stored_version = json.loads((snapshot / "snapshot.json").read_text()).get("tool_version")
+    tool = snapshot / "tool"
+    if stored_version != __version__:
+        return nullcontext(), (
+            f"it was made by securecart-tf {stored_version} and is rendered with {__version__}'s modules and templates"
+        )
+    if not (tool / "modules").is_dir() or not (tool / "templates").is_dir():
+        return nullcontext(), "its modules and templates were not stored with it, so this install's are used"
+    return tool_files(tool), "its stored modules and templates render differently"
 
 
 @dataclass

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
+_tool_files: Path | None = None
 
 
 @cache
@@ -20,12 +23,27 @@ def data_root() -> Path:
     raise RuntimeError("securecart-tf is installed without its templates and modules")  # pragma: no cover
 
 
+@contextmanager
+def tool_files(root: Path) -> Iterator[None]:
+    """Render with the templates/ and modules/ under `root` instead of this install's.
+
+    A rollback renders an older revision with the modules and templates stored with it, so that it
+    re-renders byte for byte as the revision it was.
+    """
+    global _tool_files
+    previous, _tool_files = _tool_files, root
+    try:
+        yield
+    finally:
+        _tool_files = previous
+
+
 def templates_dir() -> Path:
-    return data_root() / "templates"
+    return (_tool_files or data_root()) / "templates"
 
 
 def modules_dir() -> Path:
-    return data_root() / "modules"
+    return (_tool_files or data_root()) / "modules"
 
 
 def example_dir() -> Path:

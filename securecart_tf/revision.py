@@ -1,8 +1,8 @@
 """The revision: one content hash of everything a rollout is made from.
 
 It covers the matrix, the environment files, the policy files the matrix names, the modules, the
-templates and the tool version. Snapshots of the user's inputs are kept by revision so that a rollback
-can re-render an older revision exactly.
+templates and the tool version. Snapshots of the user's inputs, with the modules and templates they were
+rendered with, are kept by revision so that a rollback can re-render an older revision exactly.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def _relative(project: Project, file: Path) -> str:
 
 
 def snapshot(project: Project, revision: str, store: Path) -> Path:
-    """Copy the user's inputs for `revision` under store/<revision>/ (once). Returns that folder."""
+    """Copy the user's inputs for `revision` under store/<revision>/inputs/, and the modules and templates
+    under store/<revision>/tool/ (once). Returns that folder."""
     target = store / revision
     if (target / "snapshot.json").is_file():
         return target
@@ -62,6 +63,11 @@ def snapshot(project: Project, revision: str, store: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(file, dest)
         files.append(rel)
+    for label, root in (("modules", modules_dir()), ("templates", templates_dir())):
+        for file in _tree_files(root):
+            dest = tmp / "tool" / label / file.relative_to(root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, dest)
     meta = {
         "revision": revision,
         "tool_version": __version__,
