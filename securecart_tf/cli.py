@@ -45,6 +45,7 @@ err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() els
 MatrixOpt = Annotated[Path, typer.Option("--matrix", "-m", help="The access matrix.", show_default=True)]
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment name (environments/<name>.yaml).")]
 DEFAULT_MATRIX = Path("access-matrix.yaml")
+TIMEOUT_HELP = "Seconds before a Terraform call is stopped (default: 1800)."
 
 
 class ValidateFormat(StrEnum):
@@ -415,7 +416,7 @@ def plan(
     refresh: Annotated[
         bool, typer.Option(help="Plan every stack, even those unchanged since their last apply.")
     ] = False,
-    timeout: Annotated[float | None, typer.Option(help="Seconds before a Terraform call is stopped (default: 1800).")] = None,
+    timeout: Annotated[float | None, typer.Option(help=TIMEOUT_HELP)] = None,
 ) -> None:
     """Plan every stack of an environment and save the plans. Exit 0 no changes, 2 changes, 1 error."""
     raise typer.Exit(
@@ -431,7 +432,7 @@ def apply(
     parallelism: Annotated[int | None, typer.Option(help="Concurrent stacks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     refresh: Annotated[bool, typer.Option(help="Plan even stacks unchanged since their last apply.")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Seconds before a Terraform call is stopped (default: 1800).")] = None,
+    timeout: Annotated[float | None, typer.Option(help=TIMEOUT_HELP)] = None,
     confirm_env: Annotated[
         str | None, typer.Option("--confirm-env", help="Type the environment's name here instead of at the prompt.")
     ] = None,
@@ -459,7 +460,7 @@ def destroy(
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask (sandbox only).")] = False,
     parallelism: Annotated[int | None, typer.Option(help="Concurrent stacks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Seconds before a Terraform call is stopped (default: 1800).")] = None,
+    timeout: Annotated[float | None, typer.Option(help=TIMEOUT_HELP)] = None,
     confirm_env: Annotated[
         str | None, typer.Option("--confirm-env", help="Type the environment's name here instead of at the prompt.")
     ] = None,

@@ -210,3 +210,10 @@ def test_other_commands_refuse_bad_input_the_same_way() -> None:
     run = cli("generate", "--matrix", case["matrix"], "--out", os.devnull, cwd=CORPUS)
     assert run.code == 1 and "Traceback" not in run.output
     assert any(at(p, case["file"], case["line"]) for p in reported(run)), run.output
+
+
+def test_the_timeout_help_states_the_default_the_run_uses() -> None:
+    from securecart_tf.cli import TIMEOUT_HELP
+    from securecart_tf.orchestrate import Options
+
+    assert f"(default: {Options().timeout:.0f})" in TIMEOUT_HELP
