@@ -20,9 +20,10 @@ import contextlib
 import json
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from securecart_tf.ledger import Record
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from securecart_tf.config.schema import DriftIgnore
     from securecart_tf.model import Stack
     from securecart_tf.orchestrate import Run
     from securecart_tf.terraform import ResourceChange
@@ -465,6 +467,10 @@ class Unmanaged:
     hint: str
     remove: list[str] = field(default_factory=list)
     imports: list[ImportBlock] = field(default_factory=list)
+    subject: str = ""
+    """What `drift.ignore` names match: the role's name, the permission set's, or the SCP's."""
+    principal: str = ""
+    """For an assignment: the group's or user's name."""
 
 
 @dataclass(frozen=True)
@@ -504,7 +510,9 @@ def unmanaged_scp_attachments(
         name = f"SCP {a.policy_name} attached to {a.target_name} ({a.target_id})"
         if key is None:
             hint = f"{a.target_name} is not in the matrix; detach the SCP, or declare the target first"
-            found.append(Unmanaged("scp-attachment", a.target_name, name, "organization", hint, remove))
+            found.append(
+                Unmanaged("scp-attachment", a.target_name, name, "organization", hint, remove, subject=a.policy_name)
+            )
             continue
         save = f"save the import block(s) as build/{environment}/organization/imports.tf, then plan"
         if policy is not None:
@@ -519,7 +527,11 @@ def unmanaged_scp_attachments(
         imports = scp_attachment_imports(
             policy, key, a.policy_id, a.target_id, policy_managed=a.policy_id in managed_policies
         )
-        found.append(Unmanaged("scp-attachment", a.target_name, name, "organization", hint, remove, imports))
+        found.append(
+            Unmanaged(
+                "scp-attachment", a.target_name, name, "organization", hint, remove, imports, subject=a.policy_name
+            )
+        )
     return found
 
 
@@ -558,6 +570,7 @@ def unmanaged_assignments(
         account = account_names.get(a.account_id, a.account_id)
         who = f"{a.principal_type.lower()} {a.principal_name}"
         name = f"{who} → {a.permission_set} in {account}"
+        who_what = {"subject": a.permission_set, "principal": a.principal_name}
         remove = [
             f"aws sso-admin delete-account-assignment --instance-arn {a.instance_arn} --target-id {a.account_id} "
             f"--target-type AWS_ACCOUNT --permission-set-arn {a.permission_set_arn} "
@@ -574,7 +587,7 @@ def unmanaged_assignments(
             missing.append(f"account {a.account_id} is not in the matrix")
         if missing:
             hint = "; ".join(missing) + ": remove it, or assign it through the matrix"
-            found.append(Unmanaged("assignment", account, name, "identity-center", hint, remove))
+            found.append(Unmanaged("assignment", account, name, "identity-center", hint, remove, **who_what))
             continue
         block = assignment_import(
             a.principal_name,
@@ -591,7 +604,7 @@ def unmanaged_assignments(
             f"accounts: [{account}]}} to identity_center.assignments and save the import block as "
             f"build/{environment}/identity-center/imports.tf, then plan"
         )
-        found.append(Unmanaged("assignment", account, name, "identity-center", hint, remove, [block]))
+        found.append(Unmanaged("assignment", account, name, "identity-center", hint, remove, [block], **who_what))
     return found
 
 
@@ -625,8 +638,41 @@ def unmanaged_roles(
         remove = [f"aws iam detach-role-policy --role-name {role.name} --policy-arn {arn}" for arn in role.attached]
         remove += [f"aws iam delete-role-policy --role-name {role.name} --policy-name {n}" for n in role.inline]
         remove.append(f"aws iam delete-role --role-name {role.name}")
-        found.append(Unmanaged("role", account, f"role {role.name}", stack, hint, remove, imports))
+        found.append(Unmanaged("role", account, f"role {role.name}", stack, hint, remove, imports, subject=role.name))
     return found
+
+
+@dataclass
+class Ignored:
+    """Something unmanaged that a `drift.ignore` rule in the matrix names, with the rule's reason."""
+
+    item: Unmanaged
+    reason: str
+
+
+def _ignores(rule: DriftIgnore, item: Unmanaged) -> bool:
+    """IAM, Identity Center and Organizations names are matched without regard to case, as IAM compares them."""
+    if rule.kind != item.kind or not fnmatchcase(item.subject.lower(), rule.name.lower()):
+        return False
+    if rule.principal is not None and not fnmatchcase(item.principal.lower(), rule.principal.lower()):
+        return False
+    return not rule.accounts or item.account in rule.accounts
+
+
+def set_aside_ignored(
+    items: Iterable[Unmanaged], rules: Sequence[DriftIgnore]
+) -> tuple[list[Unmanaged], list[Ignored]]:
+    """Split what the scan found into what to report and what `drift.ignore` names (the first rule that
+    matches gives the reason)."""
+    kept: list[Unmanaged] = []
+    ignored: list[Ignored] = []
+    for item in items:
+        rule = next((r for r in rules if _ignores(r, item)), None)
+        if rule is None:
+            kept.append(item)
+        else:
+            ignored.append(Ignored(item, rule.reason))
+    return kept, ignored
 
 
 # ---- managed sets from state -----------------------------------------------------------------------------
@@ -681,6 +727,8 @@ class DriftReport:
     errors: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     duration: float = 0.0
+    ignored: list[Ignored] = field(default_factory=list)
+    """Unmanaged items that `drift.ignore` in the matrix names: shown, not counted as drift."""
 
     @property
     def changes(self) -> list[Change]:
@@ -1028,7 +1076,8 @@ def drift(run: Run) -> DriftReport:
 
     with ThreadPoolExecutor(max_workers=max(1, run.options.parallelism)) as pool:
         results = list(pool.map(guarded, stacks))
-    unmanaged, errors = ([], []) if run.interrupted else scan_unmanaged(run)
+    found, errors = ([], []) if run.interrupted else scan_unmanaged(run)
+    unmanaged, ignored = set_aside_ignored(found, run.project.matrix.drift.ignore)
     report = DriftReport(
         run.env.name,
         run.revision,
@@ -1038,6 +1087,7 @@ def drift(run: Run) -> DriftReport:
         errors,
         list(run.notices),
         duration=time.monotonic() - start,
+        ignored=ignored,
     )
     run.record([_record(run, r) for r in results] + [_summary_record(run, report)])
     return report
@@ -1064,6 +1114,8 @@ def _record(run: Run, r: StackDrift) -> Record:
 def _summary_record(run: Run, report: DriftReport) -> Record:
     result = "failed" if report.failed else "drift" if report.drifted else "no-drift"
     detail = f"{len(report.changes)} changed outside Terraform, {len(report.unmanaged)} not managed"
+    if report.ignored:
+        detail += f", {len(report.ignored)} ignored by drift.ignore"
     if report.errors:
         detail += "; " + "; ".join(report.errors)
     return Record(
@@ -1131,6 +1183,14 @@ def render(report: DriftReport) -> list[RenderableType]:
             t.add_row(u.account, u.kind, escape(u.name), escape(u.hint))
         parts.append(t)
 
+    if report.ignored:
+        t = Table(title="Not managed, ignored by drift.ignore in the matrix", title_justify="left")
+        for col in ("where", "kind", "what", "reason"):
+            t.add_column(col, overflow="fold")
+        for i in report.ignored:
+            t.add_row(i.item.account, i.item.kind, escape(i.item.name), escape(i.reason))
+        parts.append(t)
+
     removals = [(item, cmd) for item in [*report.changes, *report.unmanaged] for cmd in item.remove]
     if removals:
         lines = ["# To remove instead of adopting:", *(cmd for _, cmd in removals)]
@@ -1150,5 +1210,7 @@ def render(report: DriftReport) -> list[RenderableType]:
         )
     else:
         verdict = "[green]no drift[/]: every stack matches its state and nothing unmanaged was found"
+    if report.ignored and not report.failed:
+        verdict += f" ({len(report.ignored)} ignored by drift.ignore)"
     parts.append(Text.from_markup(verdict))
     return parts

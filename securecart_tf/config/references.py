@@ -221,6 +221,10 @@ class _Checker:
             self._identity_center()
         if m.security_baseline is not None and m.security_baseline.account not in self.accounts:
             self.unknown("account", m.security_baseline.account, self.accounts, ("security_baseline", "account"))
+        for i, rule in enumerate(m.drift.ignore):
+            for j, account in enumerate(rule.accounts):
+                if account not in self.accounts:
+                    self.unknown("account", account, self.accounts, ("drift", "ignore", i, "accounts", j))
         self._environments()
         return self.findings
 

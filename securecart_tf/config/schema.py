@@ -432,6 +432,43 @@ class Suppression(Strict):
     reason: str = Field(min_length=10, description="Why this is acceptable. Required.")
 
 
+# ------------------------------------------------------------------------------------------------- drift
+
+
+class DriftIgnore(Strict):
+    """Something `drift` should not report as unmanaged, because another tool owns it. Needs a reason."""
+
+    kind: Literal["role", "assignment", "scp-attachment"]
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        description="A glob (*, ?, [...]) over the role's name, the assignment's permission set, or the SCP's name.",
+    )
+    principal: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="kind assignment only: a glob over the group's or user's name. Unset: anyone.",
+    )
+    accounts: list[AccountName] = Field(
+        default_factory=list,
+        description="Only in these accounts (for an SCP attachment: attached to them). Empty: everywhere.",
+    )
+    reason: str = Field(min_length=10, description="Who owns it and why drift may ignore it. Required.")
+
+    @model_validator(mode="after")
+    def _principal_for_assignments(self) -> DriftIgnore:
+        if self.principal is not None and self.kind != "assignment":
+            raise ValueError("'principal' applies only to kind 'assignment'")
+        return self
+
+
+class DriftSettings(Strict):
+    """How `securecart-tf drift` treats what it finds."""
+
+    ignore: list[DriftIgnore] = Field(default_factory=list)
+
+
 class LimitOverrides(Strict):
     """Raise a quota your organization has had raised. Unset means the AWS default in the limits table."""
 
@@ -460,6 +497,7 @@ class AccessMatrix(Strict):
     security_baseline: SecurityBaseline | None = None
     limits: LimitOverrides = Field(default_factory=LimitOverrides)
     suppressions: list[Suppression] = Field(default_factory=list)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
 
 
 def iso_duration_hours(value: str) -> float:

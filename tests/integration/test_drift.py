@@ -11,6 +11,7 @@ AWS API, and one `drift --json` run:
 
 Expected addresses follow the rendered roots (templates/*.tf.j2); expected IDs come from the sandbox
 through boto3. The tests run in file order: the first needs the fresh apply, the last adopts what drift reported.
+One test in between runs `drift` again with a `drift.ignore` list covering the hand-made role and assignment.
 """
 
 from __future__ import annotations
@@ -208,6 +209,27 @@ def test_drift_is_recorded_in_the_ledger(tampered: Tampered) -> None:
         "access-alpha": "drift",
         "access-beta": "no-drift",
         "identity-center": "no-drift",
+    }
+
+
+def test_what_drift_ignore_names_is_shown_with_its_reason_and_not_counted(tampered: Tampered) -> None:
+    matrix = tampered.deployed.project / "access-matrix.yaml"
+    original = matrix.read_text()
+    matrix.write_text(
+        original + "drift:\n  ignore:\n"
+        "    - {kind: role, name: hand*, accounts: [beta], reason: made by the support team's runbook}\n"
+        "    - {kind: assignment, name: EngineerAccess, principal: Engineers, reason: granted during an incident}\n"
+    )
+    try:
+        result = cli(tampered.deployed.project, "drift", "--env", "dev", "--json")
+    finally:
+        matrix.write_text(original)
+    assert result.returncode == 2, explain(result)  # the hand-made changes to managed resources remain drift
+    report = json.loads(result.stdout)
+    assert report["unmanaged"] == []
+    assert {(i["item"]["name"], i["reason"]) for i in report["ignored"]} == {
+        ("role HandRole", "made by the support team's runbook"),
+        ("group Engineers → EngineerAccess in beta", "granted during an incident"),
     }
 
 

@@ -12,8 +12,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 
+from securecart_tf.config.schema import DriftIgnore
 from securecart_tf.drift import (
     Assignment,
     Change,
@@ -30,6 +32,7 @@ from securecart_tf.drift import (
     normalize,
     plan_snapshots,
     render,
+    set_aside_ignored,
     show_snapshots,
     unmanaged_assignments,
     unmanaged_roles,
@@ -528,3 +531,70 @@ def test_the_human_report_of_a_clean_environment_says_so() -> None:
     text = _text(DriftReport("dev", "r1", "sandbox:s", [StackDrift("organization", "management", "clean")]))
     assert "no drift" in text
     assert "Changed outside Terraform" not in text and "import {" not in text
+
+
+# ---- drift.ignore ------------------------------------------------------------------------------------
+
+REASON = "owned by the monitoring vendor's CloudFormation stack"
+
+
+def _found() -> list[Unmanaged]:
+    """One of each kind, as the scans report them."""
+    roles = unmanaged_roles(
+        "beta",
+        [Role("DatadogIntegration", "/"), Role("HandRole", "/")],
+        managed=set(),
+        platform_roles=set(),
+        customer_policies={},
+        environment="dev",
+    )
+    assignments = unmanaged_assignments(
+        [_assignment(), _assignment("USER", "jane")], set(), {"222233334444": "beta"}, set(), set(), "dev"
+    )
+    scps = unmanaged_scp_attachments(
+        [ScpAttachment("p-legacy01", "LegacyDenyAll", "ou-root1-work0001", "Workloads")], set(), {}, TARGETS, {}, "dev"
+    )
+    return roles + assignments + scps
+
+
+def _ignore(**rule: Any) -> DriftIgnore:
+    return DriftIgnore.model_validate({"reason": REASON, **rule})
+
+
+def test_an_ignore_rule_sets_aside_only_what_it_names_and_keeps_its_reason() -> None:
+    kept, ignored = set_aside_ignored(_found(), [_ignore(kind="role", name="datadog*")])
+    assert [i.item.name for i in ignored] == ["role DatadogIntegration"]
+    assert ignored[0].reason == REASON
+    assert "role HandRole" in [u.name for u in kept] and len(kept) == 4
+
+
+def test_ignore_rules_match_kind_principal_and_account() -> None:
+    found = _found()
+    # a role rule never matches an SCP of the same name, nor a role in another account
+    assert set_aside_ignored(found, [_ignore(kind="role", name="LegacyDenyAll")])[1] == []
+    assert set_aside_ignored(found, [_ignore(kind="role", name="*", accounts=["alpha"])])[1] == []
+    _, scp = set_aside_ignored(found, [_ignore(kind="scp-attachment", name="Legacy*")])
+    assert [i.item.kind for i in scp] == ["scp-attachment"]
+    _, users = set_aside_ignored(found, [_ignore(kind="assignment", name="EngineerAccess", principal="jane")])
+    assert [i.item.name for i in users] == ["user jane → EngineerAccess in beta"]
+    _, both = set_aside_ignored(found, [_ignore(kind="assignment", name="Engineer*", accounts=["beta"])])
+    assert len(both) == 2
+
+
+def test_ignored_items_are_shown_but_are_not_drift() -> None:
+    kept, ignored = set_aside_ignored([_unmanaged_role()], [_ignore(kind="role", name="*")])
+    report = DriftReport("dev", "r1", "sandbox:s", [StackDrift("access-beta", "beta", "clean")], kept, ignored=ignored)
+    assert report.exit_code() == 0
+    text = _text(report)
+    assert "ignored by drift.ignore" in text and REASON in text and "role HandRole" in text
+    assert "import {" not in text
+    data = json.loads(json.dumps(report.to_json()))
+    assert data["ignored"] == [{"item": data["ignored"][0]["item"], "reason": REASON}]
+    assert data["ignored"][0]["item"]["name"] == "role HandRole"
+
+
+def test_principal_is_only_for_assignments_and_a_reason_is_required() -> None:
+    with pytest.raises(ValueError, match="'principal' applies only to kind 'assignment'"):
+        _ignore(kind="role", name="x", principal="jane")
+    with pytest.raises(ValueError, match="at least 10 characters"):
+        DriftIgnore.model_validate({"kind": "role", "name": "x", "reason": "because"})
