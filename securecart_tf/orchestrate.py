@@ -470,6 +470,13 @@ def plan(run: Run) -> RunReport:
             run.listen(stack.name, results[stack.name].status, reason)
     for res in _in_pool(run, ready, lambda s: _plan_one(run, s, fast_path=fast_path)):
         results[res.stack] = res
+    for stack in stacks:  # in dependency order, so a skip carries down
+        if results[stack.name].status != "waiting":
+            continue
+        bad = [d for d in stack.depends_on if d in results and (results[d].failed or results[d].status == "skipped")]
+        if bad:
+            results[stack.name] = run.result(stack, "skipped", message=f"skipped: {', '.join(bad)} did not plan")
+            run.listen(stack.name, "skipped", results[stack.name].message)
     ordered = [results[s.name] for s in stacks]
     run.record([_record(run, "plan", r) for r in ordered])
     return RunReport(

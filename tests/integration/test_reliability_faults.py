@@ -221,5 +221,8 @@ def test_a_module_rejecting_its_input_fails_that_stack_with_the_message_and_log(
     assert org.log.endswith("organization.log") and org.log in org.message
     assert "feature_set" in Path(org.log).read_text()
     assert run.saved_plan("organization") is None
+    # the stacks that wait for the organization are skipped, not left "waiting"
+    others = {r.stack: (r.status, r.message) for r in report.results if r.stack != "organization"}
+    assert others and set(others.values()) == {("skipped", "skipped: organization did not plan")}
     ledger = [json.loads(line) for line in (project / ".securecart" / "ledger.jsonl").read_text().splitlines()]
     assert [(r["stack"], r["result"]) for r in ledger if r["stack"] == "organization"] == [("organization", "failed")]
