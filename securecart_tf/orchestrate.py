@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from securecart_tf import __version__
-from securecart_tf.config.environments import Approval, Environment, S3Backend
+from securecart_tf.config.environments import Approval, AwsTarget, Environment, S3Backend
 from securecart_tf.config.load import Project
 from securecart_tf.errors import RunRefused, SecureCartError
 from securecart_tf.ledger import Record, environment_status, last_applied
@@ -35,7 +35,7 @@ from securecart_tf.terraform import (
     find_terraform,
     terraform_version,
 )
-from securecart_tf.workspace import Workspace
+from securecart_tf.workspace import Workspace, check_aws_credentials
 
 PROVIDER_MEMORY_MIB = 700
 """Peak resident memory of one Terraform plan, Terraform and its AWS provider together: up to 690 MiB
@@ -185,6 +185,8 @@ class Run:
         workspace.ensure_writable()
         terraform_version(self.binary, workspace.tool_home)
         self.target, notices = workspace.target(env, project.matrix.organization.home_region)
+        if isinstance(env.target, AwsTarget):
+            check_aws_credentials(env.name, env.target)  # before any Terraform runs
         self.notices += notices
         self.cli_config = cli_config(workspace.tool_home)
         self.out = (options.out or project.root / "build").resolve()

@@ -123,6 +123,45 @@ class Target:
         return self.boto3_session().client(service, endpoint_url=endpoint)
 
 
+def check_aws_credentials(env_name: str, target: AwsTarget) -> None:
+    """Fail before any Terraform runs when the environment's AWS profiles or credentials cannot be found.
+
+    Only the local credential chain is consulted (environment, config files, SSO cache, instance role);
+    nothing is sent to AWS and nothing is stored.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+    where = f"environments/{env_name}.yaml"
+    for account, profile in sorted(target.account_profiles.items()):
+        try:
+            boto3.Session(profile_name=profile)
+        except ProfileNotFound:
+            raise SecureCartError(
+                f"environment '{env_name}': AWS profile '{profile}' for account {account} is not configured",
+                hint=f"add it to ~/.aws/config (e.g. `aws configure sso --profile {profile}`), or fix {where}",
+            ) from None
+    try:
+        session = boto3.Session(profile_name=target.profile)
+        credentials = session.get_credentials()
+    except ProfileNotFound:
+        raise SecureCartError(
+            f"environment '{env_name}': AWS profile '{target.profile}' is not configured",
+            hint=f"add it to ~/.aws/config (e.g. `aws configure sso --profile {target.profile}`), or fix {where}",
+        ) from None
+    except BotoCoreError as exc:  # e.g. an expired SSO session, a failing credential_process
+        raise SecureCartError(
+            f"environment '{env_name}': AWS credentials could not be loaded: {exc}",
+            hint="log in again (e.g. `aws sso login`), then rerun",
+        ) from None
+    if credentials is None:
+        source = f"profile '{target.profile}'" if target.profile else "the default credential chain"
+        raise SecureCartError(
+            f"environment '{env_name}' targets AWS, but {source} gives no credentials",
+            hint=f"log in (`aws sso login`, or set AWS_PROFILE), or set target.profile in {where}",
+        )
+
+
 class Workspace:
     def __init__(self, project_root: Path, home: Path | None = None):
         self.project_root = project_root.resolve()

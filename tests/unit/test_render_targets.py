@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,27 @@ def test_destroy_outside_the_sandbox_needs_the_typed_name(example_project: Path)
     assert result.returncode == 1
     assert "destroy was not confirmed; nothing was changed" in result.stderr
     assert not (example_project.parent / ".securecart" / "state").exists()
+
+
+def test_plan_against_aws_without_credentials_stops_before_terraform(example_project: Path, tmp_path: Path) -> None:
+    dev = example_project.parent / "environments" / "dev.yaml"
+    dev.write_text(dev.read_text().replace("type: sandbox", "type: aws"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "securecart_tf", "plan", "--env", "dev"],
+        cwd=example_project.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "environment 'dev' targets AWS, but the default credential chain gives no credentials" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list((example_project.parent / ".securecart" / "logs").rglob("*.log")) == []  # no Terraform started

@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from securecart_tf import sandbox
+from securecart_tf.config.environments import AwsTarget
 from securecart_tf.errors import LockHeld, SecureCartError
-from securecart_tf.workspace import PRIVATE_FOLDERS, Target, Workspace, sandbox_endpoint_override
+from securecart_tf.workspace import (
+    PRIVATE_FOLDERS,
+    Target,
+    Workspace,
+    check_aws_credentials,
+    sandbox_endpoint_override,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -147,3 +154,66 @@ def test_the_sandbox_can_be_reached_through_another_endpoint(monkeypatch: pytest
     monkeypatch.setenv(sandbox.ENDPOINT_VAR, "127.0.0.1:9999")
     with pytest.raises(SecureCartError, match="is not a URL"):
         sandbox_endpoint_override()
+
+
+# ---- the aws target: credentials are checked before any Terraform runs ---------------------------------
+
+
+@pytest.fixture
+def aws_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An AWS config of our own, no credentials in the environment, no instance metadata to fall back on."""
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile securecart-mgmt]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\n"
+        "aws_secret_access_key = example-secret-not-real\nregion = eu-west-1\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials-file"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    return tmp_path
+
+
+def _aws(**target: object) -> AwsTarget:
+    return AwsTarget.model_validate({"type": "aws", **target})
+
+
+def test_a_configured_profile_passes_the_credentials_check(aws_home: Path) -> None:
+    check_aws_credentials("prod", _aws(profile="securecart-mgmt", account_profiles={"prod": "securecart-mgmt"}))
+
+
+def test_credentials_from_the_environment_pass_the_check(aws_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE01")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret-not-real")
+    check_aws_credentials("prod", _aws())
+
+
+def test_an_unknown_profile_is_named_with_the_environment_file(aws_home: Path) -> None:
+    with pytest.raises(SecureCartError) as caught:
+        check_aws_credentials("prod", _aws(profile="securecart-typo"))
+    assert caught.value.message == "environment 'prod': AWS profile 'securecart-typo' is not configured"
+    assert "environments/prod.yaml" in (caught.value.hint or "")
+
+
+def test_an_unknown_account_profile_names_its_account(aws_home: Path) -> None:
+    target = _aws(profile="securecart-mgmt", account_profiles={"staging": "securecart-stg"})
+    with pytest.raises(SecureCartError, match="profile 'securecart-stg' for account staging is not configured"):
+        check_aws_credentials("staging", target)
+
+
+def test_no_credentials_at_all_is_a_clear_error(aws_home: Path) -> None:
+    with pytest.raises(SecureCartError) as caught:
+        check_aws_credentials("dev", _aws())
+    assert (
+        caught.value.message == "environment 'dev' targets AWS, but the default credential chain gives no credentials"
+    )
+    assert "aws sso login" in (caught.value.hint or "")
