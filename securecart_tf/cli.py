@@ -236,6 +236,12 @@ def _print_report(report: Any, as_json: bool, ws: Any) -> None:
             f"[red]✗ {r.stack}[/] ({r.account}): {escape(r.message or r.status)}"
             + (f"\n  log: {r.log}" if r.log and r.log not in r.message else "")
         )
+    waiting = [r.stack for r in report.results if r.status == "waiting"]
+    if waiting and not failed:
+        out.print(
+            f"{len(waiting)} stack(s) can be planned once what they wait for is applied; "
+            f"[bold]securecart-tf apply --env {report.environment}[/] applies in order and plans each in turn."
+        )
     out.print(f"Summary for the pull request: [bold]{report.summary_file}[/]")
 
 

@@ -30,8 +30,11 @@ def test_apply_uses_the_saved_plan_and_refuses_a_stale_one(small_project: Path) 
     assert "run `securecart-tf plan --env dev` again" in stale.stderr
     assert not (small_project / ".securecart" / "state" / "organization" / "terraform.tfstate").exists()
 
-    replan = cli(small_project, "plan", "--env", "dev", "--json")
+    replan = cli(small_project, "plan", "--env", "dev")
     assert replan.returncode == 2, explain(replan)
+    words = " ".join(replan.stdout.split())  # the table and the hint, however the terminal wraps them
+    assert "3 stack(s) can be planned once what they wait for is applied" in words
+    assert "securecart-tf apply --env dev applies in order" in words
     applied = cli(small_project, "apply", "--env", "dev", "--auto-approve", "--json")
     assert applied.returncode == 0, explain(applied)
     statuses = _statuses(applied)
