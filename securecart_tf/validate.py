@@ -30,13 +30,16 @@ def _policy_checks() -> list[Check]:
 def run_checks(project: Project) -> list[Finding]:
     """All findings for a loaded project, suppressions applied, sorted (errors first)."""
     findings = check_references(project)
-    if not has_errors(findings):  # later checks assume the references resolve
+    complete = not has_errors(findings)
+    if complete:  # later checks assume the references resolve
         for check in _policy_checks():
             findings.extend(check(project))
-    return sort_findings(apply_suppressions(project, findings))
+    return sort_findings(apply_suppressions(project, findings, report_unused=complete))
 
 
-def apply_suppressions(project: Project, findings: list[Finding]) -> list[Finding]:
+def apply_suppressions(project: Project, findings: list[Finding], *, report_unused: bool = True) -> list[Finding]:
+    """Mark suppressed findings. A suppression that matches nothing is a warning, but only when every check
+    ran: after a reference error the policy checks are skipped, and their suppressions are not unused."""
     rules = {(s.rule, s.subject): s.reason for s in project.matrix.suppressions}
     used: set[tuple[str, str]] = set()
     out = []
@@ -48,7 +51,7 @@ def apply_suppressions(project: Project, findings: list[Finding]) -> list[Findin
         else:
             out.append(f)
     for i, s in enumerate(project.matrix.suppressions):
-        if (s.rule, s.subject) not in used:
+        if report_unused and (s.rule, s.subject) not in used:
             out.append(
                 Finding(
                     "unused-suppression",

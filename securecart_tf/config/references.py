@@ -160,16 +160,7 @@ class _Checker:
         self.duplicates("policy", [p.name for p in m.policies], ("policies",))
         self.duplicates("role", [r.name for r in m.roles], ("roles",))
         self.duplicates("service role", [r.name for r in m.service_roles], ("service_roles",))
-        role_names = {r.name for r in m.roles}
-        for i, s in enumerate(m.service_roles):
-            if s.name in role_names:
-                self.error(
-                    "duplicate-name",
-                    f"service role '{s.name}' has the name of a role",
-                    ("service_roles", i, "name"),
-                    "IAM role names are unique per account; rename one",
-                    s.name,
-                )
+        self._iam_names()
         for i, r in enumerate(m.roles):
             base = ("roles", i)
             self.targets(r.targets(), base)
@@ -227,6 +218,52 @@ class _Checker:
                     self.unknown("account", account, self.accounts, ("drift", "ignore", i, "accounts", j))
         self._environments()
         return self.findings
+
+    def _iam_names(self) -> None:
+        """IAM compares role names, and policy names, without regard to case. Exact repeats within one list
+        are reported by `duplicates`; this finds the rest before AWS refuses them halfway through an apply."""
+        access_roles = {"OrganizationAccountAccessRole"}
+        for env in self.p.environments.values():
+            role_name = getattr(env.target, "role_name", None)
+            if role_name:
+                access_roles.add(role_name)
+        reserved = {name.lower(): name for name in access_roles}
+        entries = [("role", r.name, ("roles", i, "name")) for i, r in enumerate(self.m.roles)]
+        entries += [("service role", r.name, ("service_roles", i, "name")) for i, r in enumerate(self.m.service_roles)]
+        self._case_clashes(entries, "IAM role names are unique in an account regardless of case", reserved)
+        policies = [("policy", p.name, ("policies", i, "name")) for i, p in enumerate(self.m.policies)]
+        self._case_clashes(policies, "IAM policy names are unique in an account regardless of case", {})
+
+    def _case_clashes(self, entries: list[tuple[str, str, PathT]], why: str, reserved: dict[str, str]) -> None:
+        seen: dict[str, tuple[str, str, PathT]] = {}
+        for kind, name, path in entries:
+            key = name.lower()
+            if key in reserved:
+                self.error(
+                    "duplicate-name",
+                    f"{kind} '{name}' has the name of {reserved[key]}, the role the tool reaches each member account "
+                    f"through; {why}",
+                    path,
+                    f"rename the {kind}",
+                    name,
+                )
+                continue
+            first = seen.get(key)
+            if first is None:
+                seen[key] = (kind, name, path)
+                continue
+            first_kind, first_name, first_path = first
+            if (first_kind, first_name) == (kind, name):
+                continue  # an exact repeat in one list: `duplicates` reports it
+            line = self.p.positions.at(first_path).line
+            same = "the same name as" if first_name == name else "a name differing only in case from"
+            self.error(
+                "duplicate-name",
+                f"{kind} '{name}' has {same} {first_kind} '{first_name}' (line {line}); {why}",
+                path,
+                "rename one of them",
+                name,
+            )
 
     def _guardrail_parameters(self, i: int, name: str, builtin: str, parameters: dict[str, Any]) -> None:
         base: PathT = ("guardrails", i, "parameters")

@@ -18,6 +18,7 @@ import yaml
 from securecart_tf.config.load import load_project
 from securecart_tf.config.references import check_references
 from securecart_tf.policy.findings import Finding, Severity
+from securecart_tf.validate import run_checks
 
 Data = dict[str, Any]
 Edit = Callable[[Data, dict[str, Data]], None]
@@ -304,12 +305,28 @@ CHECKS: dict[str, Check] = {
     ),
     "service-role-named-like-a-role": Check(
         "duplicate-name",
-        "service role 'AuditRole' has the name of a role",
+        "service role 'AuditRole' has the same name as role 'AuditRole'",
         "access-matrix.yaml",
         "- name: AuditRole",
         bad=lambda m, e: m["service_roles"][0].update(name="AuditRole"),
         ok=lambda m, e: m["service_roles"][0].update(name="AuditRoleForTasks"),
         nth=2,
+    ),
+    "service-role-named-like-a-role-but-for-case": Check(
+        "duplicate-name",
+        "service role 'auditrole' has a name differing only in case from role 'AuditRole'",
+        "access-matrix.yaml",
+        "- name: auditrole",
+        bad=lambda m, e: m["service_roles"][0].update(name="auditrole"),
+        ok=lambda m, e: m["service_roles"][0].update(name="audit-role"),
+    ),
+    "policy-names-differing-only-in-case": Check(
+        "duplicate-name",
+        "differing only in case from policy",
+        "access-matrix.yaml",
+        "- name: shopread",
+        bad=lambda m, e: m["policies"].append({"name": "shopread", "document": ALLOW_READ}),
+        ok=lambda m, e: m["policies"].append({"name": "ShopRead2", "document": ALLOW_READ}),
     ),
     "role-unknown-environment": Check(
         "unknown-reference",
@@ -661,3 +678,32 @@ def test_ou_paths_walk_nested_units_in_order() -> None:
         ("WorkloadsOU/NonProdOU", 2),
         ("WorkloadsOU/ProdOU", 2),
     ]
+
+
+# ---- suppressions ------------------------------------------------------------------------------------
+
+
+def test_a_suppression_that_matches_nothing_is_a_warning_at_its_line(example_project: Path) -> None:
+    text = example_project.read_text()
+    example_project.write_text(
+        text.replace(
+            "suppressions:\n",
+            "suppressions:\n  - rule: wildcard-resource-write\n    subject: NoSuchPolicy\n"
+            "    reason: kept from an older version of the matrix\n",
+            1,
+        )
+    )
+    unused = [f for f in run_checks(load_project(example_project)) if f.rule == "unused-suppression"]
+    assert [(f.subject, f.severity, f.location.line) for f in unused] == [
+        ("NoSuchPolicy", Severity.warning, text.splitlines().index("suppressions:") + 2)
+    ]
+
+
+def test_suppressions_are_not_called_unused_when_a_reference_error_stopped_the_policy_checks(
+    example_project: Path,
+) -> None:
+    text = example_project.read_text()
+    example_project.write_text(text.replace("environments: [dev, staging]", "environments: [dev, stagin]", 1))
+    findings = run_checks(load_project(example_project))
+    assert [f.rule for f in findings if f.severity == Severity.error] == ["unknown-reference"]
+    assert [f for f in findings if f.rule == "unused-suppression"] == []
