@@ -56,14 +56,34 @@ def findings_json(findings: list[Finding], root: Path) -> dict[str, Any]:
     }
 
 
+def _sarif_rule(rule: str, seen: Severity) -> dict[str, Any]:
+    """A rule as code scanning lists it: its summary from the rule table, and its usual level."""
+    from securecart_tf.policy.rules import RULES
+
+    known = RULES.get(rule)
+    summary = known.summary.replace("`", "") if known else rule.replace("-", " ")
+    level = _SARIF_LEVEL[known.severity if known else seen]
+    return {
+        "id": rule,
+        "name": rule,
+        "shortDescription": {"text": summary},
+        "defaultConfiguration": {"level": level},
+    }
+
+
 def findings_sarif(findings: list[Finding], root: Path) -> dict[str, Any]:
-    rules = sorted({f.rule for f in findings})
+    first_seen: dict[str, Severity] = {}
+    for f in findings:
+        first_seen.setdefault(f.rule, f.severity)
+    index = {rule: i for i, rule in enumerate(sorted(first_seen))}
+    rules = [_sarif_rule(rule, first_seen[rule]) for rule in index]
     results = []
     for f in findings:
         result: dict[str, Any] = {
             "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
             "level": _SARIF_LEVEL[f.severity],
-            "message": {"text": f"{f.message} Fix: {f.fix}"},
+            "message": {"text": f"{f.message.rstrip('.')}. Fix: {f.fix}"},
             "locations": [
                 {
                     "physicalLocation": {
@@ -85,8 +105,7 @@ def findings_sarif(findings: list[Finding], root: Path) -> dict[str, Any]:
                     "driver": {
                         "name": "securecart-tf",
                         "version": __version__,
-                        "informationUri": "https://github.com/securecart/securecart-tf",
-                        "rules": [{"id": r, "name": r} for r in rules],
+                        "rules": rules,
                     }
                 },
                 "results": results,

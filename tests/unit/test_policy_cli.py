@@ -1,8 +1,11 @@
-"""Issue 4's "done when": `securecart-tf validate` blocks each of these, with a precise message, before any
-Terraform runs. Each runs the real CLI, as a user would."""
+"""What `securecart-tf validate` must block, each with a precise message, before any Terraform runs, and
+how its findings reach code scanning. Each runs the real CLI, as a user would."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +155,79 @@ def test_a_region_guardrail_without_the_deployment_role_exempted_is_blocked(tmp_
         "in dev, prod: it has no aws:PrincipalArn exemption covering it"
     )
     assert "arn:aws:iam::*:role/OrganizationAccountAccessRole" in f["fix"]
+
+
+# ---- SARIF for code scanning -------------------------------------------------------------------------
+
+
+def sarif_cli(path: Path) -> tuple[int, dict[str, Any]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "securecart_tf", "validate", "--matrix", str(path), "--format", "sarif"],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        timeout=120,
+    )
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_sarif_carries_each_finding_with_its_rule_level_file_and_line(tmp_path: Path) -> None:
+    path = write_matrix(
+        tmp_path, "guardrails:\n" + guardrail_file("block-noncompliant-s3", "seed.json"), {"seed.json": SEED_SCP}
+    )
+    code, log = sarif_cli(path)
+    assert code == 1
+    assert log["version"] == "2.1.0"
+    (run,) = log["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "securecart-tf"
+    rule_ids = [r["id"] for r in driver["rules"]]
+    assert len(rule_ids) == len(set(rule_ids))
+    for result in run["results"]:
+        # SARIF 2.1.0: ruleIndex points into the driver's rules, and levels are none/note/warning/error
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        assert result["level"] in ("none", "note", "warning", "error")
+        assert result["message"]["text"]
+    (flawed,) = [r for r in run["results"] if r["ruleId"] == "condition-key-not-supported"]
+    assert flawed["level"] == "error"
+    assert "s3:x-amz-server-side-encryption does not apply to s3:PutBucketPolicy" in flawed["message"]["text"]
+    (location,) = flawed["locations"]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "access-matrix.yaml"
+    assert location["physicalLocation"]["region"]["startLine"] == line_of(path, "file: seed.json")
+    (rule,) = [r for r in driver["rules"] if r["id"] == "condition-key-not-supported"]
+    assert "condition key the action does not support" in rule["shortDescription"]["text"]
+    assert rule["defaultConfiguration"]["level"] == "error"
+
+
+def test_sarif_marks_suppressed_findings_with_the_written_reason(tmp_path: Path) -> None:
+    reason = "the CI pipeline needs this while the bucket names are generated at deploy time"
+    path = write_matrix(
+        tmp_path,
+        f"""\
+        policies:
+          - name: ShopWrite
+            document:
+              Version: "2012-10-17"
+              Statement:
+                - {{Effect: Allow, Action: ["s3:PutObject"], Resource: "*"}}
+        roles:
+          - name: ShopWriter
+            audience: platform
+            accounts: [dev]
+            trust:
+              principals:
+                - account: management
+            managed_policies: [{{policy: ShopWrite}}]
+        suppressions:
+          - rule: wildcard-resource-write
+            subject: ShopWrite
+            reason: {reason}
+        """,
+    )
+    code, log = sarif_cli(path)
+    assert code == 0
+    (suppressed,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "wildcard-resource-write"]
+    assert suppressed["suppressions"] == [{"kind": "inSource", "justification": reason}]
+    unsuppressed = [r for r in log["runs"][0]["results"] if r["ruleId"] != "wildcard-resource-write"]
+    assert all("suppressions" not in r for r in unsuppressed)
