@@ -217,3 +217,10 @@ def test_the_timeout_help_states_the_default_the_run_uses() -> None:
     from securecart_tf.orchestrate import Options
 
     assert f"(default: {Options().timeout:.0f})" in TIMEOUT_HELP
+
+
+def test_version_prints_the_installed_distributions_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    result = cli("--version", cwd=tmp_path)
+    assert (result.code, result.stdout.strip()) == (0, f"securecart-tf {version('securecart-tf')}")
