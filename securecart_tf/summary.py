@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -44,9 +45,15 @@ def table(report: RunReport) -> Table:
             _counts(r.add, r.change, r.remove),
             f"{r.duration:.1f}s",
             f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
-            notes,
+            escape(notes),  # Terraform's messages and ours hold [brackets] that are text, not styles
         )
     return t
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside one Markdown table cell: pipes escaped, line breaks as <br>."""
+    lines = [line.strip().replace("|", "\\|") for line in text.strip().splitlines()]
+    return "<br>".join(line for line in lines if line)
 
 
 def markdown(report: RunReport) -> str:
@@ -59,7 +66,7 @@ def markdown(report: RunReport) -> str:
         "|---|---|---:|---:|---:|---:|---|---|",
     ]
     for r in report.results:
-        notes = r.message.replace("|", "\\|")
+        notes = _cell(r.message)
         if r.reaches:
             notes = f"**reaches {', '.join(r.reaches)} immediately**" + (f"; {notes}" if notes else "")
         lines.append(
@@ -75,5 +82,5 @@ def markdown(report: RunReport) -> str:
             + '. See the README\'s "Staging a change that spans stages".',
         ]
     for notice in report.notices:
-        lines += ["", f"> {notice}"]
+        lines += ["", *(f"> {line}" for line in notice.splitlines())]
     return "\n".join(lines) + "\n"

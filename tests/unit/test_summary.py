@@ -1,0 +1,62 @@
+"""The run summary: the terminal table and the Markdown file for a pull request keep every message whole."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from securecart_tf.orchestrate import RunReport, StackResult
+from securecart_tf.summary import markdown, table
+
+TERRAFORM_ERROR = (
+    "No valid credential sources found (providers.tf:17): Please see the provider's documentation\n"
+    "\n"
+    'Error: module.role["HandRole"] failed | retry [later]'
+)
+
+
+def _report() -> RunReport:
+    return RunReport(
+        "plan",
+        "dev",
+        "0123456789ab",
+        "sandbox:abc",
+        [
+            StackResult("organization", "management", "dev", "planned", add=3, duration=4.2, reaches=["prod"]),
+            StackResult("access-dev", "dev", "dev", "failed", duration=1.0, message=TERRAFORM_ERROR),
+            StackResult("identity-center", "management", "dev", "skipped", message="skipped: access-dev did not plan"),
+        ],
+        notices=["started the sandbox on http://127.0.0.1:4566\n(session abc)"],
+    )
+
+
+def _terminal(report: RunReport) -> str:
+    console = Console(record=True, width=400, color_system=None)
+    console.print(table(report))
+    return console.export_text()
+
+
+def test_the_terminal_table_shows_brackets_in_messages_as_text() -> None:
+    text = _terminal(_report())
+    assert 'module.role["HandRole"] failed | retry [later]' in text
+    assert "reaches prod immediately" in text
+
+
+def test_the_markdown_table_keeps_one_row_per_stack_whatever_the_message() -> None:
+    md = markdown(_report())
+    lines = md.splitlines()
+    header = lines.index("| stack | account | + | ~ | - | time | result | notes |")
+    rows = []
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    assert [row.split(" | ")[0] for row in rows] == ["| `organization`", "| `access-dev`", "| `identity-center`"]
+    # every row has the header's 8 cells: escaped pipes do not split a cell
+    assert all(row.replace("\\|", "").count("|") == 9 for row in rows)
+    failed = rows[1]
+    assert "Please see the provider's documentation<br>Error: module.role" in failed
+    assert "failed \\| retry [later]" in failed
+    assert "| 3 | 0 | 0 | 4.2s | planned | **reaches prod immediately** |" in rows[0]
+    assert "**Changes that cannot be staged:** `organization` reaches prod." in md
+    assert "> started the sandbox on http://127.0.0.1:4566\n> (session abc)" in md
+    assert "exit code 1" in md
