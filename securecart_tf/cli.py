@@ -114,7 +114,7 @@ class Progress:
         else:
             err.print(
                 f"[dim]{time.monotonic() - self.started:6.1f}s[/] {stack}: {status}"
-                + (f" ({detail})" if detail else ""),
+                + (f" ({escape(detail)})" if detail else ""),
                 highlight=False,
             )
 
@@ -126,7 +126,7 @@ class Progress:
         t.add_column("status")
         t.add_column("detail", overflow="fold")
         for stack, (status, detail, _) in self.rows.items():
-            t.add_row(stack, f"[{STATUS_STYLE.get(status, 'cyan')}]{status}[/]", detail)
+            t.add_row(stack, f"[{STATUS_STYLE.get(status, 'cyan')}]{status}[/]", escape(detail))
         return t
 
     def __enter__(self) -> Progress:
@@ -228,7 +228,7 @@ def _print_report(report: Any, as_json: bool, ws: Any) -> None:
         print(json.dumps(report.to_json(), indent=2))
         return
     for notice in report.notices:
-        err.print(f"[cyan]note:[/] {notice}")
+        err.print(f"[cyan]note:[/] {escape(notice)}")
     out.print(table(report))
     failed = [r for r in report.results if r.failed]
     for r in failed:
@@ -242,7 +242,7 @@ def _print_report(report: Any, as_json: bool, ws: Any) -> None:
             f"{len(waiting)} stack(s) can be planned once what they wait for is applied; "
             f"[bold]securecart-tf apply --env {report.environment}[/] applies in order and plans each in turn."
         )
-    out.print(f"Summary for the pull request: [bold]{report.summary_file}[/]")
+    out.print(f"Summary for the pull request: [bold]{escape(str(report.summary_file))}[/]")
 
 
 def _with_progress(title: str, options: Any, work: Any) -> Any:
@@ -364,7 +364,9 @@ def validate(
         warnings = sum(1 for f in findings if f.active and f.severity == "warning")
         suppressed = sum(1 for f in findings if not f.active)
         verdict = "[red]invalid[/]" if errors else "[green]valid[/]"
-        out.print(f"{matrix}: {verdict} — {errors} error(s), {warnings} warning(s), {suppressed} suppressed")
+        out.print(
+            f"{escape(str(matrix))}: {verdict} — {errors} error(s), {warnings} warning(s), {suppressed} suppressed"
+        )
     raise typer.Exit(1 if has_errors(findings) else 0)
 
 
@@ -543,7 +545,7 @@ def rollback(
     project = _load(matrix)
     ws = _workspace(project)
     options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=None)
-    err.print(f"[bold]rollback[/] {env} to revision {to}")
+    err.print(f"[bold]rollback[/] {env} to revision {escape(to)}")
     report = _with_progress(f"rollback · {env}", options, lambda: promotion.rollback(project, ws, env, to, options))
     _print_report(report, as_json, ws)
     raise typer.Exit(report.exit_code())
@@ -586,7 +588,7 @@ def schema(
         print(text, end="")
     else:
         output.write_text(text)
-        out.print(f"Wrote {output}")
+        out.print(f"Wrote {escape(str(output))}")
 
 
 @app.command()

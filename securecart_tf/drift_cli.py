@@ -26,6 +26,8 @@ def drift(
     attachments, permission-set assignments and IAM roles that no stack manages, each with an import block
     or a hint. Exit 0 no drift, 2 drift found, 1 error.
     """
+    from rich.markup import escape
+
     from securecart_tf import drift as drift_mod
     from securecart_tf import orchestrate, sandbox
     from securecart_tf.cli import Progress, _interruptible, _valid_project, _workspace, err, out
@@ -63,12 +65,12 @@ def drift(
         print(json.dumps(report.to_json(), indent=2))
     else:
         for notice in report.notices:
-            err.print(f"[cyan]note:[/] {notice}")
+            err.print(f"[cyan]note:[/] {escape(notice)}")
         for part in drift_mod.render(report):
             out.print(part)
         for s in report.stacks:
             if s.failed:
-                err.print(f"[red]✗ {s.stack}[/] ({s.account}): {s.message or s.status}")
+                err.print(f"[red]✗ {s.stack}[/] ({s.account}): {escape(s.message or s.status)}")
     raise typer.Exit(report.exit_code())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 
 from securecart_tf.orchestrate import RunReport, StackResult
@@ -60,3 +61,11 @@ def test_the_markdown_table_keeps_one_row_per_stack_whatever_the_message() -> No
     assert "**Changes that cannot be staged:** `organization` reaches prod." in md
     assert "> started the sandbox on http://127.0.0.1:4566\n> (session abc)" in md
     assert "exit code 1" in md
+
+
+def test_progress_lines_show_brackets_in_details_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from securecart_tf.cli import Progress
+
+    progress = Progress("plan · dev")
+    progress("access-dev", "failed", 'module.role["HandRole"]: accounts [dev] refused')
+    assert 'access-dev: failed (module.role["HandRole"]: accounts [dev] refused)' in capsys.readouterr().err
