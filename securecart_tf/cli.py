@@ -407,9 +407,11 @@ def generate(
     )
     pending = sorted({s.stack.name for s in result.stacks.values() if s.stack.pending_accounts})
     if pending:
+        from securecart_tf.policy.lint import shorten
+
         err.print(
             f"[cyan]note:[/] {len(pending)} stack(s) use stand-in account IDs until the organization stack "
-            f"is applied: {', '.join(pending)}"
+            f"is applied: {shorten(pending, 8)}"
         )
 
 

@@ -25,6 +25,7 @@ from securecart_tf.config.load import Project
 from securecart_tf.errors import RunRefused, SecureCartError
 from securecart_tf.ledger import Record, environment_status, last_applied
 from securecart_tf.model import ORGANIZATION, OrgFacts, Stack, build_model
+from securecart_tf.policy.lint import shorten
 from securecart_tf.render import RenderedStack, render, stacks_of
 from securecart_tf.revision import revision_of, snapshot
 from securecart_tf.terraform import (
@@ -383,7 +384,7 @@ class Run:
                 where = f" (environment {owner})" if owner else ""
                 return f"waiting for {dep}{where} to be applied first"
         if stack.pending_accounts:
-            names = ", ".join(a for a in stack.pending_accounts if a != "organization")
+            names = shorten([a for a in stack.pending_accounts if a != "organization"], 8)
             return f"waiting for the organization stack to create {names or 'the organization'}"
         return None
 
