@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from securecart_tf.aws_managed import aws_managed_iam_document
 from securecart_tf.config.load import Project
 from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
 from securecart_tf.errors import Location
@@ -160,9 +161,14 @@ def _identity_documents(ctx: Context, refs: Iterable[PolicyRef | str]) -> list[d
             ref = PolicyRef(arn=ref) if ref.startswith("arn:") else PolicyRef(policy=ref)
         if ref.policy:
             docs.append(ctx.policy_document(ref.policy))
-        elif ref.arn in AWS_MANAGED:
-            docs.append(AWS_MANAGED[ref.arn])
+        elif ref.arn is not None and (document := _aws_managed_document(str(ref.arn))) is not None:
+            docs.append(document)
     return docs
+
+
+def _aws_managed_document(arn: str) -> dict[str, Any] | None:
+    """The few AWS-managed policies the rules know by heart, or else the IAM part of AWS's own document."""
+    return AWS_MANAGED.get(arn) or aws_managed_iam_document(arn)
 
 
 def _escalation(
@@ -182,12 +188,11 @@ def _escalation(
         if boundary.policy:
             boundary_doc = ctx.policy_document(boundary.policy)
             reason = f"its boundary {boundary.policy} does not require iam:PermissionsBoundary on what it creates"
-        elif str(boundary.arn) in AWS_MANAGED:
+        elif (boundary_doc := _aws_managed_document(str(boundary.arn))) is not None:
             # An AWS-managed policy never carries an iam:PermissionsBoundary condition, so it cannot force one.
-            boundary_doc = AWS_MANAGED[str(boundary.arn)]
             reason = f"its boundary {aws_managed_name(str(boundary.arn))} is AWS-managed and cannot force boundaries"
         else:
-            return  # an AWS-managed boundary whose reach we do not model; nothing to prove either way
+            return  # an AWS-managed policy no copy of which we have; nothing to prove either way
     actions = unbounded_creation(identity, boundary_doc)
     if not actions:
         return

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from securecart_tf.aws_managed import aws_managed_document, aws_managed_name
 from securecart_tf.config.load import Project
 from securecart_tf.config.references import ou_paths
 from securecart_tf.config.schema import (
@@ -41,8 +42,6 @@ from securecart_tf.report.policies import (
     Document,
     KnownPolicy,
     Statement,
-    aws_managed_document,
-    aws_managed_name,
     document_level,
     principal_scope,
 )

@@ -7,13 +7,13 @@ principal may reach at most, never an optimistic guess.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
+from securecart_tf.aws_managed import aws_managed_document, aws_managed_name
 from securecart_tf.report.actions import (
     Level,
     all_actions,
@@ -51,32 +51,6 @@ AWS_MANAGED: dict[str, KnownPolicy] = {
     "DatabaseAdministrator": KnownPolicy(Level.write, "operate database services"),
     "NetworkAdministrator": KnownPolicy(Level.write, "operate network services"),
 }
-
-
-def aws_managed_name(arn: str) -> str | None:
-    """'arn:aws:iam::aws:policy/job-function/ViewOnlyAccess' → 'ViewOnlyAccess'; None for a customer ARN."""
-    match = re.match(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)$", arn)
-    return match.group(1) if match else None
-
-
-@cache
-def _moto_documents() -> dict[str, Any]:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    data: dict[str, Any] = json.loads(aws_managed_policies_data)
-    return data
-
-
-def aws_managed_document(arn: str) -> dict[str, Any] | None:
-    """The document of an AWS managed policy, from moto's bundled copy; None when it is not there."""
-    name = aws_managed_name(arn)
-    if name is None:
-        return None
-    entry = _moto_documents().get(name)
-    if not isinstance(entry, dict) or not isinstance(entry.get("Document"), dict):
-        return None
-    document: dict[str, Any] = entry["Document"]
-    return document
 
 
 # ------------------------------------------------------------------------------------------ conditions

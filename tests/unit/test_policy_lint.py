@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_policy_support import EXEMPTION, by_rule, check, deny, line_of, one, policy, rules, write_matrix
+from test_policy_support import EXEMPTION, by_rule, check, deny, errors, line_of, one, policy, rules, write_matrix
 
 from securecart_tf.policy.lint import Kind, parliament_issues, unbounded_creation
 
@@ -484,6 +484,35 @@ def test_a_boundary_that_does_not_force_boundaries_is_an_error_at_the_boundary(t
 
 def test_a_boundary_that_forces_boundaries_on_what_it_creates_is_fine(tmp_path: Path) -> None:
     assert "privilege-escalation-without-boundary" not in rules(check(escalation_matrix(tmp_path, policy(FORCED))))
+
+
+def _amplify_admin(tmp_path: Path, boundary: str) -> Path:
+    return write_matrix(
+        tmp_path,
+        f"""
+roles:
+  - name: AmplifyDeployer
+    audience: ci
+    environments: [dev]
+    trust:
+      principals:
+        - oidc: {{ subject: "repo:acme/web:ref:refs/heads/main" }}
+    managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess-Amplify]
+{boundary}""",
+        {"bound.json": policy(FORCED)},
+    )
+
+
+def test_an_aws_managed_policy_that_creates_roles_is_read_from_its_published_document(tmp_path: Path) -> None:
+    # AWS's AdministratorAccess-Amplify allows iam:CreateRole, iam:AttachRolePolicy and iam:PutRolePolicy on "*"
+    f = one(check(_amplify_admin(tmp_path, "")), "privilege-escalation-without-boundary")
+    assert f.subject == "AmplifyDeployer"
+    assert "iam:CreateRole" in f.message and "but it has no permissions boundary" in f.message
+    forced = "policies:\n  - name: Bound\n    file: bound.json\n"
+    path = _amplify_admin(tmp_path, "    permissions_boundary: { policy: Bound }\n" + forced)
+    found = check(path)
+    assert "privilege-escalation-without-boundary" not in rules(found)
+    assert [f.rule for f in errors(found)] == []  # every check ran, and none objects
 
 
 def test_a_boundary_that_denies_role_creation_is_fine() -> None:
