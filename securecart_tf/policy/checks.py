@@ -189,7 +189,7 @@ def _escalation(
             boundary_doc = ctx.policy_document(boundary.policy)
             reason = f"its boundary {boundary.policy} does not require iam:PermissionsBoundary on what it creates"
         elif (boundary_doc := _aws_managed_document(str(boundary.arn))) is not None:
-            # An AWS-managed policy never carries an iam:PermissionsBoundary condition, so it cannot force one.
+            # Its statements decide: a finding below means it allows creation without iam:PermissionsBoundary.
             reason = f"its boundary {aws_managed_name(str(boundary.arn))} is AWS-managed and cannot force boundaries"
         else:
             return  # an AWS-managed policy no copy of which we have; nothing to prove either way
