@@ -252,7 +252,9 @@ def _with_progress(title: str, options: Any, work: Any) -> Any:
         return work()
 
 
-def _options(*, auto_approve: bool, confirm_env: str | None, parallelism: int | None) -> Any:
+def _options(
+    *, auto_approve: bool, confirm_env: str | None, parallelism: int | None, timeout: float | None = None
+) -> Any:
     from securecart_tf import orchestrate
 
     options = orchestrate.Options(auto_approve=auto_approve, confirm=_confirmer(confirm_env))
@@ -260,6 +262,10 @@ def _options(*, auto_approve: bool, confirm_env: str | None, parallelism: int | 
         if parallelism < 1:
             raise SecureCartError("--parallelism must be at least 1")
         options.parallelism = parallelism
+    if timeout is not None:
+        if not timeout > 0:
+            raise SecureCartError("--timeout must be a positive number of seconds")
+        options.timeout = timeout
     return options
 
 
@@ -280,12 +286,8 @@ def _run_env(
     project = _valid_project(matrix)
     env = orchestrate.load_env(project, env_name)
     ws = _workspace(project)
-    options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism)
+    options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism, timeout=timeout)
     options.refresh = refresh
-    if timeout is not None:
-        if not timeout > 0:
-            raise SecureCartError("--timeout must be a positive number of seconds")
-        options.timeout = timeout
     with ws.lock(env.name, command):
         progress = Progress(f"{command} · {env.name}", enabled=True)
         options.listener = progress

@@ -30,20 +30,12 @@ def drift(
 
     from securecart_tf import drift as drift_mod
     from securecart_tf import orchestrate, sandbox
-    from securecart_tf.cli import Progress, _interruptible, _valid_project, _workspace, err, out
+    from securecart_tf.cli import Progress, _interruptible, _options, _valid_project, _workspace, err, out
 
     project = _valid_project(matrix)
     environment = orchestrate.load_env(project, env)
     ws = _workspace(project)
-    options = orchestrate.Options()
-    if parallelism is not None:
-        if parallelism < 1:
-            raise SecureCartError("--parallelism must be at least 1")
-        options.parallelism = parallelism
-    if timeout is not None:
-        if timeout <= 0:
-            raise SecureCartError("--timeout must be a positive number of seconds")
-        options.timeout = timeout
+    options = _options(auto_approve=False, confirm_env=None, parallelism=parallelism, timeout=timeout)
     if environment.target.type == "sandbox" and sandbox.read(ws.home) is None:
         # a sandbox started now would be empty: nothing deployed, nothing to compare
         raise SecureCartError(
