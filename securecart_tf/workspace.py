@@ -133,22 +133,20 @@ def check_aws_credentials(env_name: str, target: AwsTarget) -> None:
     from botocore.exceptions import BotoCoreError, ProfileNotFound
 
     where = f"environments/{env_name}.yaml"
-    for account, profile in sorted(target.account_profiles.items()):
+
+    def session(profile: str | None, owner: str = "") -> Any:
         try:
-            boto3.Session(profile_name=profile)
+            return boto3.Session(profile_name=profile)
         except ProfileNotFound:
             raise SecureCartError(
-                f"environment '{env_name}': AWS profile '{profile}' for account {account} is not configured",
+                f"environment '{env_name}': AWS profile '{profile}'{owner} is not configured",
                 hint=f"add it to ~/.aws/config (e.g. `aws configure sso --profile {profile}`), or fix {where}",
             ) from None
+
+    for account, profile in sorted(target.account_profiles.items()):
+        session(profile, f" for account {account}")
     try:
-        session = boto3.Session(profile_name=target.profile)
-        credentials = session.get_credentials()
-    except ProfileNotFound:
-        raise SecureCartError(
-            f"environment '{env_name}': AWS profile '{target.profile}' is not configured",
-            hint=f"add it to ~/.aws/config (e.g. `aws configure sso --profile {target.profile}`), or fix {where}",
-        ) from None
+        credentials = session(target.profile).get_credentials()
     except BotoCoreError as exc:  # e.g. an expired SSO session, a failing credential_process
         raise SecureCartError(
             f"environment '{env_name}': AWS credentials could not be loaded: {exc}",
