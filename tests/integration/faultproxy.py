@@ -222,6 +222,11 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # An answer leaves in one write, headers and body together, as AWS's front ends send small
+            # answers. Written in two, a body that lags its headers under load can make the SDK drop the
+            # connection and retry a call the sandbox already carried out (EnablePolicyType, then
+            # PolicyTypeAlreadyEnabledException), which no test here means to inject.
+            wbufsize = 256 * 1024
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
