@@ -3,9 +3,6 @@ how its findings reach code scanning. Each runs the real CLI, as a user would.""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -160,23 +157,11 @@ def test_a_region_guardrail_without_the_deployment_role_exempted_is_blocked(tmp_
 # ---- SARIF for code scanning -------------------------------------------------------------------------
 
 
-def sarif_cli(path: Path) -> tuple[int, dict[str, Any]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "securecart_tf", "validate", "--matrix", str(path), "--format", "sarif"],
-        capture_output=True,
-        text=True,
-        cwd=path.parent,
-        timeout=120,
-    )
-    assert result.stdout, result.stderr
-    return result.returncode, json.loads(result.stdout)
-
-
 def test_sarif_carries_each_finding_with_its_rule_level_file_and_line(tmp_path: Path) -> None:
     path = write_matrix(
         tmp_path, "guardrails:\n" + guardrail_file("block-noncompliant-s3", "seed.json"), {"seed.json": SEED_SCP}
     )
-    code, log = sarif_cli(path)
+    code, log = validate_cli(path, "sarif")
     assert code == 1
     assert log["version"] == "2.1.0"
     (run,) = log["runs"]
@@ -225,7 +210,7 @@ def test_sarif_marks_suppressed_findings_with_the_written_reason(tmp_path: Path)
             reason: {reason}
         """,
     )
-    code, log = sarif_cli(path)
+    code, log = validate_cli(path, "sarif")
     assert code == 0
     (suppressed,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "wildcard-resource-write"]
     assert suppressed["suppressions"] == [{"kind": "inSource", "justification": reason}]

@@ -99,10 +99,11 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def validate_cli(path: Path) -> tuple[int, dict[str, Any]]:
-    """Run `python -m securecart_tf validate --matrix F --format json`; return the exit code and the report."""
+def validate_cli(path: Path, fmt: str = "json") -> tuple[int, dict[str, Any]]:
+    """Run `python -m securecart_tf validate --matrix F --format FMT` (json or sarif); return the exit code and
+    the parsed output."""
     result = subprocess.run(
-        [sys.executable, "-m", "securecart_tf", "validate", "--matrix", str(path), "--format", "json"],
+        [sys.executable, "-m", "securecart_tf", "validate", "--matrix", str(path), "--format", fmt],
         capture_output=True,
         text=True,
         cwd=path.parent,
