@@ -663,7 +663,10 @@ drift_cli.register(app)
 
 
 def main() -> None:
+    from securecart_tf import ledger
+
     debug = bool(os.environ.get("SECURECART_DEBUG"))
+    ledger.warning_handler = lambda message: err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
     try:
         code = app(standalone_mode=False)
     except typer.Exit as exc:

@@ -15,8 +15,10 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        if self.line:
+        if self.line and self.column:
             return f"{self.file}:{self.line}:{self.column}"
+        if self.line:  # a whole line is at fault (a ledger record), no column to point at
+            return f"{self.file}:{self.line}"
         return str(self.file)
 
 
@@ -58,6 +60,10 @@ class TerraformError(SecureCartError):
 
 class SandboxError(SecureCartError):
     """The local sandbox could not be started, reached or stopped."""
+
+
+class LedgerError(SecureCartError):
+    """A ledger record cannot be read. Never guessed around: the ledger decides what is already applied."""
 
 
 class RunRefused(SecureCartError):

@@ -3,6 +3,10 @@
 Append-only. Locally it is a JSON-lines file written under an exclusive `flock` with O_APPEND, so two
 writers never interleave or lose a record. In an S3 backend bucket, each record is its own object,
 written with If-None-Match so no record is ever overwritten.
+
+Reading is strict: a damaged record is an error naming file:line, never skipped, since skipping a failed
+apply could make a stack look applied. Only a record a write cut short (a crash, a full disk) is passed
+over, with a warning: nothing in it was written whole.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ import contextlib
 import fcntl
 import getpass
 import json
+import math
 import os
+import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
+
+from securecart_tf.errors import LedgerError, Location
 
 
 def operator() -> str:
@@ -95,14 +103,36 @@ class LocalLedger:
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
-            with os.fdopen(os.dup(fd), "r", encoding="utf-8") as f:
-                lines = f.readlines()
+            with os.fdopen(os.dup(fd), "rb") as f:
+                lines = f.read().split(b"\n")
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
-        for line in lines:
-            with contextlib.suppress(ValueError, TypeError):
-                yield Record.from_dict(json.loads(line))
+        last = len(lines)  # the text after the final newline: empty unless a write was cut short
+        for number, raw in enumerate(lines, start=1):
+            record = self._line(raw, number, complete=number < last)
+            if record is not None:
+                yield record
+
+    def _line(self, raw: bytes, number: int, *, complete: bool) -> Record | None:
+        """The record on one line, None for a line to pass over, or LedgerError naming file:line."""
+        where = f"ledger {shown(self.path)}:{number}"
+        if not raw.strip():
+            return None
+        try:
+            return parse_record(raw)
+        except ValueError as exc:
+            if not complete:
+                warn(f"{where}: incomplete last line skipped (left by an interrupted run)")
+                return None
+            if _torn(raw):
+                warn(f"{where}: incomplete record skipped (a write was cut short; the next write began a new line)")
+                return None
+            raise LedgerError(
+                f"ledger record {exc}",
+                location=Location(_shown_path(self.path), number),
+                hint=_repair_hint(self.path, number),
+            ) from None
 
 
 class S3Ledger:
@@ -127,8 +157,115 @@ class S3Ledger:
             keys += [o["Key"] for o in page.get("Contents", [])]
         for key in sorted(keys):
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            with contextlib.suppress(ValueError, TypeError):
-                yield Record.from_dict(json.loads(body))
+            try:
+                yield parse_record(body)
+            except ValueError as exc:
+                where = f"s3://{self.bucket}/{key}"
+                raise LedgerError(
+                    f"ledger record {where} {exc}",
+                    hint="keep a copy of the object, then repair or delete it; then run `plan --refresh` so "
+                    "every stack is planned against AWS rather than trusted from the ledger",
+                ) from None
+
+
+# ---- reading records back --------------------------------------------------------------------------
+
+# The JSON types a field's annotation allows; fields with other annotations are not type-checked.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+
+
+def parse_record(raw: bytes) -> Record:
+    """One ledger record from its JSON text, or ValueError saying what is wrong with it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"is not a JSON object but {_json_kind(data)}")
+    known = {f.name: f for f in fields(Record)}
+    missing = [
+        name for name, f in known.items() if f.default is MISSING and f.default_factory is MISSING and name not in data
+    ]
+    if missing:
+        raise ValueError(f"lacks {', '.join(missing)}")
+    for name, value in data.items():
+        allowed = _FIELD_TYPES.get(str(known[name].type)) if name in known else None
+        if allowed is None:
+            continue
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise ValueError(f"has {name} {_json_kind(value)}, not {_json_name(allowed[-1])}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"has {name} {value}, not a finite number")
+    return Record.from_dict(data)
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return f"{_json_name(type(value))} {json.dumps(value)[:40]}"
+
+
+def _json_name(kind: type) -> str:
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }
+    return names.get(kind, kind.__name__)
+
+
+def _torn(raw: bytes) -> bool:
+    """A record a write cut short (a full disk, a crash): the start of an object that never closed.
+
+    A later append ends such a line before writing its own records, so it can sit mid-file.
+    """
+    text = raw.rstrip(b"\0 \t\r")
+    return not text or (text.startswith(b"{") and not text.endswith(b"}"))
+
+
+def _shown_path(path: Path) -> Path:
+    """The path as the user would type it: relative to the working folder when inside it."""
+    with contextlib.suppress(ValueError, OSError):
+        return path.relative_to(Path.cwd())
+    return path
+
+
+def shown(path: Path) -> str:
+    return str(_shown_path(path))
+
+
+def _repair_hint(path: Path, number: int) -> str:
+    return (
+        f"the ledger decides which stacks are already applied and which revision each environment runs, so a "
+        f"damaged record is not skipped: keep a copy of {shown(path)}, then repair or delete line {number} "
+        f"(e.g. `sed -i '{number}d' {shown(path)}`), and run `securecart-tf plan --refresh --env ENV` so every "
+        "stack is planned against AWS rather than trusted from the ledger"
+    )
+
+
+_warned: set[str] = set()
+
+
+def _print_warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+warning_handler: Callable[[str], None] = _print_warning
+"""Where the ledger's warnings go; the command line shows them its own way."""
+
+
+def warn(message: str) -> None:
+    """Say a warning once per process: a command reads the ledger several times."""
+    if message not in _warned:
+        _warned.add(message)
+        warning_handler(message)
 
 
 # ---- questions the tool asks of the ledger ----------------------------------------------------------
