@@ -636,8 +636,16 @@ def sandbox_down() -> None:
     """Stop the sandbox. Its AWS resources are gone with it."""
     from securecart_tf import sandbox
 
-    info = sandbox.down(_sandbox_home())
-    out.print(f"sandbox stopped (pid {info.pid}, session {info.session})" if info else "sandbox was not running")
+    done = sandbox.down(_sandbox_home())
+    if done.info is not None:
+        out.print(f"sandbox stopped (pid {done.info.pid}, session {done.info.session})")
+    elif done.left_alone is not None:
+        out.print(f"sandbox was not running; its recorded pid {done.left_alone} is another program now, left alone")
+    elif not done.unrecorded:
+        out.print("sandbox was not running")
+    if done.unrecorded:
+        pids = ", ".join(map(str, done.unrecorded))
+        out.print(f"stopped a sandbox server of this project that no record named (pid {pids})")
 
 
 @sandbox_app.command("status")
@@ -645,10 +653,13 @@ def sandbox_status() -> None:
     """Tell whether the sandbox runs. Exit 0 if it does, 1 if not."""
     from securecart_tf import sandbox
 
-    info = sandbox.read(_sandbox_home())
-    if info is None:
-        out.print("sandbox is not running")
-        raise typer.Exit(1)
+    try:
+        info = sandbox.running(_sandbox_home())
+    except SecureCartError as exc:
+        out.print(escape(exc.message), highlight=False)
+        if exc.hint:
+            out.print(f"  hint: {escape(exc.hint)}", highlight=False)
+        raise typer.Exit(1) from None
     out.print(
         f"sandbox running: {info.endpoint} (pid {info.pid}, session {info.session}, "
         f"up {time.time() - info.started:.0f}s)"

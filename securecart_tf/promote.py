@@ -185,9 +185,13 @@ class StatusRow:
     last_result: str | None
     when: float | None
     working_tree: str
+    unavailable: str | None = None
+    """Why the environment's AWS cannot be asked (the sandbox is off): its revision is then unknown."""
 
     @property
     def state(self) -> str:
+        if self.unavailable is not None:
+            return self.unavailable
         if self.current is None:
             return "never applied"
         if self.last_result == "failed":
@@ -201,9 +205,10 @@ def status(project: Project, ws: Workspace, *, start_sandbox: bool = False) -> l
     for env in _in_promotion_order(project):
         try:
             target, _ = ws.target(env, project.matrix.organization.home_region, start_sandbox=start_sandbox)
-        except SecureCartError:
+        except SecureCartError as exc:
+            why = exc.message + (f" ({exc.hint})" if exc.hint else "")
             rows.append(
-                StatusRow(env.name, env.promotes_from, "sandbox (not running)", None, None, None, None, revision)
+                StatusRow(env.name, env.promotes_from, "sandbox (unavailable)", None, None, None, None, revision, why)
             )
             continue
         st = environment_status(ws.ledger(env, target).records(), env.name, target.id)

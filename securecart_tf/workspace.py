@@ -235,12 +235,12 @@ class Workspace:
         notices: list[str] = []
         if isinstance(env.target, AwsTarget):
             return Target("aws", "aws", region, profile=env.target.profile), notices
-        info = sandbox.read(self.home)
-        if info is None:
-            if not start_sandbox:
-                raise SecureCartError("the sandbox is not running", hint="start it with: securecart-tf sandbox up")
-            info, _ = sandbox.up(self.home)
-            notices.append(f"started the sandbox on {info.endpoint} (session {info.session})")
+        if start_sandbox:
+            info, started = sandbox.up(self.home)
+            if started:
+                notices.append(f"started the sandbox on {info.endpoint} (session {info.session})")
+        else:
+            info = sandbox.running(self.home)  # or an error saying why not: stopped, silent, record damaged
         endpoint = sandbox_endpoint_override()
         if endpoint is not None:
             notices.append(f"talking to the sandbox through {endpoint} ({sandbox.ENDPOINT_VAR})")

@@ -17,6 +17,7 @@ State is in memory, per account, like moto's. Each shim answers in the wire form
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -107,7 +108,7 @@ class Shims:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         if request.path == HEALTH_PATH and not request.service:
-            body = json.dumps({"session": self.session}).encode()
+            body = json.dumps({"session": self.session, "pid": os.getpid()}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         if request.service == "s3" and "lifecycle" in request.query:
