@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import posixpath
 import re
 import types
 import typing
@@ -73,6 +74,8 @@ class PolicyFile:
     path: Path
     document: dict[str, Any]
     text: str
+    relative: str = ""
+    """Where the matrix says it is, relative to the matrix's folder (normalized, '/'-separated)."""
 
 
 @dataclass
@@ -96,8 +99,19 @@ class Project:
 
     def input_files(self) -> list[Path]:
         """Every user file the project was built from, for the revision hash."""
-        files = [self.matrix_file, *self.environment_files.values()]
-        files += [p.path for p in self.policy_files.values()]
+        return list(self.inputs().values())
+
+    def inputs(self) -> dict[str, Path]:
+        """Every user file the project was built from, by the path the project names it with.
+
+        The path is relative to the matrix's folder, as the loader reads it: a copy of the inputs stored
+        under these paths loads as the same project.
+        """
+        files = {self.matrix_file.name: self.matrix_file}
+        for file in self.environment_files.values():
+            files[posixpath.join(file.parent.name, file.name)] = file
+        for policy in self.policy_files.values():
+            files[policy.relative or policy.path.name] = policy.path
         return files
 
 
@@ -382,7 +396,35 @@ def _parse_policy_json(text: str, path: Path) -> Any:
         raise InputError("policy file nests too deeply", location=Location(path, 1, 1)) from None
 
 
+def _inside_project(root: Path, relative: str, location: Location) -> str:
+    """`relative`, normalized, when it names a file in the project folder; else why not, at `location`.
+
+    Every input must lie in the project folder: a revision stores its inputs by these paths, so a file
+    named by an absolute path or outside the folder would be read again, as it is now, on rollback.
+    """
+    hint = "copy the file into the project folder (e.g. policies/) and name it relative to the matrix"
+    named = _shown(relative)
+    if relative.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:[\\/]", relative):
+        raise InputError(f"policy file {named} is not relative to the matrix's folder", location=location, hint=hint)
+    normal = posixpath.normpath(relative)
+    if normal == ".." or normal.startswith("../"):
+        raise InputError(f"policy file {named} lies outside the project folder", location=location, hint=hint)
+    try:
+        real = (root / normal).resolve()
+        outside = not real.is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL: reading it reports the problem
+        outside = False
+    if outside:
+        raise InputError(
+            f"policy file {named} leads through a symlink outside the project folder, to {real}",
+            location=location,
+            hint=hint,
+        )
+    return normal
+
+
 def _load_policy_file(root: Path, relative: str, location: Location) -> PolicyFile:
+    normal = _inside_project(root, relative, location)
     shown = root / relative
     try:
         text = read_text(shown, "policy file")
@@ -403,7 +445,7 @@ def _load_policy_file(root: Path, relative: str, location: Location) -> PolicyFi
         schema.PolicyDocument.model_validate(document)
     except ValidationError as exc:
         raise ConfigErrors(explain_all(exc, schema.PolicyDocument, document, Positions(shown))) from None
-    return PolicyFile(path=path, document=document, text=text)
+    return PolicyFile(path=path, document=document, text=text, relative=normal)
 
 
 def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Project:
