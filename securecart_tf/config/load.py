@@ -9,6 +9,7 @@ import posixpath
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,14 +31,14 @@ _PATTERN_WORDS = {
     schema.OU_PATH: "an OU path such as 'WorkloadsOU/ProdOU' (no leading or trailing '/'), or '/' for the root",
     schema.ENV_NAME: "an environment name: lowercase letters, digits and '-', starting with a letter, such as dev",
     schema.REGION: "an AWS region such as us-east-1",
-    schema.EMAIL: "an email address such as aws-prod@example.com",
-    schema.IAM_NAME: "an IAM name: letters, digits and +=,.@_- without spaces",
+    schema.EMAIL: "an email address in ASCII such as aws-prod@example.com",
+    schema.IAM_NAME: "an IAM name: ASCII letters, digits and +=,.@_- without spaces",
     schema.IAM_PATH: "an IAM path: '/' or '/name/' segments ending in '/'",
     schema.POLICY_ARN: "a policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess",
     schema.ACCOUNT_ID: "a 12-digit AWS account ID",
     schema.ISO_DURATION: "an ISO-8601 duration such as PT1H or PT8H",
     schema.GUARDRAIL_NAME: "a guardrail name: letters, digits, '_' and '-', starting with a letter or digit",
-    schema.GROUP_NAME: "a group name: up to 128 letters, digits, spaces and .@+=,_-",
+    schema.GROUP_NAME: "a group name: up to 128 ASCII letters, digits, spaces and .@+=,_-",
     schema.BUCKET_NAME: "an S3 bucket name: lowercase letters, digits, '.' and '-' (may use {environment})",
     schema.TABLE_NAME: "a DynamoDB table name: 3 to 255 letters, digits, '_', '.' and '-'",
     schema.RDS_RESOURCE_ID: "an RDS resource id such as db-ABCDEFGHIJKL (letters, digits, '-', '*')",
@@ -45,6 +46,10 @@ _PATTERN_WORDS = {
     schema.RULE_ID: "a rule id such as least-privilege or IAM001",
     environments.S3_BUCKET: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
     environments.KEY_PREFIX: "a state key prefix: letters, digits and _./-",
+    environments.PROFILE_NAME: "an AWS profile name: 1 to 128 letters, digits and _+=,.@:/- (no spaces or quotes)",
+    schema.EXTERNAL_ID: "an STS external ID: 2 to 1224 letters, digits and _+=,.@:/- (no spaces or quotes)",
+    schema.IAM_TEXT: "text IAM accepts in a description: printable Latin-1 characters, no emoji or other scripts",
+    schema.SSO_TEXT: "text Identity Center accepts in a description: printable Latin-1, no emoji or other scripts",
 }
 """Every pattern the schema uses, in words. A test proves none is missing."""
 
@@ -180,6 +185,22 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:60] + f"... ({len(text):,} characters)"
 
 
+def _foreign_character(value: str, pattern: str) -> str | None:
+    """Name the first character `pattern` cannot take because of its script: a look-alike letter, a stray
+    control character or an emoji cannot be seen in the message otherwise."""
+    latin1 = pattern in (schema.IAM_TEXT, schema.SSO_TEXT)
+    for i, char in enumerate(value, 1):
+        if " " <= char <= "~" or (latin1 and (char in "\t\n\r" or "\u00a1" <= char <= "\u00ff")):
+            continue
+        if unicodedata.category(char) == "Cc":
+            return f"character {i} is the control character U+{ord(char):04X}; remove it"
+        name = unicodedata.name(char, "unnamed")
+        if latin1:
+            return f"character {i} is U+{ord(char):04X} ({name}), outside Latin-1; replace it"
+        return f"character {i} is U+{ord(char):04X} ({name}), not ASCII; type it in ASCII"
+    return None
+
+
 def _choices(expected: str) -> list[str]:
     """The quoted choices in a pydantic 'expected' text such as "'human', 'ci' or 'vendor'"."""
     return re.findall(r"'([^']*)'", expected)
@@ -215,7 +236,8 @@ def explain(
     if kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         words = _PATTERN_WORDS.get(pattern, f"in the expected format (pattern {pattern})")
-        return InputError(f"{where}: {_shown(got)} is not {words}", location=location)
+        hint = _foreign_character(got, pattern) if isinstance(got, str) else None
+        return InputError(f"{where}: {_shown(got)} is not {words}", location=location, hint=hint)
     if kind in ("literal_error", "enum"):
         choices = _choices(str(ctx.get("expected", "")))
         close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5) if isinstance(got, str) else []

@@ -96,7 +96,9 @@ def test_a_snapshot_keeps_each_input_under_the_path_the_project_names_it_with(
     shutil.move(root / "shared" / "policies" / "scp-deny-public-s3.json", root / "shared" / "policies" / "scp")
     (root / "policies").symlink_to(root / "shared" / "policies", target_is_directory=True)
     matrix = example_project.read_text()
-    example_project.write_text(matrix.replace("policies/scp-deny-public-s3.json", "policies/scp/scp-deny-public-s3.json"))
+    example_project.write_text(
+        matrix.replace("policies/scp-deny-public-s3.json", "policies/scp/scp-deny-public-s3.json")
+    )
     project = load_project(example_project)
     revision = revision_of(project)
     texts = {name: policy.text for name, policy in project.policy_files.items()}
