@@ -7,9 +7,11 @@ Output is deterministic, and a file is rewritten only when its bytes change.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _encode_string  # type: ignore[attr-defined]
@@ -64,13 +66,35 @@ class RenderResult:
     unchanged: int
 
 
+_HCL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_HCL_SPECIAL = re.compile(r'[\\"\x00-\x1f\x7f\u2028\u2029]|[$%](?=\{)')
+
+
+def _hcl_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in "$%":  # `${` and `%{` open a template sequence; doubling the sign makes them literal
+        return char + char
+    return _HCL_ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def hcl_string(value: object) -> str:
+    """`value` as the inside of a quoted HCL string: exactly that text, never an interpolation.
+
+    Every value a template puts between quotes goes through this (the `hcl` filter). Validation already
+    refuses such characters in names; this keeps a value that slipped past it from becoming HCL.
+    """
+    return _HCL_SPECIAL.sub(_hcl_escape, str(value))
+
+
 def _jinja() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters["hcl"] = hcl_string
+    return env
 
 
 def _module_files() -> dict[str, dict[str, bytes]]:
@@ -93,7 +117,7 @@ def _write_if_changed(path: Path, content: bytes, rewritten: list[Path], *, new_
         rewritten.append(path)
         return
     try:
-        if path.read_bytes() == content:
+        if path.is_file() and path.read_bytes() == content:  # a pipe in its place is replaced, never read
             return
     except FileNotFoundError:
         pass
@@ -309,9 +333,9 @@ def render(model: Model, environments: list[Environment], out: Path) -> RenderRe
                     }
                 )
             for old in previous.get("stacks", []):
-                name = old.get("name")
-                if isinstance(name, str) and name not in rendered and (env_dir / name).is_dir():
-                    shutil.rmtree(env_dir / name)
+                name = old.get("name") if isinstance(old, dict) else None
+                if isinstance(name, str) and name not in rendered:
+                    _remove_stack(out, env_dir, name)
             manifest = {
                 "tool_version": __version__,
                 "environment": env.name,
@@ -326,6 +350,41 @@ def render(model: Model, environments: list[Environment], out: Path) -> RenderRe
             hint="choose a writable folder with --out, or free some disk space",
         ) from None
     return RenderResult(root=out, stacks=rendered, rewritten=rewritten, unchanged=unchanged)
+
+
+STACK_FILES = ("providers.tf", "main.tf", "terraform.tfvars.json")
+"""What `render_stack` writes into a stack's folder; nothing else there is the renderer's to remove."""
+_STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+_INIT_MARKER = "securecart-init"
+
+
+def _remove_stack(out: Path, env_dir: Path, name: str) -> None:
+    """Remove what the renderer (and its `terraform init`) put in the folder of a stack that is gone.
+
+    The name comes from a manifest on disk, which anyone can edit: only a plain stack name whose folder
+    lies inside the output folder, itself no symlink, is considered. Files a user saved there (an
+    `imports.tf`, notes) are kept, and so is the folder that holds them.
+    """
+    if not _STACK_NAME.match(name):
+        return
+    folder = env_dir / name
+    if folder.is_symlink() or not folder.is_dir() or not _inside(folder, out):
+        return
+    for fname in (*STACK_FILES, ".terraform.lock.hcl"):
+        path = folder / fname
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    data = folder / ".terraform"
+    if not data.is_symlink() and (data / _INIT_MARKER).is_file() and _inside(data, out):
+        shutil.rmtree(data)  # the working data of a `terraform init` this tool ran (marked by it)
+    with contextlib.suppress(OSError):  # not empty: the user's files stay, in their folder
+        folder.rmdir()
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """`path`, with every symlink resolved, lies strictly inside `root` (also resolved)."""
+    resolved, base = path.resolve(), root.resolve()
+    return resolved != base and resolved.is_relative_to(base)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

@@ -30,21 +30,14 @@ def _tree_files(root: Path) -> list[Path]:
 def revision_of(project: Project) -> str:
     digest = hashlib.sha256()
     digest.update(f"securecart-tf {__version__}\n".encode())
-    for file in sorted(project.input_files(), key=lambda p: _relative(project, p)):
-        digest.update(f"input {_relative(project, file)}\n".encode())
+    for name, file in sorted(project.inputs().items()):
+        digest.update(f"input {name}\n".encode())
         digest.update(file.read_bytes())
     for label, root in (("modules", modules_dir()), ("templates", templates_dir())):
         for file in _tree_files(root):
             digest.update(f"{label} {file.relative_to(root).as_posix()}\n".encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:SHORT]
-
-
-def _relative(project: Project, file: Path) -> str:
-    try:
-        return file.resolve().relative_to(project.root.resolve()).as_posix()
-    except ValueError:
-        return file.name
 
 
 def snapshot(project: Project, revision: str, store: Path) -> Path:
@@ -56,13 +49,11 @@ def snapshot(project: Project, revision: str, store: Path) -> Path:
     tmp = store / f".{revision}.tmp{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    files = []
-    for file in project.input_files():
-        rel = _relative(project, file)
+    inputs = project.inputs()
+    for rel, file in inputs.items():  # each under the path the project names it with, so it loads as it did
         dest = tmp / "inputs" / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(file, dest)
-        files.append(rel)
     for label, root in (("modules", modules_dir()), ("templates", templates_dir())):
         for file in _tree_files(root):
             dest = tmp / "tool" / label / file.relative_to(root)
@@ -71,8 +62,8 @@ def snapshot(project: Project, revision: str, store: Path) -> Path:
     meta = {
         "revision": revision,
         "tool_version": __version__,
-        "matrix": _relative(project, project.matrix_file),
-        "files": sorted(files),
+        "matrix": project.matrix_file.name,
+        "files": sorted(inputs),
         "git_commit": git_commit(project.root),
     }
     (tmp / "snapshot.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from securecart_tf.config.schema import ENV_NAME, IAM_NAME, REGION, AccountName, EnvName, Strict
+from securecart_tf.config.schema import (
+    ENV_NAME,
+    EXTERNAL_ID,
+    IAM_NAME,
+    REGION,
+    AccountName,
+    EnvName,
+    Strict,
+)
 
 S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 KEY_PREFIX = r"^[A-Za-z0-9_./-]*$"
+PROFILE_NAME = r"^[A-Za-z0-9_+=,.@:/-]{1,128}$"
+"""An AWS CLI profile name, as securecart-tf accepts it: no spaces, quotes or other scripts."""
 
 
 class Approval(StrEnum):
@@ -26,16 +36,29 @@ class SandboxTarget(Strict):
     type: Literal["sandbox"] = "sandbox"
 
 
+ProfileName = Annotated[str, Field(pattern=PROFILE_NAME, description="A profile in ~/.aws/config.")]
+
+
 class AwsTarget(Strict):
     """Real AWS. Credentials come from the standard chain; member accounts are reached by assume_role."""
 
     type: Literal["aws"]
-    profile: str | None = Field(default=None, description="Profile for the management account.")
-    role_name: str = Field(default="OrganizationAccountAccessRole", pattern=IAM_NAME)
-    account_profiles: dict[str, str] = Field(
+    profile: ProfileName | None = Field(default=None, description="Profile for the management account.")
+    role_name: str | None = Field(
+        default=None,
+        pattern=IAM_NAME,
+        max_length=64,
+        description="The role assumed in member accounts. Unset: the matrix's organization.deployment_role.",
+    )
+    role_name_reason: str | None = Field(
+        default=None,
+        min_length=10,
+        description="Why role_name differs from the matrix's deployment_role (which guardrails exempt).",
+    )
+    account_profiles: dict[AccountName, ProfileName] = Field(
         default_factory=dict, description="Per-account profiles, used instead of assume_role."
     )
-    external_id: str | None = None
+    external_id: str | None = Field(default=None, pattern=EXTERNAL_ID)
 
 
 class LocalBackend(Strict):

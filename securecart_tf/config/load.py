@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import posixpath
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,14 +31,14 @@ _PATTERN_WORDS = {
     schema.OU_PATH: "an OU path such as 'WorkloadsOU/ProdOU' (no leading or trailing '/'), or '/' for the root",
     schema.ENV_NAME: "an environment name: lowercase letters, digits and '-', starting with a letter, such as dev",
     schema.REGION: "an AWS region such as us-east-1",
-    schema.EMAIL: "an email address such as aws-prod@example.com",
-    schema.IAM_NAME: "an IAM name: letters, digits and +=,.@_- without spaces",
+    schema.EMAIL: "an email address in ASCII such as aws-prod@example.com",
+    schema.IAM_NAME: "an IAM name: ASCII letters, digits and +=,.@_- without spaces",
     schema.IAM_PATH: "an IAM path: '/' or '/name/' segments ending in '/'",
     schema.POLICY_ARN: "a policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess",
     schema.ACCOUNT_ID: "a 12-digit AWS account ID",
     schema.ISO_DURATION: "an ISO-8601 duration such as PT1H or PT8H",
     schema.GUARDRAIL_NAME: "a guardrail name: letters, digits, '_' and '-', starting with a letter or digit",
-    schema.GROUP_NAME: "a group name: up to 128 letters, digits, spaces and .@+=,_-",
+    schema.GROUP_NAME: "a group name: up to 128 ASCII letters, digits, spaces and .@+=,_-",
     schema.BUCKET_NAME: "an S3 bucket name: lowercase letters, digits, '.' and '-' (may use {environment})",
     schema.TABLE_NAME: "a DynamoDB table name: 3 to 255 letters, digits, '_', '.' and '-'",
     schema.RDS_RESOURCE_ID: "an RDS resource id such as db-ABCDEFGHIJKL (letters, digits, '-', '*')",
@@ -44,6 +46,10 @@ _PATTERN_WORDS = {
     schema.RULE_ID: "a rule id such as least-privilege or IAM001",
     environments.S3_BUCKET: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
     environments.KEY_PREFIX: "a state key prefix: letters, digits and _./-",
+    environments.PROFILE_NAME: "an AWS profile name: 1 to 128 letters, digits and _+=,.@:/- (no spaces or quotes)",
+    schema.EXTERNAL_ID: "an STS external ID: 2 to 1224 letters, digits and _+=,.@:/- (no spaces or quotes)",
+    schema.IAM_TEXT: "text IAM accepts in a description: printable Latin-1 characters, no emoji or other scripts",
+    schema.SSO_TEXT: "text Identity Center accepts in a description: printable Latin-1, no emoji or other scripts",
 }
 """Every pattern the schema uses, in words. A test proves none is missing."""
 
@@ -73,6 +79,8 @@ class PolicyFile:
     path: Path
     document: dict[str, Any]
     text: str
+    relative: str = ""
+    """Where the matrix says it is, relative to the matrix's folder (normalized, '/'-separated)."""
 
 
 @dataclass
@@ -96,8 +104,19 @@ class Project:
 
     def input_files(self) -> list[Path]:
         """Every user file the project was built from, for the revision hash."""
-        files = [self.matrix_file, *self.environment_files.values()]
-        files += [p.path for p in self.policy_files.values()]
+        return list(self.inputs().values())
+
+    def inputs(self) -> dict[str, Path]:
+        """Every user file the project was built from, by the path the project names it with.
+
+        The path is relative to the matrix's folder, as the loader reads it: a copy of the inputs stored
+        under these paths loads as the same project.
+        """
+        files = {self.matrix_file.name: self.matrix_file}
+        for file in self.environment_files.values():
+            files[posixpath.join(file.parent.name, file.name)] = file
+        for policy in self.policy_files.values():
+            files[policy.relative or policy.path.name] = policy.path
         return files
 
 
@@ -166,6 +185,22 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:60] + f"... ({len(text):,} characters)"
 
 
+def _foreign_character(value: str, pattern: str) -> str | None:
+    """Name the first character `pattern` cannot take because of its script: a look-alike letter, a stray
+    control character or an emoji cannot be seen in the message otherwise."""
+    latin1 = pattern in (schema.IAM_TEXT, schema.SSO_TEXT)
+    for i, char in enumerate(value, 1):
+        if " " <= char <= "~" or (latin1 and (char in "\t\n\r" or "\u00a1" <= char <= "\u00ff")):
+            continue
+        if unicodedata.category(char) == "Cc":
+            return f"character {i} is the control character U+{ord(char):04X}; remove it"
+        name = unicodedata.name(char, "unnamed")
+        if latin1:
+            return f"character {i} is U+{ord(char):04X} ({name}), outside Latin-1; replace it"
+        return f"character {i} is U+{ord(char):04X} ({name}), not ASCII; type it in ASCII"
+    return None
+
+
 def _choices(expected: str) -> list[str]:
     """The quoted choices in a pydantic 'expected' text such as "'human', 'ci' or 'vendor'"."""
     return re.findall(r"'([^']*)'", expected)
@@ -201,7 +236,8 @@ def explain(
     if kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         words = _PATTERN_WORDS.get(pattern, f"in the expected format (pattern {pattern})")
-        return InputError(f"{where}: {_shown(got)} is not {words}", location=location)
+        hint = _foreign_character(got, pattern) if isinstance(got, str) else None
+        return InputError(f"{where}: {_shown(got)} is not {words}", location=location, hint=hint)
     if kind in ("literal_error", "enum"):
         choices = _choices(str(ctx.get("expected", "")))
         close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5) if isinstance(got, str) else []
@@ -382,7 +418,35 @@ def _parse_policy_json(text: str, path: Path) -> Any:
         raise InputError("policy file nests too deeply", location=Location(path, 1, 1)) from None
 
 
+def _inside_project(root: Path, relative: str, location: Location) -> str:
+    """`relative`, normalized, when it names a file in the project folder; else why not, at `location`.
+
+    Every input must lie in the project folder: a revision stores its inputs by these paths, so a file
+    named by an absolute path or outside the folder would be read again, as it is now, on rollback.
+    """
+    hint = "copy the file into the project folder (e.g. policies/) and name it relative to the matrix"
+    named = _shown(relative)
+    if relative.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:[\\/]", relative):
+        raise InputError(f"policy file {named} is not relative to the matrix's folder", location=location, hint=hint)
+    normal = posixpath.normpath(relative)
+    if normal == ".." or normal.startswith("../"):
+        raise InputError(f"policy file {named} lies outside the project folder", location=location, hint=hint)
+    try:
+        real = (root / normal).resolve()
+        outside = not real.is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL: reading it reports the problem
+        outside = False
+    if outside:
+        raise InputError(
+            f"policy file {named} leads through a symlink outside the project folder, to {real}",
+            location=location,
+            hint=hint,
+        )
+    return normal
+
+
 def _load_policy_file(root: Path, relative: str, location: Location) -> PolicyFile:
+    normal = _inside_project(root, relative, location)
     shown = root / relative
     try:
         text = read_text(shown, "policy file")
@@ -403,7 +467,7 @@ def _load_policy_file(root: Path, relative: str, location: Location) -> PolicyFi
         schema.PolicyDocument.model_validate(document)
     except ValidationError as exc:
         raise ConfigErrors(explain_all(exc, schema.PolicyDocument, document, Positions(shown))) from None
-    return PolicyFile(path=path, document=document, text=text)
+    return PolicyFile(path=path, document=document, text=text, relative=normal)
 
 
 def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Project:

@@ -366,6 +366,16 @@ class _Checker:
                         ("accounts", i),
                         f"move it to environments/{declared}.yaml",
                     )
+            role_name = getattr(env.target, "role_name", None)
+            deployment_role = self.m.organization.deployment_role
+            if role_name and role_name != deployment_role and not getattr(env.target, "role_name_reason", None):
+                err(
+                    "role-name-mismatch",
+                    f"target.role_name '{role_name}' differs from the matrix's deployment_role '{deployment_role}', "
+                    "which is the role guardrails exempt",
+                    ("target", "role_name"),
+                    "remove role_name to assume deployment_role, or say why in target.role_name_reason:",
+                )
             for i, stack in enumerate(env.stacks):
                 if stack == "security" and self.m.security_baseline is None:
                     err(

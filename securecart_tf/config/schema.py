@@ -17,25 +17,33 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 # Every pattern a field uses is named here, so that `load` can explain a mismatch in words.
+# Classes are spelt out in ASCII: `\w` and `\d` also match other scripts' letters and digits, which AWS
+# refuses at apply time (and which let a look-alike name pass for another).
 ACCOUNT_NAME = r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$|^[a-z0-9]$"
 ORG_NAME = r"^[a-z0-9][a-z0-9-]{1,40}$"
 OU_NAME = r"^[A-Za-z0-9][A-Za-z0-9_ -]{0,127}$"
 OU_PATH = r"^/$|^[A-Za-z0-9][A-Za-z0-9_ -]*(/[A-Za-z0-9][A-Za-z0-9_ -]*)*$"
 ENV_NAME = r"^[a-z][a-z0-9-]{0,31}$"
-REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-IAM_NAME = r"^[\w+=,.@-]+$"
-IAM_PATH = r"^/([\w+=,.@-]+/)*$"
-POLICY_ARN = r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$"
-ACCOUNT_ID = r"^\d{12}$"
-ISO_DURATION = r"^PT(?:(\d{1,2})H)?(?:(\d{1,3})M)?$"
+REGION = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
+EMAIL = r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$"
+IAM_NAME = r"^[A-Za-z0-9_+=,.@-]+$"
+IAM_PATH = r"^/([A-Za-z0-9_+=,.@-]+/)*$"
+POLICY_ARN = r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/([!-~]*/)?[A-Za-z0-9_+=,.@-]+$"
+ACCOUNT_ID = r"^[0-9]{12}$"
+ISO_DURATION = r"^PT(?:([0-9]{1,2})H)?(?:([0-9]{1,3})M)?$"
 GUARDRAIL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
-GROUP_NAME = r"^[\w .@+=,-]{1,128}$"
+GROUP_NAME = r"^[A-Za-z0-9_ .@+=,-]{1,128}$"
 BUCKET_NAME = r"^[a-z0-9{][a-z0-9.{}-]{1,62}$"
 TABLE_NAME = r"^[A-Za-z0-9_.{}-]{3,255}$"
 RDS_RESOURCE_ID = r"^[A-Za-z0-9{}*-]+$"
 DB_USER = r"^[A-Za-z0-9_]+$"
-RULE_ID = r"^[A-Z]+\d+$|^[a-z0-9-]+$"
+RULE_ID = r"^[A-Z]+[0-9]+$|^[a-z0-9-]+$"
+EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
+"""What STS accepts as an ExternalId."""
+IAM_TEXT = "^[\t\n\r -~\u00a1-\u00ff]*$"
+"""What IAM accepts in a role's description: printable Latin-1 (no emoji, no other scripts)."""
+SSO_TEXT = "^[\t\n\r -~\u00a0-\u00ff]*$"
+"""What Identity Center accepts in a permission set's description."""
 
 AccountName = Annotated[str, Field(pattern=ACCOUNT_NAME, description="An account's short name, e.g. 'prod'.")]
 OUPath = Annotated[
@@ -47,6 +55,7 @@ OUPath = Annotated[
 ]
 EnvName = Annotated[str, Field(pattern=ENV_NAME)]
 PolicyArn = Annotated[str, Field(pattern=POLICY_ARN)]
+IamName = Annotated[str, Field(pattern=IAM_NAME)]
 
 
 class Strict(BaseModel):
@@ -71,10 +80,11 @@ class Organization(Strict):
     deployment_role: str = Field(
         default="OrganizationAccountAccessRole",
         pattern=IAM_NAME,
+        max_length=64,
         description="The role Terraform assumes in member accounts. Guardrails always exempt it.",
     )
     break_glass_role: str | None = Field(
-        default=None, pattern=IAM_NAME, description="Emergency role. Guardrails always exempt it."
+        default=None, pattern=IAM_NAME, max_length=64, description="Emergency role. Guardrails always exempt it."
     )
     units: list[OrganizationalUnit] = Field(default_factory=list, description="The OU tree under the root.")
 
@@ -189,7 +199,7 @@ class Guardrail(Strict):
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=dict)
     targets: Targets = Field(description="OUs or accounts the SCP is attached to.")
-    exempt_roles: list[str] = Field(
+    exempt_roles: list[IamName] = Field(
         default_factory=list, description="Role names the SCP does not restrict (besides deployment and break-glass)."
     )
 
@@ -238,7 +248,7 @@ class Group(Strict):
 
 class PermissionSet(Strict):
     name: str = Field(min_length=1, pattern=IAM_NAME, description="Unique, at most 32 characters.")
-    description: str = ""
+    description: str = Field(default="", max_length=700, pattern=SSO_TEXT)
     session_duration: str = Field(default="PT1H", pattern=ISO_DURATION, description="ISO-8601, PT1H to PT12H.")
     managed_policies: list[PolicyArn] = Field(default_factory=list)
     customer_managed_policies: list[str] = Field(
@@ -304,7 +314,7 @@ class ExternalPrincipal(Strict):
     """Another AWS account outside the organization (a vendor)."""
 
     account_id: str = Field(pattern=ACCOUNT_ID)
-    external_id: str | None = Field(default=None, min_length=2, max_length=1224)
+    external_id: str | None = Field(default=None, pattern=EXTERNAL_ID)
 
 
 class TrustedPrincipal(Strict):
@@ -344,7 +354,7 @@ class Role(Strict):
     """A cross-account role assumed through STS. There are no IAM users."""
 
     name: str = Field(pattern=IAM_NAME, min_length=1, description="At most 64 characters.")
-    description: str = ""
+    description: str = Field(default="", max_length=1000, pattern=IAM_TEXT)
     audience: Audience = Field(description="Who assumes it: human, ci, vendor or platform.")
     accounts: list[AccountName] = Field(default_factory=list)
     ous: list[OUPath] = Field(default_factory=list)
@@ -392,7 +402,7 @@ class ServiceRole(Strict):
     """A role an application service assumes (ECS task, Lambda), scoped to named resources."""
 
     name: str = Field(pattern=IAM_NAME, min_length=1)
-    description: str = ""
+    description: str = Field(default="", max_length=1000, pattern=IAM_TEXT)
     service: ServicePrincipal
     accounts: list[AccountName] = Field(default_factory=list)
     ous: list[OUPath] = Field(default_factory=list)

@@ -11,6 +11,8 @@ expanded is computed on the node graph (each node once) before any value is cons
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,6 +254,26 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse_special(file: Path, mode: int, what: str) -> None:
+    """Only regular files are read: a pipe or a device could block the read forever, or never end."""
+    if stat.S_ISREG(mode):
+        return
+    kind = next((words for test, words in _SPECIAL_KINDS if test(mode)), "not a regular file")
+    raise InputError(
+        f"{what} is {kind}, not a regular file",
+        location=Location(file),
+        hint="point to a saved text file, or move this one out of the project folder",
+    )
+
+
 def read_text(file: Path, what: str) -> str:
     """Read a user file as UTF-8 text, with errors that say which file and why."""
     if "\x00" in str(file):
@@ -261,7 +283,7 @@ def read_text(file: Path, what: str) -> str:
             hint="remove the \\0 escape from the file name",
         )
     try:
-        size = file.stat().st_size
+        info = file.stat()
     except FileNotFoundError:
         raise InputError(
             f"{what} not found",
@@ -270,8 +292,10 @@ def read_text(file: Path, what: str) -> str:
         ) from None
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", location=Location(file)) from None
-    if file.is_dir():
+    if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{what} is a folder, not a file", location=Location(file), hint="name the file itself")
+    _refuse_special(file, info.st_mode, what)
+    size = info.st_size
     if size > MAX_FILE_BYTES:
         raise InputError(
             f"{what} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
@@ -279,7 +303,11 @@ def read_text(file: Path, what: str) -> str:
             hint="check that this is the right file; an access matrix is a few hundred KiB at most",
         )
     try:
-        with file.open("rb") as handle:  # read no more than the limit, even if the file grows meanwhile
+        # O_NONBLOCK: should the file have been swapped for a pipe since the check above, opening it does not
+        # wait for a writer; fstat then refuses it.
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:  # read no more than the limit, even if the file grows meanwhile
+            _refuse_special(file, os.fstat(handle.fileno()).st_mode, what)
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", location=Location(file)) from None

@@ -190,6 +190,18 @@ def test_a_folder_given_as_the_matrix_is_refused(tmp_path: Path) -> None:
     assert "is a folder, not a file" in run.stderr and "Traceback" not in run.output
 
 
+def test_a_named_pipe_in_environments_is_refused_without_waiting_for_a_writer(example_project: Path) -> None:
+    """Opening a FIFO blocks until something writes to it; validate must name it and go on, not hang."""
+    pipe = example_project.parent / "environments" / "qa.yaml"
+    os.mkfifo(pipe)
+    run = cli("validate", "--matrix", example_project.name, cwd=example_project.parent)  # bounded: 120 s
+    assert run.code == 1 and "Traceback" not in run.output, run.output
+    assert any(
+        at(p, "environments/qa.yaml", None) and "named pipe (FIFO), not a regular file" in p.message
+        for p in reported(run)
+    ), run.output
+
+
 def test_a_matrix_over_the_size_limit_is_refused_before_parsing(tmp_path: Path) -> None:
     from securecart_tf.config.yamlpos import MAX_FILE_BYTES
 

@@ -609,6 +609,20 @@ CHECKS: dict[str, Check] = {
         bad=lambda m, e: e["dev"]["stacks"].remove("identity-center"),
         ok=lambda m, e: e["dev"]["stacks"].remove("identity-center") or e["prod"].update(stacks=["identity-center"]),
     ),
+    "role-name-not-the-deployment-role": Check(
+        "role-name-mismatch",
+        "target.role_name 'PlatformDeployer' differs from the matrix's deployment_role 'OrganizationAccountAccessRole'",
+        "environments/prod.yaml",
+        "role_name: PlatformDeployer",
+        bad=lambda m, e: e["prod"].update(target={"type": "aws", "role_name": "PlatformDeployer"}),
+        ok=lambda m, e: e["prod"].update(
+            target={
+                "type": "aws",
+                "role_name": "PlatformDeployer",
+                "role_name_reason": "Organizations created these accounts with PlatformDeployer in 2019",
+            }
+        ),
+    ),
     "promotion-cycle": Check(
         "promotion-cycle",
         "promotion order has a cycle: dev → prod → dev",

@@ -59,6 +59,18 @@ def test_real_aws_assumes_the_configured_role_in_member_accounts(example_project
     assert "assume_role" not in mgmt  # the management account uses its own credentials
 
 
+def test_without_role_name_member_accounts_are_reached_through_the_deployment_role(
+    example_project: Path, tmp_path: Path
+) -> None:
+    """The role guardrails exempt is the matrix's deployment_role; the environment need not repeat it."""
+    matrix = example_project.read_text()
+    example_project.write_text(
+        matrix.replace("deployment_role: OrganizationAccountAccessRole", "deployment_role: Deployer")
+    )
+    files = _render(example_project, tmp_path, {"name": "dev", "accounts": ["dev"], "target": {"type": "aws"}})
+    assert 'role_arn     = "arn:aws:iam::${var.account_id}:role/Deployer"' in files["access-dev"]["providers.tf"]
+
+
 def test_a_per_account_profile_replaces_assume_role(example_project: Path, tmp_path: Path) -> None:
     files = _render(
         example_project,

@@ -82,3 +82,36 @@ def test_a_snapshot_from_another_tool_version_renders_with_this_one_and_says_so(
     (stored / "snapshot.json").write_text(json.dumps(meta))
     _, why = stored_tool_files(stored)
     assert "not stored" in why
+
+
+def test_a_snapshot_keeps_each_input_under_the_path_the_project_names_it_with(
+    example_project: Path, tmp_path: Path
+) -> None:
+    """Policies in a subfolder reached through a symlink (a shared checkout, say) are stored where the matrix
+    looks for them, so that a rollback loads the stored copies, not the files as they are now."""
+    root = example_project.parent
+    (root / "shared").mkdir()
+    shutil.move(root / "policies", root / "shared" / "policies")
+    (root / "shared" / "policies" / "scp").mkdir()
+    shutil.move(root / "shared" / "policies" / "scp-deny-public-s3.json", root / "shared" / "policies" / "scp")
+    (root / "policies").symlink_to(root / "shared" / "policies", target_is_directory=True)
+    matrix = example_project.read_text()
+    example_project.write_text(
+        matrix.replace("policies/scp-deny-public-s3.json", "policies/scp/scp-deny-public-s3.json")
+    )
+    project = load_project(example_project)
+    revision = revision_of(project)
+    texts = {name: policy.text for name, policy in project.policy_files.items()}
+    stored = snapshot(project, revision, tmp_path / "revisions")
+
+    for policy in project.policy_files.values():  # every policy changes after the revision was recorded
+        policy.path.write_text(policy.text.replace('"Statement"', ' "Statement"', 1))
+    assert revision_of(load_project(example_project)) != revision
+
+    old = load_project(stored / "inputs" / "access-matrix.yaml")
+    assert {name: policy.text for name, policy in old.policy_files.items()} == texts
+    assert all(policy.path.is_relative_to(stored.resolve()) for policy in old.policy_files.values())
+    assert revision_of(old) == revision
+    assert json.loads((stored / "snapshot.json").read_text())["files"] == sorted(
+        ["access-matrix.yaml", *(f"environments/{p.name}" for p in (root / "environments").iterdir()), *texts]
+    )
