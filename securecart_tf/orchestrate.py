@@ -826,8 +826,7 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
         return res
 
     def finished(stack: Stack, planfile: Path | None, planned: StackResult) -> StackResult:
-        """finish, in a worker, with the stack's record written there the moment it is known."""
-        return _recorded(run, command, _guarded(run, stack, lambda: finish(stack, planfile, planned)))
+        return _guarded(run, stack, lambda: finish(stack, planfile, planned))
 
     def whole(stack: Stack) -> StackResult:
         planfile, planned = safe_prepare(stack)
@@ -893,19 +892,22 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
+                for future in done:  # each finished stack is recorded now, before another one starts
                     name = running.pop(future)
                     try:
-                        results[name] = future.result()
+                        res = future.result()
                     except RunRefused as exc:
                         refused = refused or exc
-                        settle(name, run.result(current(name), "refused", message=exc.message))
-                    if name == ORGANIZATION and not destroy and results[name].status == "applied":
-                        run.refresh_model()  # new accounts now have IDs: re-render the stacks that use them
+                        res = run.result(current(name), "refused", message=exc.message)
+                    try:
+                        if name == ORGANIZATION and not destroy and res.status == "applied":
+                            run.refresh_model()  # new accounts now have IDs: re-render the stacks that use them
+                    finally:
+                        settle(name, res)  # with the stack's inputs as rendered from now on
             for future in list(running):
                 name = running.pop(future)
                 try:
-                    results[name] = future.result()
+                    settle(name, future.result())
                 except RunRefused as exc:
                     settle(name, run.result(current(name), "refused", message=exc.message))
     finally:
