@@ -54,6 +54,11 @@ class Record:
     remove: int = 0
     duration: float = 0.0
     detail: str = ""
+    state_serial: int | None = None
+    """For an apply: the serial of the state the stack was left with, so a later run can tell it is intact."""
+    state_lineage: str = ""
+    state_digest: str = ""
+    """sha256 of that state's JSON, canonical (sorted keys): catches an edit that kept the serial."""
     time: float = field(default_factory=time.time)
     operator: str = field(default_factory=operator)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -9,6 +9,7 @@ code says what happened. The first Ctrl-C starts nothing new; see terraform.Proc
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import threading
@@ -83,6 +84,122 @@ def default_parallelism() -> int:
     except (ValueError, OSError):
         memory_slots = 4
     return max(1, min(cores + 1, memory_slots))
+
+
+# ---- saved plans and state fingerprints -----------------------------------------------------------------
+
+APPLICABLE_PLAN_COMMAND = "plan"
+"""The only command whose saved plans `apply` takes: plans made by apply, destroy, promote or rollback are
+theirs alone, and one left behind (declined, failed, killed) must never be applied by a later command."""
+
+
+class UnusablePlan(Exception):
+    """A saved plan is there but `apply` must not take it; the message says why."""
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file and what its metadata says about it, checked for shape and for which command made it."""
+
+    planfile: Path
+    command: str
+    revision: str
+    stack_hash: str
+    target: str
+    add: int
+    change: int
+    remove: int
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.remove)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_saved_plan(planfile: Path, meta_path: Path) -> SavedPlan | None:
+    """The plan `plan` saved for a stack, or None when there is none; UnusablePlan when one is there that
+    `apply` must not take (unreadable, made by another command, or not the file its metadata describes)."""
+    if not planfile.exists() and not meta_path.exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+    except FileNotFoundError:
+        raise UnusablePlan(f"{planfile} has no metadata file {meta_path.name}") from None
+    except (OSError, ValueError) as exc:
+        raise UnusablePlan(f"its metadata {meta_path} is unreadable ({exc})") from None
+    if not isinstance(meta, dict):
+        raise UnusablePlan(f"its metadata {meta_path} is not a JSON object")
+    if meta.get("destroy") is True:
+        raise UnusablePlan("it was made by `destroy`; apply takes only plans that `plan` saved")
+    for key in ("add", "change", "remove"):
+        value = meta.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise UnusablePlan(f"its metadata {meta_path} has no valid {key!r} count")
+    for key in ("command", "revision", "stack_hash", "target", "digest"):
+        if not isinstance(meta.get(key), str):
+            raise UnusablePlan(f"its metadata {meta_path} has no {key!r} (written by an older securecart-tf?)")
+    if meta.get("destroy") is not False:
+        raise UnusablePlan(f"its metadata {meta_path} does not say whether it destroys")
+    if meta["command"] != APPLICABLE_PLAN_COMMAND:
+        raise UnusablePlan(f"it was made by `{meta['command']}`; apply takes only plans that `plan` saved")
+    if not planfile.is_file():
+        raise UnusablePlan(f"its plan file {planfile} is missing")
+    try:
+        digest = file_digest(planfile)
+    except OSError as exc:
+        raise UnusablePlan(f"its plan file {planfile} is unreadable ({exc.strerror or exc})") from None
+    if digest != meta["digest"]:
+        raise UnusablePlan(f"{planfile} is not the plan its metadata describes")
+    return SavedPlan(
+        planfile,
+        command=meta["command"],
+        revision=meta["revision"],
+        stack_hash=meta["stack_hash"],
+        target=meta["target"],
+        add=meta["add"],
+        change=meta["change"],
+        remove=meta["remove"],
+    )
+
+
+@dataclass(frozen=True)
+class StateFingerprint:
+    serial: int | None
+    lineage: str
+    digest: str
+
+
+def fingerprint(state: dict[str, Any]) -> StateFingerprint:
+    serial = state.get("serial")
+    lineage = state.get("lineage")
+    return StateFingerprint(
+        serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
+        lineage if isinstance(lineage, str) else "",
+        hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest(),
+    )
+
+
+def state_mismatch(state: dict[str, Any] | None, applied: Record) -> str | None:
+    """Why a stack's state is not the one its last apply left (so its inputs alone cannot vouch for it), or None."""
+    if not state:
+        return "its state is missing or unreadable since the last apply"
+    if not applied.state_lineage or not applied.state_digest:
+        return "the ledger holds no fingerprint of its state (the last apply predates them)"
+    now = fingerprint(state)
+    if now.lineage != applied.state_lineage:
+        return "its state was replaced since the last apply (another lineage)"
+    if now.serial != applied.state_serial:
+        return f"its state changed since the last apply (serial {applied.state_serial} -> {now.serial})"
+    if now.digest != applied.state_digest:
+        return "its state was edited since the last apply"
+    return None
 
 
 # ---- results ------------------------------------------------------------------------------------------
@@ -306,13 +423,23 @@ class Run:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         return d / f"{stack}.tfplan", d / f"{stack}.json"
 
-    def saved_plan(self, stack: str) -> tuple[Path, dict[str, Any]] | None:
+    def saved_plan(self, stack: str) -> SavedPlan | None:
+        """The plan `plan` saved for the stack, or None; UnusablePlan when one is there apply must not take."""
+        return read_saved_plan(*self.plan_paths(stack))
+
+    def save_plan_meta(self, stack: str, meta: dict[str, Any]) -> None:
+        """Write a plan's metadata whole or not at all (a torn file must never describe a plan)."""
         planfile, meta_path = self.plan_paths(stack)
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError):
-            return None
-        return (planfile, meta) if planfile.is_file() else None
+        meta = {**meta, "digest": file_digest(planfile)}
+        tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(meta) + "\n")
+        os.replace(tmp, meta_path)
+
+    def state_fingerprint(self, stack: str) -> StateFingerprint | None:
+        state = self.read_state(stack)
+        return fingerprint(state) if state else None
 
     def drop_plan(self, stack: str) -> None:
         for path in self.plan_paths(stack):
@@ -329,6 +456,10 @@ class Run:
                     hint="free some disk space or make the folder writable, then run `plan` again to see where "
                     "things stand (Terraform's state is written as it goes)",
                 ) from None
+
+    def notice(self, text: str) -> None:
+        with self._lock:
+            self.notices.append(text)
 
     @property
     def interrupted(self) -> bool:
@@ -396,30 +527,39 @@ class Run:
 # ---- plan -----------------------------------------------------------------------------------------------
 
 
+def _fast_path(run: Run, stack: Stack, fast_path: dict[str, Record]) -> tuple[Record | None, str]:
+    """The last apply that vouches for this stack unplanned, if any, and else why a full plan is needed ("" when
+    there is no such apply at all). It vouches only while the inputs and the state are the ones it left."""
+    previous = fast_path.get(stack.name)
+    if previous is None or previous.stack_hash != run.rendered[stack.name].hash or run.options.refresh:
+        return None, ""
+    mismatch = state_mismatch(run.read_state(stack.name), previous)
+    if mismatch is not None:
+        return None, f"{mismatch}; planned in full"
+    return previous, ""
+
+
 def _plan_one(
     run: Run, stack: Stack, *, fast_path: dict[str, Record], destroy: bool = False, refresh_only: bool = False
 ) -> StackResult:
     rendered = run.rendered[stack.name]
-    previous = fast_path.get(stack.name)
-    if (
-        previous is not None
-        and previous.stack_hash == rendered.hash
-        and not run.options.refresh
-        and not destroy
-        and not refresh_only
-    ):
-        run.listen(stack.name, "unchanged", "inputs match the last successful apply")
-        run.drop_plan(stack.name)
-        return run.result(stack, "unchanged", message=f"same inputs as the apply of revision {previous.revision}")
+    why_full = ""
+    if not destroy and not refresh_only:
+        previous, why_full = _fast_path(run, stack, fast_path)
+        if previous is not None:
+            run.listen(stack.name, "unchanged", "inputs match the last successful apply")
+            run.drop_plan(stack.name)
+            return run.result(stack, "unchanged", message=f"same inputs as the apply of revision {previous.revision}")
+    run.drop_plan(stack.name)  # metadata left from an earlier plan must never describe the one made now
     run.before_plan(stack)
     runner = run.runner(stack.name)
-    run.listen(stack.name, "init")
+    run.listen(stack.name, "init", why_full)
     init = runner.init(run.backend_config(stack.name))
     if not init.ok:
         run.listen(stack.name, "failed", "init")
         return run.result(stack, "failed", init, message=f"terraform init failed; see {init.log}")
-    planfile, meta_path = run.plan_paths(stack.name)
-    run.listen(stack.name, "planning")
+    planfile, _meta_path = run.plan_paths(stack.name)
+    run.listen(stack.name, "planning", why_full)
     outcome = runner.plan(planfile, destroy=destroy, refresh_only=refresh_only)
     if not outcome.ok:
         run.drop_plan(stack.name)
@@ -428,12 +568,13 @@ def _plan_one(
         return res
     os.chmod(planfile, 0o600)
     status = "planned" if outcome.has_changes else "no changes"
-    res = run.result(stack, status, outcome)
+    res = run.result(stack, status, outcome, message=why_full)
     run.listen(stack.name, status, f"+{outcome.add} ~{outcome.change} -{outcome.remove}")
     if status == "no changes":  # nothing to apply: keep no plan that could go stale
         run.drop_plan(stack.name)
         return res
     meta = {
+        "command": "destroy" if destroy else run.command,
         "revision": run.revision,
         "stack_hash": rendered.hash,
         "target": run.target.id,
@@ -443,8 +584,11 @@ def _plan_one(
         "change": outcome.change,
         "remove": outcome.remove,
     }
-    meta_path.write_text(json.dumps(meta) + "\n")
-    os.chmod(meta_path, 0o600)
+    try:
+        run.save_plan_meta(stack.name, meta)
+    except OSError as exc:
+        run.drop_plan(stack.name)
+        res.status, res.message = "failed", f"cannot save the plan's metadata: {exc.strerror or exc}"
     return res
 
 
@@ -471,7 +615,9 @@ def plan(run: Run) -> RunReport:
             own_env_upstream = ORGANIZATION in in_run
             results[stack.name] = run.result(stack, "waiting" if own_env_upstream else "refused", message=reason)
             run.listen(stack.name, results[stack.name].status, reason)
-    for res in _in_pool(run, ready, lambda s: _plan_one(run, s, fast_path=fast_path)):
+    for res in _in_pool(
+        run, ready, lambda s: _recorded(run, "plan", _guarded(run, s, lambda: _plan_one(run, s, fast_path=fast_path)))
+    ):
         results[res.stack] = res
     for stack in stacks:  # in dependency order, so a skip carries down
         if results[stack.name].status != "waiting":
@@ -481,10 +627,28 @@ def plan(run: Run) -> RunReport:
             results[stack.name] = run.result(stack, "skipped", message=f"skipped: {', '.join(bad)} did not plan")
             run.listen(stack.name, "skipped", results[stack.name].message)
     ordered = [results[s.name] for s in stacks]
-    run.record([_record(run, "plan", r) for r in ordered])
+    run.record([_record(run, "plan", r) for r in ordered if r.stack not in {s.name for s in ready}])
     return RunReport(
         "plan", run.env.name, run.revision, run.target.id, ordered, run.notices, duration=time.monotonic() - start
     )
+
+
+def _guarded(run: Run, stack: Stack, work: Callable[[], StackResult]) -> StackResult:
+    """One stack's work; an unexpected error fails that stack instead of ending the run and losing the others."""
+    try:
+        return work()
+    except RunRefused:
+        raise
+    except Exception as exc:
+        res = run.result(stack, "failed", message=f"unexpected error: {type(exc).__name__}: {exc}")
+        run.listen(stack.name, "failed", res.message)
+        return res
+
+
+def _recorded(run: Run, action: str, r: StackResult) -> StackResult:
+    """Write a stack's record as soon as it finishes: a run killed later keeps what it did."""
+    run.record([_record(run, action, r)])
+    return r
 
 
 def _record(run: Run, action: str, r: StackResult) -> Record:
@@ -508,7 +672,18 @@ def _record(run: Run, action: str, r: StackResult) -> Record:
         remove=r.remove,
         duration=round(r.duration, 2),
         detail=r.message[:500],
+        **_state_fields(run, action, r, result),
     )
+
+
+def _state_fields(run: Run, action: str, r: StackResult, result: str) -> dict[str, Any]:
+    """The fingerprint of the state an apply left, which the no-change fast path checks before trusting it."""
+    if action != "apply" or result not in ("ok", "unchanged"):
+        return {}
+    found = run.state_fingerprint(r.stack)
+    if found is None:
+        return {}
+    return {"state_serial": found.serial, "state_lineage": found.lineage, "state_digest": found.digest}
 
 
 # ---- apply ----------------------------------------------------------------------------------------------
@@ -522,32 +697,58 @@ def needs_approval(env: Environment, auto_approve: bool) -> bool:
     return not auto_approve
 
 
-def _check_saved_plan(run: Run, stack: Stack) -> tuple[Path, dict[str, Any]] | None:
-    saved = run.saved_plan(stack.name)
+STALE_PLAN_ERROR = "saved plan is stale"
+"""Terraform's words when a plan file no longer matches the state it was made from."""
+
+
+def _check_saved_plan(run: Run, stack: Stack) -> SavedPlan | None:
+    """The saved plan apply may take for this stack, or None to plan afresh. RunRefused for a stale one,
+    unless --refresh asks to plan afresh instead."""
+    try:
+        saved = run.saved_plan(stack.name)
+    except UnusablePlan as exc:
+        run.drop_plan(stack.name)
+        run.notice(f"{stack.name}: the saved plan is not used and was dropped: {exc}; planning afresh")
+        return None
     if saved is None:
         return None
-    _planfile, meta = saved
     rendered = run.rendered[stack.name]
     problems = []
-    if meta.get("target") != run.target.id:
-        problems.append(f"it was made against {meta.get('target')}, not {run.target.id}")
-    if meta.get("revision") != run.revision:
-        problems.append(f"it was made from revision {meta.get('revision')}; the inputs are now at {run.revision}")
-    elif meta.get("stack_hash") != rendered.hash:
+    if saved.target != run.target.id:
+        problems.append(f"it was made against {saved.target}, not {run.target.id}")
+    if saved.revision != run.revision:
+        problems.append(f"it was made from revision {saved.revision}; the inputs are now at {run.revision}")
+    elif saved.stack_hash != rendered.hash:
         problems.append("the stack's rendered inputs changed since (an upstream stack was applied)")
-    if problems:
-        raise RunRefused(
-            f"the saved plan for {stack.name} is stale: {'; '.join(problems)}",
-            hint=f"run `securecart-tf plan --env {run.env.name}` again, then apply",
+    if not problems:
+        return saved
+    if run.options.refresh:
+        run.drop_plan(stack.name)
+        run.notice(f"{stack.name}: the saved plan is stale ({'; '.join(problems)}); planning afresh (--refresh)")
+        return None
+    raise RunRefused(
+        f"the saved plan for {stack.name} is stale: {'; '.join(problems)}",
+        hint=f"run `securecart-tf plan --env {run.env.name}` again, then apply (or `apply --refresh` to plan afresh)",
+    )
+
+
+def _apply_failure(run: Run, command: str, outcome: Outcome, message: str) -> str:
+    message = message or f"{command} failed; see {outcome.log}"
+    if any(STALE_PLAN_ERROR in error.lower() for error in outcome.errors):
+        message += (
+            f"; the plan no longer matched the stack's state and was dropped: run `securecart-tf plan --env "
+            f"{run.env.name}` to review a new one, then apply"
         )
-    return saved
+    return message
 
 
 def apply(run: Run, *, destroy: bool = False) -> RunReport:
     """Apply the environment in dependency order; destroy=True tears it down in reverse order.
 
     Each stack starts as soon as the stacks it depends on have finished. When the environment needs an
-    approval, ready stacks are gathered into a batch, planned together, and approved once per batch.
+    approval, ready stacks are gathered into a batch, planned together, and approved once per batch. Each
+    stack's record is written to the ledger as it finishes. `apply` takes only plans `plan` saved; the plans
+    this run makes itself are applied now or dropped, never left for a later command.
     """
     start = time.monotonic()
     command = "destroy" if destroy else "apply"
@@ -562,9 +763,15 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
     pending = [s.name for s in stacks]
     running: dict[Future[StackResult], str] = {}
     refused: RunRefused | None = None
+    made: set[str] = set()
+    """Stacks this run planned itself."""
 
     def current(name: str) -> Stack:
         return run.model.stacks.get(name, by_name[name]) if not destroy else by_name[name]
+
+    def settle(name: str, res: StackResult) -> None:
+        results[name] = res
+        run.record([_record(run, command, res)])
 
     def prepare(stack: Stack) -> tuple[Path | None, StackResult]:
         """The plan to apply: the saved one if still valid, else a fresh one. (None, result) if nothing to do."""
@@ -572,28 +779,34 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
             reason = run.blocked_by(stack, in_run)
             if reason is not None:
                 return None, run.result(stack, "refused", message=reason)
-            saved = _check_saved_plan(run, stack) if run.options.use_saved_plans else None
             if not run.options.use_saved_plans:
                 run.drop_plan(stack.name)
+            saved = _check_saved_plan(run, stack) if run.options.use_saved_plans else None
             if saved is not None:
-                meta = saved[1]
-                res = run.result(
-                    stack,
-                    "planned" if (meta["add"] or meta["change"] or meta["remove"]) else "no changes",
-                    message="saved plan",
-                )
-                res.add, res.change, res.remove = meta["add"], meta["change"], meta["remove"]
-                return (saved[0] if res.status == "planned" else None), res
+                res = run.result(stack, "planned" if saved.has_changes else "no changes", message="saved plan")
+                res.add, res.change, res.remove = saved.add, saved.change, saved.remove
+                return (saved.planfile if saved.has_changes else None), res
             if run.options.use_saved_plans:
                 run.listen(stack.name, "planning", "no saved plan; planning now")
         elif not run.state_exists(stack.name):
             return None, run.result(stack, "no changes", message="nothing to destroy")
         res = _plan_one(run, stack, fast_path=fast_path, destroy=destroy)
-        if res.status == "planned":
-            if not destroy:
-                res.message = res.message or "no saved plan; planned now"
-            return run.plan_paths(stack.name)[0], res
-        return None, res
+        if res.status != "planned":
+            return None, res
+        made.add(stack.name)
+        if not destroy:
+            res.message = res.message or "no saved plan; planned now"
+        return run.plan_paths(stack.name)[0], res
+
+    def safe_prepare(stack: Stack) -> tuple[Path | None, StackResult]:
+        found: list[Path | None] = [None]
+
+        def work() -> StackResult:
+            found[0], res = prepare(stack)
+            return res
+
+        res = _guarded(run, stack, work)
+        return (found[0] if res.status == "planned" else None), res
 
     def finish(stack: Stack, planfile: Path | None, planned: StackResult) -> StackResult:
         if planfile is None:
@@ -603,89 +816,107 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
             return planned
         run.listen(stack.name, "destroying" if destroy else "applying")
         outcome = run.runner(stack.name).apply(planfile)
+        run.drop_plan(stack.name)  # applied, or failed part-way: either way the state has moved on from it
         res = run.result(stack, ("destroyed" if destroy else "applied") if outcome.ok else "failed", outcome)
         res.add, res.change, res.remove = planned.add, planned.change, planned.remove
         res.duration += planned.duration
-        if outcome.ok:
-            run.drop_plan(stack.name)
-        elif not res.message:
-            res.message = f"{command} failed; see {outcome.log}"
+        if not outcome.ok:
+            res.message = _apply_failure(run, command, outcome, res.message)
         run.listen(stack.name, res.status, res.message)
         return res
 
+    def finished(stack: Stack, planfile: Path | None, planned: StackResult) -> StackResult:
+        return _guarded(run, stack, lambda: finish(stack, planfile, planned))
+
     def whole(stack: Stack) -> StackResult:
-        planfile, planned = prepare(stack)
-        return finish(stack, planfile, planned)
+        planfile, planned = safe_prepare(stack)
+        return finished(stack, planfile, planned)
 
     def blockers_of(name: str) -> list[str]:
         if not destroy:
             return [d for d in current(name).depends_on if d in in_run]
         return [other for other in in_run if name in by_name[other].depends_on]
 
-    with ThreadPoolExecutor(max_workers=max(1, run.options.parallelism)) as pool:
-        while (pending or running) and refused is None:
-            ready = []
-            for name in list(pending):
-                blockers = blockers_of(name)
-                bad = [
-                    b
-                    for b in blockers
-                    if b in results and (results[b].failed or results[b].status in ("skipped", "refused"))
-                ]
-                if bad or (run.interrupted and name not in results):
-                    why = "the run was interrupted" if not bad else f"{', '.join(bad)} did not {command}"
-                    results[name] = run.result(current(name), "skipped", message=f"skipped: {why}")
-                    run.listen(name, "skipped", results[name].message)
-                    pending.remove(name)
-                elif all(b in results for b in blockers):
-                    ready.append(name)
-            if ready and not (approval and running):
-                for name in ready:
-                    pending.remove(name)
-                if not approval:
-                    for name in ready:
-                        running[pool.submit(whole, current(name))] = name
+    def declined(batch: list[Stack], prepared: list[tuple[Path | None, StackResult]]) -> RunRefused:
+        for stack, (_, res) in zip(batch, prepared, strict=True):
+            if res.status == "planned":
+                if stack.name in made:  # planned by this run for this approval only
+                    run.drop_plan(stack.name)
+                    res.status, res.message = "refused", "not approved; nothing was changed"
                 else:
-                    batch = [current(n) for n in ready]
+                    res.status, res.message = "refused", "not approved; the plan `plan` saved is kept"
+            settle(stack.name, res)
+        return RunRefused(f"{command} of {run.env.name} was not approved; nothing was changed")
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, run.options.parallelism)) as pool:
+            while (pending or running) and refused is None:
+                ready = []
+                for name in list(pending):
+                    blockers = blockers_of(name)
+                    bad = [
+                        b
+                        for b in blockers
+                        if b in results and (results[b].failed or results[b].status in ("skipped", "refused"))
+                    ]
+                    if bad or (run.interrupted and name not in results):
+                        why = "the run was interrupted" if not bad else f"{', '.join(bad)} did not {command}"
+                        settle(name, run.result(current(name), "skipped", message=f"skipped: {why}"))
+                        run.listen(name, "skipped", results[name].message)
+                        pending.remove(name)
+                    elif all(b in results for b in blockers):
+                        ready.append(name)
+                if ready and not (approval and running):
+                    for name in ready:
+                        pending.remove(name)
+                    if not approval:
+                        for name in ready:
+                            running[pool.submit(whole, current(name))] = name
+                    else:
+                        batch = [current(n) for n in ready]
+                        try:
+                            prepared = list(pool.map(safe_prepare, batch))
+                        except RunRefused as exc:
+                            refused = exc
+                            for stack in batch:
+                                settle(stack.name, run.result(stack, "refused", message=exc.message))
+                            break
+                        wanted = [r for p, r in prepared if p is not None]
+                        confirm = run.options.confirm
+                        if wanted and (confirm is None or not confirm(command, run.env, wanted)):
+                            refused = declined(batch, prepared)
+                            break
+                        for stack, (planfile, res) in zip(batch, prepared, strict=True):
+                            running[pool.submit(finished, stack, planfile, res)] = stack.name
+                    continue
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:  # each finished stack is recorded now, before another one starts
+                    name = running.pop(future)
                     try:
-                        prepared = list(pool.map(prepare, batch))
+                        res = future.result()
                     except RunRefused as exc:
-                        refused = exc
-                        for stack in batch:
-                            results[stack.name] = run.result(stack, "refused", message=exc.message)
-                        break
-                    wanted = [(s, p, r) for s, (p, r) in zip(batch, prepared, strict=True) if p is not None]
-                    confirm = run.options.confirm
-                    if wanted and (confirm is None or not confirm(command, run.env, [r for _, _, r in wanted])):
-                        for stack, (_, res) in zip(batch, prepared, strict=True):
-                            results[stack.name] = res
-                            if res.status == "planned":
-                                res.status, res.message = "refused", "not approved; the plan is kept"
-                        refused = RunRefused(f"{command} of {run.env.name} was not approved; nothing was changed")
-                        break
-                    for stack, (planfile, res) in zip(batch, prepared, strict=True):
-                        running[pool.submit(finish, stack, planfile, res)] = stack.name
-                continue
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
+                        refused = refused or exc
+                        res = run.result(current(name), "refused", message=exc.message)
+                    try:
+                        if name == ORGANIZATION and not destroy and res.status == "applied":
+                            run.refresh_model()  # new accounts now have IDs: re-render the stacks that use them
+                    finally:
+                        settle(name, res)  # with the stack's inputs as rendered from now on
+            for future in list(running):
                 name = running.pop(future)
                 try:
-                    results[name] = future.result()
+                    settle(name, future.result())
                 except RunRefused as exc:
-                    refused = refused or exc
-                    results[name] = run.result(current(name), "refused", message=exc.message)
-                if name == ORGANIZATION and not destroy and results[name].status == "applied":
-                    run.refresh_model()  # new accounts now have IDs: re-render the stacks that use them
-        for future in list(running):
-            name = running.pop(future)
-            results[name] = future.result()
+                    settle(name, run.result(current(name), "refused", message=exc.message))
+    finally:
+        for name in made:  # applied plans are gone already; any other this run made must not outlive it
+            run.drop_plan(name)
     for name in pending:
         if name not in results:
-            results[name] = run.result(by_name[name], "skipped", message="not started")
+            settle(name, run.result(by_name[name], "skipped", message="not started"))
     ordered = [results[s.name] for s in stacks]
-    run.record([_record(run, command, r) for r in ordered])
     report = RunReport(
         command,
         run.env.name,

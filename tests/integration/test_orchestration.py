@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import SMALL_MATRIX, Deployed, cli, explain, write_project
+from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, Deployed, cli, explain, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -124,3 +124,68 @@ def test_s3_backend_stores_state_and_refuses_a_held_lock(tmp_path: Path) -> None
         assert clean.returncode == 0, explain(clean)
     finally:
         deployed.stop()
+
+
+PROMPT_DEV = SMALL_DEV.replace("approval: none", "approval: prompt")
+
+
+def _permission_sets(deployed: Deployed) -> set[str]:
+    sso = deployed.client("sso-admin")
+    (instance,) = sso.list_instances()["Instances"]
+    arns = sso.list_permission_sets(InstanceArn=instance["InstanceArn"])["PermissionSets"]
+    return {
+        sso.describe_permission_set(InstanceArn=instance["InstanceArn"], PermissionSetArn=arn)["PermissionSet"]["Name"]
+        for arn in arns
+    }
+
+
+def _roles(deployed: Deployed, account: str) -> set[str]:
+    return {r["RoleName"] for r in deployed.client("iam", account).list_roles()["Roles"]}
+
+
+def _plans_left(project: Path) -> list[str]:
+    folder = project / ".securecart" / "plans" / "dev"
+    return sorted(p.name for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def test_an_apply_after_a_declined_destroy_removes_nothing(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "small", SMALL_MATRIX, {"dev": PROMPT_DEV})
+    deployed = Deployed(project)
+    try:
+        applied = cli(project, "apply", "--env", "dev", "--auto-approve")
+        assert applied.returncode == 0, explain(applied)
+        assert _permission_sets(deployed) == {"EngineerAccess"}
+
+        declined = cli(project, "destroy", "--env", "dev", input="n\n")
+        assert declined.returncode == 1, explain(declined)
+        assert "not approved; nothing was changed" in declined.stderr
+        assert _plans_left(project) == []  # nothing a later command could take
+
+        again = cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
+        assert again.returncode == 0, explain(again)
+        results = json.loads(again.stdout)["results"]
+        assert [r["stack"] for r in results if r["remove"]] == [], again.stdout
+        assert set(_statuses(again).values()) <= {"unchanged", "applied"}, again.stdout
+        assert _permission_sets(deployed) == {"EngineerAccess"}
+        for account in ("alpha", "beta"):
+            assert "AuditRole" in _roles(deployed, account)
+    finally:
+        deployed.stop()
+
+
+def test_a_lost_state_is_planned_in_full_and_said_so(small_project: Path) -> None:
+    applied = cli(small_project, "apply", "--env", "dev", "--auto-approve")
+    assert applied.returncode == 0, explain(applied)
+    (small_project / ".securecart" / "state" / "access-beta" / "terraform.tfstate").write_text("")
+    (small_project / ".securecart" / "state" / "access-alpha" / "terraform.tfstate").unlink()
+
+    plan = cli(small_project, "plan", "--env", "dev", "--json")
+    assert plan.returncode == 2, explain(plan)
+    by_stack = {r["stack"]: r for r in json.loads(plan.stdout)["results"]}
+    for stack in ("access-alpha", "access-beta"):
+        assert by_stack[stack]["status"] == "planned", plan.stdout
+        assert by_stack[stack]["add"] > 0, plan.stdout
+        assert "state is missing or unreadable since the last apply" in by_stack[stack]["message"]
+    assert by_stack["organization"]["status"] == "unchanged"
+    # the roles are still in AWS: an apply now would try to create them again, and fail rather than report "unchanged"
+    assert "AuditRole" in _roles(Deployed(small_project), "beta")
