@@ -218,8 +218,8 @@ class Run:
             )
             if earlier is not None:
                 self.notices.append(
-                    f"{earlier.label}: {earlier.describe()} went on after an earlier securecart-tf stopped and has "
-                    f"finished; what it wrote is in {earlier.log}"
+                    f"{earlier.label}: {earlier.describe()}, left running by an earlier securecart-tf that stopped, "
+                    f"has exited; what it wrote is in {earlier.log}"
                 )
 
     def ensure_backend(self) -> None:

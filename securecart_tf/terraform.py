@@ -349,7 +349,9 @@ class Earlier:
         output = self.folder / OUTPUT_FILE
         outcome = Outcome(self.command, -1, 0.0, self.log)
         with _Log(self.log, secrets) as log:
-            log.write(f"\n--- {self.describe()} went on after securecart-tf stopped; what it wrote: ---\n")
+            log.write(
+                f"\n--- {self.describe()}, started by an earlier securecart-tf that stopped; what it wrote: ---\n"
+            )
             with contextlib.suppress(OSError), output.open("rb") as f:
                 for raw in f:
                     line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
