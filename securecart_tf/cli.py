@@ -142,7 +142,11 @@ class Progress:
 
 @contextmanager
 def _interruptible() -> Iterator[None]:
-    """First Ctrl-C: each Terraform finishes its resource in flight and writes state. Second: stop now."""
+    """First Ctrl-C or SIGTERM: each Terraform finishes its resource in flight and writes state. Second: stop now.
+
+    SIGTERM (a service manager, a CI runner cancelling a job, `kill`) is a request to stop, like Ctrl-C:
+    cut off, an apply leaves resources in AWS that no state knows, and its state lock held.
+    """
     from securecart_tf.terraform import REGISTRY
 
     presses = 0
@@ -150,38 +154,40 @@ def _interruptible() -> Iterator[None]:
     def handler(signum: int, frame: object) -> None:
         nonlocal presses
         presses += 1
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         if presses == 1:
             finishing = REGISTRY.interrupt()
             err.print(
-                "\n[yellow]Interrupted.[/] No new stack starts and plans stop now. "
+                f"\n[yellow]Interrupted.[/] ({name}) No new stack starts and plans stop now. "
                 + (
                     f"Letting the applies in flight finish and write state ({', '.join(finishing)}): cut off "
                     "half-way, an apply can leave resources in AWS that no state knows. "
                     if finishing
                     else ""
                 )
-                + "Press Ctrl-C again to stop at once."
+                + "Press Ctrl-C again (or send SIGTERM again) to stop at once."
             )
         else:
             running = REGISTRY.kill()
             err.print(
                 "\n[red]Stopped at once.[/] "
                 + (
-                    f"These stacks may be left locked: {', '.join(running)}. If so, run "
-                    "`terraform force-unlock` in their build folder after checking nobody else runs. "
-                    "What they were creating may exist in AWS without being in their state: check, and "
-                    "`terraform import` it, before the next apply."
+                    f"These stacks may be left locked: {', '.join(running)}. The next run names the lock's ID "
+                    "and the `terraform force-unlock` command to release it, in the stack's build folder, once "
+                    "you have checked nobody else runs. What they were creating may exist in AWS without being "
+                    "in their state: check, and `terraform import` it, before the next apply."
                     if running
                     else "No Terraform was running."
                 )
             )
             os._exit(130)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, before in previous.items():
+            signal.signal(sig, before)
 
 
 def _confirmer(confirm_env: str | None) -> Any:

@@ -34,8 +34,11 @@ from securecart_tf.terraform import (
     ResourceChange,
     Runner,
     cli_config,
+    errored_states,
     find_terraform,
+    secrets_of,
     terraform_version,
+    wait_for_earlier,
 )
 from securecart_tf.workspace import Workspace, check_aws_credentials
 
@@ -308,6 +311,7 @@ class Run:
         self.notices += notices
         self.cli_config = cli_config(workspace.tool_home)
         self.out = (options.out or project.root / "build").resolve()
+        self.wait_for_earlier()
         self.ensure_backend()
         self.ledger = workspace.ledger(env, self.target)
         self.facts = self.read_facts()
@@ -316,6 +320,24 @@ class Run:
         self.render()
         snapshot(project, self.revision, workspace.revisions)
         self._lock = threading.Lock()
+
+    def wait_for_earlier(self) -> None:
+        """Wait for any Terraform a killed securecart-tf left finishing this environment's stacks: until it
+        has written state, reading the state (or planning) would miss what it created."""
+        env_dir = self.out / self.env.name
+        secrets = secrets_of(self.target.env())
+        for folder in sorted(p for p in env_dir.iterdir() if p.is_dir()) if env_dir.is_dir() else []:
+            earlier = wait_for_earlier(
+                folder,
+                secrets=secrets,
+                timeout=self.options.timeout,
+                on_wait=lambda e: self.listen(e.label, "waiting", f"for {e.describe()}, left by an earlier run"),
+            )
+            if earlier is not None:
+                self.notices.append(
+                    f"{earlier.label}: {earlier.describe()}, left running by an earlier securecart-tf that stopped, "
+                    f"has exited; what it wrote is in {earlier.log}"
+                )
 
     def ensure_backend(self) -> None:
         """Create the S3 state bucket when the environment asks for it (sandbox only)."""
@@ -451,10 +473,18 @@ class Run:
             try:
                 self.ledger.append(records)
             except OSError as exc:
+                errored = errored_states(self.out / self.env.name)
                 raise SecureCartError(
                     f"cannot write the ledger under {self.ws.home}: {exc.strerror or exc}",
-                    hint="free some disk space or make the folder writable, then run `plan` again to see where "
-                    "things stand (Terraform's state is written as it goes)",
+                    hint="free some disk space or make the folder writable, then "
+                    + (
+                        f"push the state Terraform could not save: `terraform state push {errored[0].name}` in "
+                        f"{', '.join(str(e.parent) for e in errored)} (with TF_CLI_CONFIG_FILE={self.cli_config}), "
+                        "before anything else runs; then "
+                        if errored
+                        else ""
+                    )
+                    + "run `plan` again to see where things stand",
                 ) from None
 
     def notice(self, text: str) -> None:
@@ -488,7 +518,7 @@ class Run:
                 res.status = "interrupted"
                 res.message = message or f"{outcome.errors[0]} (log: {outcome.log})"
             elif outcome.errors and not message:
-                res.message = outcome.errors[0][:300] + f" (log: {outcome.log})"
+                res.message = outcome.errors[0][:1000] + f" (log: {outcome.log})"
         return res
 
     def before_plan(self, stack: Stack) -> None:
@@ -815,6 +845,9 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
                 planned.status = "unchanged" if not destroy else "no changes"
             return planned
         run.listen(stack.name, "destroying" if destroy else "applying")
+        # a plan is applied once: whatever happens to this apply, the state it was made from is gone
+        with contextlib.suppress(FileNotFoundError):
+            run.plan_paths(stack.name)[1].unlink()
         outcome = run.runner(stack.name).apply(planfile)
         run.drop_plan(stack.name)  # applied, or failed part-way: either way the state has moved on from it
         res = run.result(stack, ("destroyed" if destroy else "applied") if outcome.ok else "failed", outcome)

@@ -7,6 +7,12 @@ ProcessRegistry).
 
 Terraform runs with `-json`; we parse its event stream for change counts and resource actions, so no
 extra `show` process is needed, and write the human-readable messages to the log.
+
+Terraform never depends on securecart-tf staying alive: its stdin is /dev/null and its output goes to a
+file in the stack's folder, which we follow. Killed half-way, securecart-tf leaves a Terraform that
+still finishes its apply and writes state (through a pipe it would die of SIGPIPE at its next line,
+before saving state, and leave its providers running). A record of the running Terraform (pid, start
+time) stays in the stack's folder, so the next run waits for it instead of racing it for the state.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import stat
@@ -43,6 +50,16 @@ _INIT_LOCK = threading.Lock()
 INTERRUPT_GRACE_SECONDS = 60.0
 FINISH_ON_INTERRUPT = frozenset({"apply"})
 """Commands left to finish on the first Ctrl-C: they change AWS and write state as they go."""
+RUNNING_RECORD = ".securecart-terraform.json"
+"""In a stack's folder while a Terraform runs there: its pid and start time, which the next run checks."""
+OUTPUT_FILE = ".securecart-terraform.out"
+"""In a stack's folder: the running Terraform's stdout and stderr, which securecart-tf follows."""
+ERRORED_STATE = "errored.tfstate"
+"""What Terraform writes in its working folder when it cannot save state to the backend."""
+FOLLOW_POLL_SECONDS = 0.05
+EARLIER_POLL_SECONDS = 0.2
+EARLIER_WAIT_SECONDS = 1800.0
+"""How long a run waits, at most, for a Terraform an earlier (killed) run left working on a stack."""
 
 Action = Literal["create", "update", "delete", "replace", "read", "noop", "move", "import", "forget"]
 
@@ -167,6 +184,8 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
     interrupted: bool = False
+    lock: dict[str, str] = field(default_factory=dict)
+    """The Lock Info of a state lock Terraform could not take (ID, Who, Operation, Created)."""
 
     @property
     def ok(self) -> bool:
@@ -247,6 +266,147 @@ class ProcessRegistry:
 REGISTRY = ProcessRegistry()
 
 
+def process_identity(pid: int) -> tuple[str, list[str]] | None:
+    """(start time, command line) of the live process `pid`, or None if none runs (a zombie has finished).
+
+    The start time tells a reused pid from the process a record was written for.
+    """
+    if Path("/proc/self/stat").exists():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, IndexError):
+            return None
+        return None if fields[0] in ("Z", "X") else (fields[19], argv)
+    try:  # no /proc (macOS): ask ps
+        out = subprocess.run(
+            ["ps", "-o", "stat=,lstart=,command=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    parts = out.stdout.split()
+    if len(parts) < 7 or parts[0].startswith("Z"):
+        return None
+    return " ".join(parts[1:6]), parts[6:]
+
+
+@dataclass
+class Earlier:
+    """A Terraform started by an earlier securecart-tf in a stack's folder, as its record there says."""
+
+    folder: Path
+    pid: int
+    start: str
+    binary: str
+    command: str
+    label: str
+    log: Path
+    since: float
+
+    @classmethod
+    def read(cls, folder: Path) -> Earlier | None:
+        try:
+            data = json.loads((folder / RUNNING_RECORD).read_text())
+            return cls(
+                folder,
+                int(data["pid"]),
+                str(data["start"]),
+                str(data["binary"]),
+                str(data["command"]),
+                str(data["label"]),
+                Path(data["log"]),
+                float(data["since"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @staticmethod
+    def write(folder: Path, proc: subprocess.Popen[bytes], binary: str, command: str, label: str, log: Path) -> None:
+        identity = process_identity(proc.pid)
+        if identity is None:  # it already finished
+            return
+        record = {"pid": proc.pid, "start": identity[0], "binary": binary, "command": command}
+        record |= {"label": label, "log": str(log), "since": time.time()}
+        with contextlib.suppress(OSError):  # a full disk: the next run then cannot wait for this one
+            tmp = folder / f"{RUNNING_RECORD}.tmp"
+            tmp.write_text(json.dumps(record) + "\n")
+            tmp.replace(folder / RUNNING_RECORD)
+
+    def running(self) -> bool:
+        identity = process_identity(self.pid) if self.pid > 0 else None
+        return identity is not None and identity[0] == self.start and self.binary in identity[1][:2]
+
+    def describe(self) -> str:
+        since = time.strftime("%H:%M:%S", time.localtime(self.since))
+        return f"terraform {self.command} (pid {self.pid}, since {since})"
+
+    def settle(self, secrets: list[str]) -> None:
+        """Once it has exited: add what it wrote to the stack's log, and forget it."""
+        output = self.folder / OUTPUT_FILE
+        outcome = Outcome(self.command, -1, 0.0, self.log)
+        with _Log(self.log, secrets) as log:
+            log.write(
+                f"\n--- {self.describe()}, started by an earlier securecart-tf that stopped; what it wrote: ---\n"
+            )
+            with contextlib.suppress(OSError), output.open("rb") as f:
+                for raw in f:
+                    line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                    if line.startswith("{"):
+                        read_event(line, outcome, log)
+                    else:
+                        log.write(line + "\n")
+            errors = "; ".join(outcome.errors) or "none"
+            log.write(f"--- it has exited; its errors: {errors} ---\n")
+        for path in (output, self.folder / RUNNING_RECORD):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def wait_for_earlier(
+    folder: Path,
+    *,
+    secrets: list[str],
+    timeout: float | None = None,
+    registry: ProcessRegistry = REGISTRY,
+    on_wait: Callable[[Earlier], None] | None = None,
+) -> Earlier | None:
+    """Wait for a Terraform that a killed securecart-tf left working in `folder`, then log what it wrote.
+
+    Two Terraforms on one stack would race for its state: the second waits for the lock, fails, or applies
+    a plan made before the first one's changes. Returns the earlier Terraform, or None if there was none.
+    Raises TerraformError if it still runs at the deadline.
+    """
+    earlier = Earlier.read(folder)
+    if earlier is None:
+        return None
+    if earlier.running():
+        if on_wait is not None:
+            on_wait(earlier)
+        deadline = time.monotonic() + (timeout or EARLIER_WAIT_SECONDS)
+        while earlier.running():
+            if registry.interrupted.is_set():
+                return earlier
+            if time.monotonic() > deadline:
+                raise TerraformError(
+                    f"{earlier.label}: {earlier.describe()}, started by an earlier securecart-tf, still runs in "
+                    f"{folder}",
+                    hint=f"let it finish: it then writes state and releases its lock; or stop it with "
+                    f"`kill -INT {earlier.pid}`; then run again",
+                )
+            time.sleep(EARLIER_POLL_SECONDS)
+    earlier.settle(secrets)
+    return earlier
+
+
+def errored_states(folder: Path) -> list[Path]:
+    """State files Terraform wrote in stack folders under `folder` because it could not save them."""
+    return sorted(folder.glob(f"*/{ERRORED_STATE}")) if folder.is_dir() else []
+
+
 class Runner:
     """Runs Terraform in one stack's folder, with its own environment, log and timeout."""
 
@@ -273,6 +433,7 @@ class Runner:
         self.on_event = on_event
         self.grace = grace
         """After a timeout's SIGINT, how long Terraform may take to stop before it is killed."""
+        self.secrets = secrets_of(env)
         self._tf = Terraform(working_dir=str(workdir), terraform_bin_path=self.binary)
 
     # -- commands -------------------------------------------------------------------------------------
@@ -355,27 +516,16 @@ class Runner:
         return digest.hexdigest()
 
     def _run(self, command: str, cmd: list[str], *, json_stream: bool = True) -> Outcome:
-        start = time.monotonic()
         outcome = Outcome(command, -1, 0.0, self.log)
-        with _Log(self.log) as log:
+        try:
+            wait_for_earlier(self.workdir, secrets=self.secrets, timeout=self.timeout, registry=self.registry)
+        except TerraformError as exc:
+            outcome.errors.append(f"{exc.message}; {exc.hint}")
+            return outcome
+        start, began = time.monotonic(), time.time()
+        with _Log(self.log, self.secrets) as log:
             log.write(f"\n$ {' '.join(_redact(cmd))}\n")
-            try:
-                # its own session: a Ctrl-C at the terminal reaches only securecart-tf, which decides
-                proc = self.registry.start(
-                    lambda: subprocess.Popen(
-                        cmd,
-                        cwd=self.workdir,
-                        env=self.env,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                        umask=0o077,
-                    ),
-                    self.label,
-                    command,
-                )
-            except OSError as exc:
-                raise TerraformError(f"{self.label}: cannot start Terraform: {exc}") from None
+            proc = self._launch(cmd, command)
             if proc is None:
                 log.write("not started: the run was interrupted\n")
                 outcome.interrupted = True
@@ -387,18 +537,14 @@ class Runner:
                 timer.daemon = True
                 timer.start()
             try:
-                assert proc.stdout is not None
-                for raw in proc.stdout:
-                    line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                    if json_stream and line.startswith("{"):
-                        self._event(line, outcome, log)
-                    else:
-                        log.write(line + "\n")
-                proc.wait()
+                self._follow(proc, lambda line: self._line(line, outcome, log, json_stream))
             finally:
                 if timer is not None:
                     timer.cancel()
                 stopped = self.registry.remove(proc)
+                for path in (self.workdir / RUNNING_RECORD, self.workdir / OUTPUT_FILE):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
         if log.error is not None and proc.returncode not in (0, 2):
             outcome.errors.append(f"cannot write the log {self.log}: {log.error.strerror or log.error}")
         outcome.exit_code = proc.returncode
@@ -408,7 +554,105 @@ class Runner:
             outcome.errors.insert(0, f"terraform {command} stopped by Ctrl-C")
         if outcome.exit_code not in (0, 2) and not outcome.errors:
             outcome.errors.append(f"terraform {command} failed (exit {outcome.exit_code}); see {self.log}")
+        self._explain(outcome, began)
         return outcome
+
+    def _launch(self, cmd: list[str], command: str) -> subprocess.Popen[bytes] | None:
+        """Start Terraform with nothing tying it to this process: stdin /dev/null, output to a file.
+
+        Its own session: a Ctrl-C at the terminal reaches only securecart-tf, which decides.
+        """
+        output = self.workdir / OUTPUT_FILE
+
+        def launch() -> subprocess.Popen[bytes]:
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                return subprocess.Popen(
+                    cmd,
+                    cwd=self.workdir,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=fd,
+                    stderr=fd,
+                    start_new_session=True,
+                    umask=0o077,
+                )
+            finally:
+                os.close(fd)
+
+        try:
+            proc = self.registry.start(launch, self.label, command)
+        except OSError as exc:
+            raise TerraformError(f"{self.label}: cannot start Terraform: {exc}") from None
+        if proc is not None:
+            Earlier.write(self.workdir, proc, self.binary, command, self.label, self.log)
+        return proc
+
+    def _follow(self, proc: subprocess.Popen[bytes], handle: Callable[[str], None]) -> None:
+        """Read Terraform's output file as it grows, line by line, until Terraform has exited and all is read."""
+        try:
+            f = (self.workdir / OUTPUT_FILE).open("rb")
+        except OSError as exc:
+            handle(f"cannot read Terraform's output: {exc}")
+            proc.wait()
+            return
+        with f:
+            pending = b""
+            exited = False
+            while True:
+                chunk = f.read(1 << 16)
+                if chunk:
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for raw in lines:
+                        handle(raw.decode("utf-8", errors="replace").rstrip("\r"))
+                    continue
+                if exited:  # one last read after it exited: everything it wrote is in now
+                    break
+                if proc.poll() is not None:
+                    exited = True
+                    continue
+                time.sleep(FOLLOW_POLL_SECONDS)
+            if pending:
+                handle(pending.decode("utf-8", errors="replace"))
+
+    def _line(self, line: str, outcome: Outcome, log: _Log, json_stream: bool) -> None:
+        if json_stream and line.startswith("{"):
+            self._event(line, outcome, log)
+        else:
+            log.write(line + "\n")
+
+    def _explain(self, outcome: Outcome, began: float) -> None:
+        """Put first what the user must do when Terraform could not save its state or take its lock."""
+        errored = self.workdir / ERRORED_STATE
+        with contextlib.suppress(OSError):
+            if errored.stat().st_mtime >= began - 1:
+                push = self.command_line("state", "push", ERRORED_STATE)
+                outcome.errors.insert(
+                    0,
+                    f"Terraform could not save its state, so it wrote it to {errored}: push it before anything "
+                    f"else runs, or what it changed is lost to Terraform: {push}",
+                )
+        lock_id = outcome.lock.get("ID")
+        if lock_id and not outcome.ok:
+            held = ", ".join(
+                f"{k.lower()} {outcome.lock[k]}" for k in ("Who", "Operation", "Created") if outcome.lock.get(k)
+            )
+            outcome.errors.insert(
+                0,
+                f"the state is locked (lock ID {lock_id}{', ' + held if held else ''}). If no Terraform runs for "
+                f"{self.label} any more, a stopped run left it: release it with "
+                f"{self.command_line('force-unlock', '-force', lock_id)}",
+            )
+
+    def command_line(self, *args: str) -> str:
+        """A command the user can paste to run Terraform in this stack's folder, as securecart-tf runs it."""
+        names = ("TF_CLI_CONFIG_FILE", "AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL")
+        env = [f"{k}={shlex.quote(self.env[k])}" for k in names if self.env.get(k)]
+        binary = "terraform" if shutil.which("terraform") == self.binary else shlex.quote(self.binary)
+        text = f"`cd {shlex.quote(str(self.workdir))} && {' '.join([*env, binary, *args])}`"
+        if self.env.get("AWS_ACCESS_KEY_ID") and not self.env.get("AWS_PROFILE"):
+            text += " with the same AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        return text
 
     def _expire(self, proc: subprocess.Popen[bytes], outcome: Outcome) -> None:
         if proc.poll() is not None:  # it finished as the timer fired
@@ -422,54 +666,70 @@ class Runner:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    def _event(self, line: str, outcome: Outcome, log: Any) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            log.write(line + "\n")
-            return
-        message = event.get("@message", "")
-        kind = event.get("type")
-        if kind == "diagnostic":
-            diag = event.get("diagnostic", {})
-            detail = diag.get("detail", "")
-            rng = diag.get("range") or {}
-            where = f" ({rng.get('filename')}:{rng.get('start', {}).get('line')})" if rng else ""
-            text = f"{diag.get('summary', message)}{where}" + (f": {detail}" if detail else "")
-            log.write(f"{event.get('@level', 'info')}: {text}\n")
-            if diag.get("severity") == "error":
-                outcome.errors.append(text)
-        elif message:
-            log.write(message + "\n")
-        if kind == "change_summary":
-            changes = event.get("changes", {})
-            outcome.add = changes.get("add", 0)
-            outcome.change = changes.get("change", 0)
-            outcome.remove = changes.get("remove", 0)
-            outcome.imports = changes.get("import", 0)
-        elif kind in ("planned_change", "resource_drift"):
-            change = event.get("change", {})
-            res = change.get("resource", {})
-            rc = ResourceChange(
-                address=res.get("addr", ""),
-                action=change.get("action", ""),
-                resource_type=res.get("resource_type", ""),
-                index=res.get("resource_key"),
-                module=res.get("module", ""),
-            )
-            (outcome.changes if kind == "planned_change" else outcome.drift).append(rc)
-        elif kind == "outputs":
-            outcome.outputs = {k: v.get("value") for k, v in event.get("outputs", {}).items()}
-        if self.on_event is not None:
+    def _event(self, line: str, outcome: Outcome, log: _Log) -> None:
+        event = read_event(line, outcome, log)
+        if event is not None and self.on_event is not None:
             self.on_event(event)
 
 
-class _Log:
-    """A stack's log, owner-only. A write that fails (a full disk) is remembered, not raised: Terraform's
-    output must still be read to its end, or Terraform would block on a full pipe in the middle of an apply."""
+def read_event(line: str, outcome: Outcome, log: _Log) -> dict[str, Any] | None:
+    """Count one `-json` event into `outcome` and log its message. None if the line is not JSON."""
+    try:
+        event: dict[str, Any] = json.loads(line)
+    except ValueError:
+        log.write(line + "\n")
+        return None
+    message = event.get("@message", "")
+    kind = event.get("type")
+    if kind == "diagnostic":
+        _diagnostic(event, outcome, log)
+    elif message:
+        log.write(message + "\n")
+    if kind == "change_summary":
+        changes = event.get("changes", {})
+        outcome.add = changes.get("add", 0)
+        outcome.change = changes.get("change", 0)
+        outcome.remove = changes.get("remove", 0)
+        outcome.imports = changes.get("import", 0)
+    elif kind in ("planned_change", "resource_drift"):
+        change = event.get("change", {})
+        res = change.get("resource", {})
+        rc = ResourceChange(
+            address=res.get("addr", ""),
+            action=change.get("action", ""),
+            resource_type=res.get("resource_type", ""),
+            index=res.get("resource_key"),
+            module=res.get("module", ""),
+        )
+        (outcome.changes if kind == "planned_change" else outcome.drift).append(rc)
+    elif kind == "outputs":
+        outcome.outputs = {k: v.get("value") for k, v in event.get("outputs", {}).items()}
+    return event
 
-    def __init__(self, path: Path):
+
+_LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created):\s*(.*?)\s*$", re.MULTILINE)
+
+
+def _diagnostic(event: dict[str, Any], outcome: Outcome, log: _Log) -> None:
+    diag = event.get("diagnostic", {})
+    detail = diag.get("detail", "")
+    rng = diag.get("range") or {}
+    where = f" ({rng.get('filename')}:{rng.get('start', {}).get('line')})" if rng else ""
+    text = f"{diag.get('summary', event.get('@message', ''))}{where}" + (f": {detail}" if detail else "")
+    log.write(f"{event.get('@level', 'info')}: {text}\n")
+    if diag.get("severity") == "error":
+        outcome.errors.append(text)
+        if "lock" in diag.get("summary", "").lower() and "Lock Info" in detail:
+            outcome.lock = {key: value for key, value in _LOCK_INFO.findall(detail) if value}
+
+
+class _Log:
+    """A stack's log, owner-only, with credentials masked. A write that fails (a full disk) is remembered, not
+    raised: Terraform's output must still be read to its end, and what it said still counted."""
+
+    def __init__(self, path: Path, secrets: list[str] | None = None):
         self.path = path
+        self.secrets = secrets or []
         self.error: OSError | None = None
         self._file: Any = None
 
@@ -488,7 +748,7 @@ class _Log:
         if self._file is None or self.error is not None:
             return
         try:
-            self._file.write(text)
+            self._file.write(mask(text, self.secrets))
             self._file.flush()
         except OSError as exc:
             self.error = exc
@@ -502,6 +762,28 @@ class _Log:
 
 
 _SECRET_FLAG = re.compile(r"^(-backend-config=(?:access_key|secret_key|token)=).*$")
+_SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+_SECRET_XML = re.compile(r"(<(SecretAccessKey|SessionToken|SecurityToken)>)[^<]*(</\2>)")
+_SECRET_FIELD = re.compile(
+    r"((?:x[-_]amz[-_]security[-_]token|security[-_]?token|session[-_]?token|secret[-_]?access[-_]?key|secret[-_]key)"
+    r"\\?\"?\s*[:=]\s*\\?\"?)[^\s\"\\,&;}<]+",
+    re.IGNORECASE,
+)
+"""A credential by name, as TF_LOG=DEBUG prints them: an HTTP header or query parameter, a JSON or
+key=value field, escaped or not (`X-Amz-Security-Token: …`, `"SessionToken":"…"`, `session_token=…`)."""
+
+
+def secrets_of(env: dict[str, str]) -> list[str]:
+    """The credential values in a Terraform's environment, to mask wherever they appear in its log."""
+    return [env[name] for name in _SECRET_VARS if len(env.get(name, "")) >= 8]
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    """`text` with credentials replaced by `***`: the known values, and any value named as a key or token."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    text = _SECRET_XML.sub(r"\1***\3", text)
+    return _SECRET_FIELD.sub(r"\1***", text)
 
 
 def _redact(cmd: list[str]) -> Iterator[str]:

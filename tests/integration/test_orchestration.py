@@ -119,6 +119,7 @@ def test_s3_backend_stores_state_and_refuses_a_held_lock(tmp_path: Path) -> None
         org = next(r for r in json.loads(locked.stdout)["results"] if r["stack"] == "organization")
         assert org["status"] == "failed"
         assert "lock" in org["message"].lower()
+        assert "force-unlock -force held-by-test`" in org["message"], org["message"]  # the command to release it
         s3.delete_object(Bucket="smallorg-terraform-state", Key="smallorg/organization/terraform.tfstate.tflock")
         clean = cli(project, "plan", "--env", "dev", "--refresh", "--json")
         assert clean.returncode == 0, explain(clean)

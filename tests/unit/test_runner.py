@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import textwrap
 import threading
@@ -23,13 +24,13 @@ from pathlib import Path
 import pytest
 
 from securecart_tf.errors import TerraformError
-from securecart_tf.terraform import Outcome, ProcessRegistry, Runner
+from securecart_tf.terraform import OUTPUT_FILE, RUNNING_RECORD, Earlier, Outcome, ProcessRegistry, Runner
 
 pytestmark = pytest.mark.timeout(120)
 
 FAKE_TERRAFORM = """\
 #!{python}
-import json, os, signal, subprocess, sys, time
+import json, os, signal, stat, subprocess, sys, time
 
 mode = os.environ["FAKE_MODE"]
 marks = os.environ["FAKE_MARKS"]
@@ -47,6 +48,13 @@ def on_sigint(signum, frame):
 
 
 mark("started " + sys.argv[1])
+mark("stdin " + os.path.realpath("/proc/self/fd/0"))
+mark("stdout " + ("file" if stat.S_ISREG(os.fstat(1).st_mode) else "other"))
+if os.environ.get("FAKE_ERRORED"):  # as Terraform does when the backend refuses the state
+    with open("errored.tfstate", "w") as f:
+        f.write("{{}}")
+if os.environ.get("FAKE_STDERR"):  # as TF_LOG=DEBUG writes its lines
+    print(os.environ["FAKE_STDERR"], file=sys.stderr, flush=True)
 if mode == "events":
     print("a line that is not JSON", flush=True)
     with open(os.environ["FAKE_EVENTS"]) as f:
@@ -317,6 +325,140 @@ def test_a_missing_terraform_binary_is_a_clear_error(tmp_path: Path) -> None:
     runner = Runner(tmp_path / "stack", env=dict(os.environ), log=tmp_path / "x.log", binary=str(tmp_path / "nope"))
     with pytest.raises(TerraformError, match="cannot start Terraform"):
         runner.plan(tmp_path / "x.tfplan")
+
+
+def _events(tmp_path: Path, *events: dict[str, object]) -> str:
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return str(path)
+
+
+def test_terraform_reads_no_pipe_of_ours_and_writes_its_output_to_a_file(tmp_path: Path, fake: Path) -> None:
+    """Killed, securecart-tf closes its pipes; a Terraform writing to one would die of SIGPIPE before saving state."""
+    stand = Stand(tmp_path, fake, "stack", "events", FAKE_EVENTS=_events(tmp_path))
+    outcome = stand.runner().plan(tmp_path / "p.tfplan")
+    assert outcome.ok, outcome.errors
+    assert "stdin /dev/null" in stand.marked() and "stdout file" in stand.marked(), stand.marked()
+    assert "a line that is not JSON" in stand.log.read_text()
+    assert not (stand.dir / OUTPUT_FILE).exists() and not (stand.dir / RUNNING_RECORD).exists()
+
+
+def test_session_tokens_and_secret_keys_are_masked_in_the_log(tmp_path: Path, fake: Path) -> None:
+    """With TF_LOG=DEBUG, Terraform and the AWS provider print request headers and STS answers."""
+    env_token = "FwoGZXIvYXdzEEnvSessionTokenValue0123456789"
+    assumed = "IQoJb3JpZ2luX2VjEAssumedRoleToken/abc+def=="
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    debug = (
+        f"2026-01-01T00:00:00Z [DEBUG] provider: HTTP Request Sent: http.request.header.x_amz_security_token={assumed}"
+        f" http.request.header.authorization=AWS4-HMAC-SHA256 env={env_token}"
+    )
+    answer = {
+        "@level": "info",
+        "@message": f"<AssumeRoleResult><Credentials><SessionToken>{assumed}</SessionToken>"
+        f"<SecretAccessKey>{secret}</SecretAccessKey></Credentials></AssumeRoleResult>",
+        "type": "log",
+    }
+    stand = Stand(
+        tmp_path,
+        fake,
+        "stack",
+        "events",
+        FAKE_EVENTS=_events(tmp_path, answer),
+        FAKE_STDERR=debug + f'\n{{"SessionToken":"{assumed}"}} X-Amz-Security-Token: {assumed}',
+        AWS_SESSION_TOKEN=env_token,
+        AWS_SECRET_ACCESS_KEY=secret,
+    )
+    assert stand.runner().plan(tmp_path / "p.tfplan").ok
+    log = stand.log.read_text()
+    assert "HTTP Request Sent" in log and "AssumeRoleResult" in log, log
+    for value in (env_token, assumed, secret, "IQoJb3JpZ2lu"):
+        assert value not in log, f"{value} leaked into the log:\n{log}"
+
+
+def test_a_state_terraform_could_not_save_is_named_with_the_command_to_push_it(tmp_path: Path, fake: Path) -> None:
+    failure = {
+        "@level": "error",
+        "@message": "Error: Failed to save state",
+        "type": "diagnostic",
+        "diagnostic": {"severity": "error", "summary": "Failed to save state", "detail": "no space left on device"},
+    }
+    rc = tmp_path / "terraform.rc"
+    stand = Stand(
+        tmp_path,
+        fake,
+        "stack",
+        "events",
+        FAKE_EVENTS=_events(tmp_path, failure),
+        FAKE_EXIT="1",
+        FAKE_ERRORED="1",
+        TF_CLI_CONFIG_FILE=str(rc),
+    )
+    outcome = stand.runner().apply(tmp_path / "p.tfplan")
+    assert not outcome.ok
+    first = outcome.errors[0]
+    assert str(stand.dir / "errored.tfstate") in first, outcome.errors
+    assert f"cd {stand.dir} && TF_CLI_CONFIG_FILE={rc} " in first and "state push errored.tfstate`" in first, first
+    assert any("no space left on device" in e for e in outcome.errors)
+
+
+def test_a_held_state_lock_is_named_with_its_id_and_the_force_unlock_command(tmp_path: Path, fake: Path) -> None:
+    detail = (
+        "Error message: operation error S3: PutObject, https response error StatusCode: 412\n"
+        "Lock Info:\n  ID:        7d3e1c2a-5b7f-4f0e-9c1d-2f6a8b9e0d11\n  Path:      state/org/terraform.tfstate\n"
+        "  Operation: OperationTypeApply\n  Who:       ops@build-1\n  Version:   1.9.8\n"
+        "  Created:   2026-01-01 10:00:00 +0000 UTC\n  Info:      \n\nTerraform acquires a state lock to protect..."
+    )
+    locked = {
+        "@level": "error",
+        "@message": "Error: Error acquiring the state lock",
+        "type": "diagnostic",
+        "diagnostic": {"severity": "error", "summary": "Error acquiring the state lock", "detail": detail},
+    }
+    stand = Stand(tmp_path, fake, "stack", "events", FAKE_EVENTS=_events(tmp_path, locked), FAKE_EXIT="1")
+    outcome = stand.runner().plan(tmp_path / "p.tfplan")
+    assert not outcome.ok
+    first = outcome.errors[0]
+    assert "lock ID 7d3e1c2a-5b7f-4f0e-9c1d-2f6a8b9e0d11" in first and "ops@build-1" in first, first
+    assert f"cd {stand.dir} && " in first and "force-unlock -force 7d3e1c2a-5b7f-4f0e-9c1d-2f6a8b9e0d11`" in first
+
+
+def test_a_terraform_a_killed_run_left_is_waited_for_then_its_output_logged(tmp_path: Path, fake: Path) -> None:
+    from securecart_tf.terraform import wait_for_earlier
+
+    stand = Stand(tmp_path, fake, "stack", "events", FAKE_EVENTS=_events(tmp_path))
+    release = tmp_path / "earlier.release"
+    script = "import os, sys, time\nwhile not os.path.exists(sys.argv[1]):\n    time.sleep(0.02)\n"
+    earlier = subprocess.Popen([sys.executable, "-c", script, str(release)])
+    complete = {"@level": "info", "@message": "Apply complete! Resources: 1 added.", "type": "apply_complete"}
+    (stand.dir / OUTPUT_FILE).write_text(json.dumps(complete) + "\nX-Amz-Security-Token: FQoEarlierToken123\n")
+    Earlier.write(stand.dir, earlier, sys.executable, "apply", "stack", stand.log)
+    waiting = threading.Event()
+    seen: list[Earlier | None] = []
+    thread = threading.Thread(
+        target=lambda: seen.append(wait_for_earlier(stand.dir, secrets=[], on_wait=lambda e: waiting.set()))
+    )
+    thread.start()
+    assert waiting.wait(30), "the earlier Terraform was not waited for"
+    assert thread.is_alive() and stand.marked() == []
+    release.touch()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and earlier.wait(timeout=30) == 0
+    assert seen[0] is not None and seen[0].pid == earlier.pid
+    log = stand.log.read_text()
+    assert f"terraform apply (pid {earlier.pid}" in log and "Apply complete! Resources: 1 added." in log, log
+    assert "FQoEarlierToken123" not in log
+    assert not (stand.dir / RUNNING_RECORD).exists() and not (stand.dir / OUTPUT_FILE).exists()
+
+
+def test_a_record_whose_pid_was_reused_is_not_taken_for_a_running_terraform(tmp_path: Path, fake: Path) -> None:
+    stand = Stand(tmp_path, fake, "stack", "events", FAKE_EVENTS=_events(tmp_path))
+    record = {"pid": os.getpid(), "start": "1", "binary": str(fake), "command": "apply"}
+    record |= {"label": "stack", "log": str(stand.log), "since": time.time() - 3600}
+    (stand.dir / RUNNING_RECORD).write_text(json.dumps(record))  # this pid runs, but since later: another process
+    outcome = stand.runner(timeout=30).plan(tmp_path / "p.tfplan")
+    assert outcome.ok, outcome.errors
+    assert stand.marked()[0] == "started plan"
+    assert not (stand.dir / RUNNING_RECORD).exists()
 
 
 @pytest.mark.integration
