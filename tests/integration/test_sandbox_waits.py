@@ -115,8 +115,9 @@ def test_a_deleted_configuration_is_gone_and_its_minimum_size_with_it(s3: Any) -
 
 # Reads each waiter makes when every answer matches at once, from the AWS provider's source for the
 # version that ran (internal/service/s3/bucket_lifecycle_configuration.go, waitLifecycleConfigEquals:
-# 10 matching reads in a row; internal/service/kms/wait.go: 5 for each of rotation, policy and tags, then
-# one more of each as the resource reads itself back). More reads than these mean a read did not match.
+# 10 matching reads in a row; internal/service/kms, the key's propagation waiters: 5 for each of rotation,
+# policy and tags, then one more of each as the resource reads itself back). More reads mean a read did
+# not match.
 FIXED_POLLS = {
     "5.100.0": {
         "aws_s3_bucket_lifecycle_configuration": {"GetBucketLifecycleConfiguration": 10},
