@@ -18,6 +18,9 @@ Figures:
     full plan;
   - memory: the peak of the tool's whole process tree during the full plan, and of each Terraform plan
     (Terraform and its provider), against the PROVIDER_MEMORY_MIB that default_parallelism() assumes.
+- security: in a fresh sandbox each run, `apply` of the security stack alone (the full security baseline),
+  after the organization stack it needs: the stack's time, its Terraform apply, and how long the AWS
+  provider's waiters polled after their writes, read from its debug log (bench/tflog.py).
 
 Run it from the repository's virtualenv: `make bench` or `make bench-quick`.
 """
@@ -47,6 +50,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synth  # beside this script: bench/ is not a package
+import tflog
 
 MIB = 1024 * 1024
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -592,6 +596,62 @@ def bench_orchestration(work: Path, members: int, runs: int, sweep: bool) -> dic
     return result
 
 
+# ---- the security stack in the sandbox ----------------------------------------------------------------
+
+
+def _security_run(root: Path) -> dict[str, Any]:
+    """Apply the organization, then, with the provider's debug log, the security stack alone."""
+    synth.write_security_project(root)
+    env = {k: v for k, v in os.environ.items() if k not in ("SECURECART_HOME", "TF_LOG", "TF_LOG_PATH")}
+    env.update({"SECURECART_HOME": str(root / ".securecart"), "SECURECART_CACHE_DIR": str(root / "lint-cache")})
+    log = root / "terraform-debug.log"
+    try:
+        run([*cli(), "apply", "--env", "org", "--auto-approve"], root, env)
+        m = run(
+            [*cli(), "apply", "--env", "baseline", "--auto-approve", "--json"],
+            root,
+            {**env, "TF_LOG": "DEBUG", "TF_LOG_PATH": str(log)},
+        )
+    finally:
+        run([*cli(), "sandbox", "down"], root, env, check=False)
+    if m.code != 0:
+        raise RuntimeError(f"apply of the security stack failed:\n{m.stdout[-2000:]}\n{m.stderr[-2000:]}")
+    (stack,) = json.loads(m.stdout)["results"]
+    text = tflog.read(log)
+    applying = [c for c in tflog.calls(text) if c.rpc == "ApplyResourceChange"]
+    ends = [c.received if c.received is not None else c.sent for c in applying]
+    return {
+        "tool_wall": m.wall,
+        "stack": stack["duration"],
+        "apply_calls_span": max(ends) - min(c.sent for c in applying) if applying else 0.0,
+        "provider": tflog.provider_version(text),
+        "waits": [asdict(w) for w in tflog.waits(text)],
+    }
+
+
+def bench_security(work: Path, runs: int) -> dict[str, Any]:
+    say(f"== security stack: apply of the security baseline alone in a fresh sandbox (median of {runs})")
+    rows = [_security_run(work / f"security-{i}") for i in range(runs)]
+    result: dict[str, Any] = {
+        "runs": rows,
+        "tool_wall": median([r["tool_wall"] for r in rows]),
+        "stack": median([r["stack"] for r in rows]),
+        "apply_calls_span": median([r["apply_calls_span"] for r in rows]),
+    }
+    say(
+        f"   security stack (init, plan, apply): {result['stack']:6.2f} s; its AWS calls while applying span "
+        f"{result['apply_calls_span']:6.2f} s; the whole `apply` {result['tool_wall']:6.2f} s"
+    )
+    say(f"   AWS provider {rows[0]['provider']}: reads after the last write, per resource (first run)")
+    for w in rows[0]["waits"]:
+        polls = ", ".join(f"{op} x{n}" for op, n in w["polls"].items())
+        say(
+            f"      {w['resource_type']:<40} {w['seconds']:5.1f} s: first read after {w['first_after']:4.1f} s, "
+            f"then every {w['interval']:3.1f} s; {polls}"
+        )
+    return result
+
+
 # ---- main ---------------------------------------------------------------------------------------------
 
 
@@ -621,7 +681,7 @@ def workdir(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-FIGURES = ("scale", "incremental", "orchestration")
+FIGURES = ("scale", "incremental", "orchestration", "security")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -654,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": lambda w: bench_scale(w, sizes, runs, warm=not args.quick),
         "incremental": lambda w: bench_incremental(w, min(max(sizes), 1000), runs),
         "orchestration": lambda w: bench_orchestration(w, members, runs, args.sweep),
+        "security": lambda w: bench_security(w, runs),
     }
     with workdir(args.keep) as work:
         for name in only:

@@ -554,6 +554,35 @@ def write_sandbox_project(dest: Path, members: int) -> list[str]:
     return [f"access-{n}" for n in names]
 
 
+def write_security_project(dest: Path) -> None:
+    """A small project for the sandbox whose environment `baseline` holds only the security stack: the
+    full security baseline in a security account. Environment `org` holds the organization stack it needs."""
+    matrix = {
+        "version": 1,
+        "organization": {
+            "name": "benchsecurity",
+            "management_account": "management",
+            "units": [{"name": "SecurityOU"}],
+        },
+        "accounts": [
+            {"name": "management", "email": "aws+management@example.com", "ou": "/"},
+            {"name": "security", "email": "aws+security@example.com", "ou": "SecurityOU"},
+        ],
+        "security_baseline": {"account": "security", "log_retention_days": 30},
+    }
+    environments = {
+        "org": {"name": "org", "stacks": ["organization"], "accounts": ["management"], "approval": "none"},
+        "baseline": {
+            "name": "baseline",
+            "promotes_from": "org",
+            "stacks": ["security"],
+            "accounts": ["security"],
+            "approval": "none",
+        },
+    }
+    _write_files(dest, matrix, environments)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=1000)

@@ -6,10 +6,12 @@
 - GuardDuty: Describe/UpdateOrganizationConfiguration and DisableOrganizationAdminAccount.
 - CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
 - S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
-  which the provider waits for after every put.
+  which the provider compares with what it put, after every put (moto answers AWS's default whatever
+  was put).
 
-`patch_moto` also mends one moto defect: SSO Admin rejects AWS managed policies that live under a path
-(such as `job-function/ViewOnlyAccess`), because it reads the policy data's "path" key, which is "Path".
+`patch_moto` also mends two moto defects: SSO Admin rejects AWS managed policies that live under a path
+(such as `job-function/ViewOnlyAccess`), because it reads the policy data's "path" key, which is "Path";
+and a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it.
 
 State is in memory, per account, like moto's. Each shim answers in the wire format the AWS SDK expects.
 """
@@ -111,7 +113,7 @@ class Shims:
             body = json.dumps({"session": self.session, "pid": os.getpid()}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
-        if request.service == "s3" and "lifecycle" in request.query:
+        if _is_s3_lifecycle(request):
             return self._s3_lifecycle(request, environ, start_response)
         if request.target == SSO_TARGET_PREFIX + "CreatePermissionSet":
             return self._sso_create_permission_set(request, environ, start_response)
@@ -179,23 +181,39 @@ class Shims:
     LIFECYCLE_HEADER = "x-amz-transition-default-minimum-object-size"
 
     def _s3_lifecycle(self, r: Request, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Pass the call to moto; keep the header of each accepted PUT and add it to what GET and PUT answer.
+
+        The provider compares the header it sent with the one GET answers, after every put: a missing or
+        stale value would keep it polling until its timeout.
+        """
         key = (r.account, r.path.strip("/").split("/")[0])
         if r.method == "PUT":
-            value = environ.get("HTTP_X_AMZ_TRANSITION_DEFAULT_MINIMUM_OBJECT_SIZE") or "all_storage_classes_128K"
+            # AWS's default for a configuration put without the header (since September 2024)
+            value: str | None = environ.get("HTTP_X_AMZ_TRANSITION_DEFAULT_MINIMUM_OBJECT_SIZE") or (
+                "all_storage_classes_128K"
+            )
+        else:
             with self.state.lock:
-                self.state.lifecycle_min_size[key] = value
-        elif r.method == "DELETE":
-            with self.state.lock:
-                self.state.lifecycle_min_size.pop(key, None)
-        with self.state.lock:
-            value = self.state.lifecycle_min_size.get(key)
+                value = self.state.lifecycle_min_size.get(key)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if value is not None and status.startswith("200"):
-                headers = [*headers, (self.LIFECYCLE_HEADER, value)]
+            if status.startswith(("200", "204")):
+                self._s3_lifecycle_accepted(r.method, key, value)
+                if value is not None and r.method in ("GET", "PUT"):
+                    # moto answers every GET with AWS's default; the value put is the one to answer
+                    headers = [(k, v) for k, v in headers if k.lower() != self.LIFECYCLE_HEADER]
+                    headers.append((self.LIFECYCLE_HEADER, value))
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return self.app(environ, start)
+
+    def _s3_lifecycle_accepted(self, method: str, key: tuple[str, str], value: str | None) -> None:
+        """Record what moto accepted: a rejected PUT leaves the configuration, and its header, as they were."""
+        with self.state.lock:
+            if method == "PUT" and value is not None:
+                self.state.lifecycle_min_size[key] = value
+            elif method == "DELETE":
+                self.state.lifecycle_min_size.pop(key, None)
 
     # ---- SSO Admin ---------------------------------------------------------------------------------
 
@@ -366,8 +384,36 @@ class Shims:
             return 200, dict(config)
 
 
+def _is_s3_lifecycle(r: Request) -> bool:
+    """An S3 call on a bucket's `?lifecycle` subresource (a key without a value, which parse_qs drops)."""
+    if r.service != "s3":
+        return False
+    return "lifecycle" in (part.split("=")[0] for part in r.environ.get("QUERY_STRING", "").split("&"))
+
+
+def _patch_lifecycle_put_atomic() -> None:
+    """A rejected lifecycle PUT leaves the bucket's configuration as it was, as S3 does; moto empties it."""
+    from moto.s3.models import FakeBucket
+
+    if getattr(FakeBucket.set_lifecycle, "securecart_atomic", False):
+        return
+    set_lifecycle = FakeBucket.set_lifecycle
+
+    def atomic(self: Any, rules: list[dict[str, Any]]) -> None:
+        before = list(self.rules)
+        try:
+            set_lifecycle(self, rules)
+        except Exception:
+            self.rules = before
+            raise
+
+    atomic.securecart_atomic = True  # type: ignore[attr-defined]
+    FakeBucket.set_lifecycle = atomic  # type: ignore[method-assign]
+
+
 def patch_moto() -> None:
     """Accept AWS managed policies with a path when attaching them to permission sets."""
+    _patch_lifecycle_put_atomic()
     import json as _json
 
     from moto.iam.aws_managed_policies import aws_managed_policies_data

@@ -102,6 +102,15 @@ def test_the_sandbox_project_plans_one_access_stack_per_member(tmp_path: Path) -
     assert [s.name for s in stacks_of(model, project.environments["org"])] == ["organization"]
 
 
+def test_the_security_project_applies_the_security_stack_alone_after_the_organization(tmp_path: Path) -> None:
+    synth.write_security_project(tmp_path)
+    project = load_project(tmp_path / "access-matrix.yaml")
+    assert _errors(project) == []
+    model = build_model(project)
+    assert [s.name for s in stacks_of(model, project.environments["baseline"])] == ["security"]
+    assert [s.name for s in stacks_of(model, project.environments["org"])] == ["organization"]
+
+
 def test_the_quick_bench_runs_and_rewrites_only_the_changed_stack(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     proc = subprocess.run(
