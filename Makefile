@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/pytest -n 3 --dist loadfile
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not integration and not modules and not browser"
+	$(BIN)/pytest -m "not integration and not modules and not e2e and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check securecart_tf tests bench

@@ -11,7 +11,9 @@
 
 `patch_moto` also mends two moto defects: SSO Admin rejects AWS managed policies that live under a path
 (such as `job-function/ViewOnlyAccess`), because it reads the policy data's "path" key, which is "Path";
-and a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it.
+a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it; and
+CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it, so destroy left the
+trail behind.
 
 State is in memory, per account, like moto's. Each shim answers in the wire format the AWS SDK expects.
 """
@@ -412,8 +414,25 @@ def _patch_lifecycle_put_atomic() -> None:
 
 
 def patch_moto() -> None:
-    """Accept AWS managed policies with a path when attaching them to permission sets."""
+    """Mend the moto defects the module docstring lists."""
+    _patch_ssoadmin_managed_policies()
     _patch_lifecycle_put_atomic()
+    _patch_cloudtrail_delete()
+
+
+def _patch_cloudtrail_delete() -> None:
+    """DeleteTrail takes a name or an ARN, and fails on a trail that does not exist, as in AWS."""
+    from moto.cloudtrail.models import CloudTrailBackend
+
+    def delete_trail(self: Any, name: str) -> None:
+        trail = self.get_trail(name)  # by name or ARN; raises TrailNotFoundException
+        del self.trails[trail.trail_name]
+
+    CloudTrailBackend.delete_trail = delete_trail
+
+
+def _patch_ssoadmin_managed_policies() -> None:
+    """Accept AWS managed policies with a path when attaching them to permission sets."""
     import json as _json
 
     from moto.iam.aws_managed_policies import aws_managed_policies_data

@@ -96,3 +96,13 @@ def test_module_readme_tables_are_current(module: str) -> None:
     assert path.is_file() and path.read_text() == readme.rendered(module), (
         f"modules/{module}/README.md is out of date; run .venv/bin/python -m tests.modules.readme"
     )
+
+
+@pytest.mark.parametrize("module", readme.modules())
+def test_module_readme_example_is_its_end_to_end_root(module: str) -> None:
+    block = readme.example(module)
+    assert block is not None, f"{module} has no end-to-end root: tests/modules/{module}/e2e/main.tf"
+    assert block in (MODULES / module / "README.md").read_text(), (
+        f"modules/{module}/README.md's example differs from tests/modules/{module}/e2e/; "
+        "run .venv/bin/python -m tests.modules.readme"
+    )

@@ -1,0 +1,1 @@
+../developer.tfvars

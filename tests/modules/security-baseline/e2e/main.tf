@@ -1,0 +1,70 @@
+# security-baseline on its own, in the security account: the management account's credentials assume
+# OrganizationAccountAccessRole there. The organization trusts CloudTrail, GuardDuty, Config and Access
+# Analyzer, and delegates them to that account (the organization module does this).
+
+terraform {
+  required_version = ">= 1.9.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60.0, < 6.0.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = "us-east-1"
+  assume_role {
+    role_arn     = "arn:aws:iam::${var.account_id}:role/OrganizationAccountAccessRole"
+    session_name = "security-baseline"
+  }
+}
+
+variable "account_id" {
+  description = "The security account."
+  type        = string
+}
+
+variable "name_prefix" { type = string }
+variable "home_region" { type = string }
+variable "management_account_id" { type = string }
+variable "organization_id" { type = string }
+variable "log_retention_days" { type = number }
+variable "tags" { type = map(string) }
+
+variable "force_destroy_logs" {
+  description = "Let destroy delete a log bucket that holds logs; for a sandbox."
+  type        = bool
+  default     = false
+}
+
+module "security_baseline" {
+  source                = "./modules/security-baseline"
+  name_prefix           = var.name_prefix
+  home_region           = var.home_region
+  management_account_id = var.management_account_id
+  organization_id       = var.organization_id
+  log_retention_days    = var.log_retention_days
+  force_destroy_logs    = var.force_destroy_logs
+  tags                  = var.tags
+}
+
+output "log_bucket" {
+  value = module.security_baseline.log_bucket
+}
+
+output "trail_arn" {
+  value = module.security_baseline.trail_arn
+}
+
+output "detector_id" {
+  value = module.security_baseline.detector_id
+}
+
+output "aggregator_arn" {
+  value = module.security_baseline.aggregator_arn
+}
+
+output "analyzer_arn" {
+  value = module.security_baseline.analyzer_arn
+}

@@ -1,0 +1,462 @@
+"""Each module applied on its own to the sandbox, the way a consumer's root would (tests/modules/e2e.py).
+
+Every case runs tftest's setup, apply and output, checks the outputs and, with boto3 in the account the
+module lives in, what was created; plans again and expects no changes; destroys, and checks with boto3 that
+nothing the module made is left. What each check expects is read from the case's tfvars, written by hand.
+
+The cases share one sandbox and its organization per session (one per xdist worker), so they are kept in
+this one file: `--dist loadfile` (and `--dist loadgroup`, through the xdist_group mark) runs them on one
+worker, one sandbox. Under plain `--dist load` each worker that draws a case starts a sandbox of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from securecart_tf import sandbox
+from tests.modules.e2e import E2ECase, Root, SandboxOrganization
+from tests.modules.inventory import MODULES, load_cases
+
+pytestmark = pytest.mark.xdist_group("module-e2e")
+
+Outputs = Mapping[str, Any]
+
+
+def _doc(text: str) -> Any:
+    return json.loads(text) if isinstance(text, str) else text
+
+
+def _error_code(call: Callable[[], Any]) -> str:
+    """The AWS error code `call` fails with; fails the test if the call succeeds."""
+    try:
+        call()
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    pytest.fail("expected the call to fail: the resource is still there")
+
+
+# -- account-iam: shared-services.tfvars, in the shared-services account ----------------------------------
+
+DEVELOPER_BOUNDARY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
+    ],
+}
+DEPLOY_APPS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "ecs:UpdateService", "Resource": "*"}],
+}
+GITHUB = "token.actions.githubusercontent.com"
+
+
+def _account_iam_created(org: SandboxOrganization, out: Outputs) -> None:
+    account = org.account_ids["shared-services"]
+    assert out["policy_arns"] == {
+        "DeveloperBoundary": f"arn:aws:iam::{account}:policy/securecart/DeveloperBoundary",
+        "DeployApps": f"arn:aws:iam::{account}:policy/DeployApps",
+    }
+    assert out["oidc_provider_arns"] == {"github": f"arn:aws:iam::{account}:oidc-provider/{GITHUB}"}
+    iam = org.client("iam", "shared-services")
+    for name, document, description in (
+        ("DeveloperBoundary", DEVELOPER_BOUNDARY, "The most a developer role may ever do"),
+        ("DeployApps", DEPLOY_APPS, ""),
+    ):
+        policy = iam.get_policy(PolicyArn=out["policy_arns"][name])["Policy"]
+        assert policy.get("Description", "") == description
+        version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
+        assert _doc(version["PolicyVersion"]["Document"]) == document
+        tags = iam.list_policy_tags(PolicyArn=policy["Arn"])["Tags"]
+        assert {"Key": "securecart:stack", "Value": "access-shared-services"} in tags
+    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=out["oidc_provider_arns"]["github"])
+    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+    assert provider["ThumbprintList"] == ["6938fd4d98bab03faadb97b34396831e3780aea1"]
+    # The management account holds none of it.
+    local = org.client("iam").list_policies(Scope="Local")["Policies"]
+    assert not {"DeveloperBoundary", "DeployApps"} & {p["PolicyName"] for p in local}
+
+
+def _account_iam_gone(org: SandboxOrganization, out: Outputs) -> None:
+    iam = org.client("iam", "shared-services")
+    for arn in out["policy_arns"].values():
+        assert _error_code(functools.partial(iam.get_policy, PolicyArn=arn)) == "NoSuchEntity"
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+
+
+# -- iam-role: developer.tfvars, in the dev account, with its boundary and deploy policy already there -----
+
+
+def _iam_role_prepare(org: SandboxOrganization) -> None:
+    iam = org.client("iam", "dev")
+    existing = {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]}
+    wanted = (("DeveloperBoundary", "/securecart/", DEVELOPER_BOUNDARY), ("DeployApps", "/", DEPLOY_APPS))
+    for name, path, document in wanted:
+        if name not in existing:
+            iam.create_policy(PolicyName=name, Path=path, PolicyDocument=json.dumps(document))
+
+
+def _iam_role_vars(org: SandboxOrganization) -> dict[str, Any]:
+    dev = org.account_ids["dev"]
+    return {
+        "permissions_boundary": f"arn:aws:iam::{dev}:policy/securecart/DeveloperBoundary",
+        "managed_policies": {
+            "arn:aws:iam::aws:policy/ReadOnlyAccess": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "policy:DeployApps": f"arn:aws:iam::{dev}:policy/DeployApps",
+        },
+    }
+
+
+def _iam_role_created(org: SandboxOrganization, out: Outputs) -> None:
+    dev = org.account_ids["dev"]
+    assert out["name"] == "DeveloperRole"
+    assert out["arn"] == f"arn:aws:iam::{dev}:role/securecart/DeveloperRole"
+    iam = org.client("iam", "dev")
+    role = iam.get_role(RoleName="DeveloperRole")["Role"]
+    assert role["Path"] == "/securecart/"
+    assert role["Description"] == "Developers build and debug in dev and staging"
+    assert role["MaxSessionDuration"] == 14400
+    boundary = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    assert boundary == f"arn:aws:iam::{dev}:policy/securecart/DeveloperBoundary"
+    (statement,) = _doc(role["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
+    assert statement["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    assert {"Key": "securecart:audience", "Value": "human"} in role["Tags"]
+    attached = {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="DeveloperRole")["AttachedPolicies"]}
+    assert attached == {"arn:aws:iam::aws:policy/ReadOnlyAccess", f"arn:aws:iam::{dev}:policy/DeployApps"}
+    assert iam.list_role_policies(RoleName="DeveloperRole")["PolicyNames"] == ["logs"]
+    inline = _doc(iam.get_role_policy(RoleName="DeveloperRole", PolicyName="logs")["PolicyDocument"])
+    assert inline["Statement"] == [{"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "*"}]
+    assert _error_code(lambda: org.client("iam").get_role(RoleName="DeveloperRole")) == "NoSuchEntity"
+
+
+def _iam_role_gone(org: SandboxOrganization, out: Outputs) -> None:
+    iam = org.client("iam", "dev")
+    assert _error_code(lambda: iam.get_role(RoleName="DeveloperRole")) == "NoSuchEntity"
+    # The policies it attached belong to the account, not the module: still there, attached nowhere.
+    deploy = iam.get_policy(PolicyArn=f"arn:aws:iam::{org.account_ids['dev']}:policy/DeployApps")["Policy"]
+    assert deploy["AttachmentCount"] == 0
+
+
+# -- identity-center: securecart.tfvars, in the management account -----------------------------------------
+
+SCIM_GROUPS = next(c.scim_groups for c in load_cases("identity-center") if c.name == "securecart")
+# Assignment key "<group>|<permission set>|<account>" → the sandbox account it targets.
+ASSIGNMENTS = (
+    "Developers|DeveloperAccess|dev",
+    "SecurityTeam|AuditReadOnly|security",
+    "AuditReaders|AuditReadOnly|security",
+    "SecurityTeam|PlatformAdmin|management",
+)
+
+
+def _identity_center_prepare(org: SandboxOrganization) -> None:
+    sandbox.provision_scim_groups(org.client, list(SCIM_GROUPS))
+
+
+def _identity_center_vars(org: SandboxOrganization) -> dict[str, Any]:
+    assignments = {}
+    for key in ASSIGNMENTS:
+        group, permission_set, account = key.split("|")
+        assignments[key] = {"group": group, "permission_set": permission_set, "account_id": org.account_id(account)}
+    return {"assignments": assignments}
+
+
+def _groups(org: SandboxOrganization) -> dict[str, str]:
+    store = org.client("sso-admin").list_instances()["Instances"][0]["IdentityStoreId"]
+    pages = org.client("identitystore").get_paginator("list_groups").paginate(IdentityStoreId=store)
+    return {g["DisplayName"]: g["GroupId"] for page in pages for g in page["Groups"]}
+
+
+def _identity_center_created(org: SandboxOrganization, out: Outputs) -> None:
+    sso = org.client("sso-admin")
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    assert out["instance_arn"] == instance
+    groups = _groups(org)
+    assert out["group_ids"] == {name: groups[name] for name in ("Developers", "SecurityTeam", "AuditReaders")}
+    sets = out["permission_set_arns"]
+    assert set(sets) == {"DeveloperAccess", "AuditReadOnly", "PlatformAdmin"}
+    assert set(sets.values()) <= set(sso.list_permission_sets(InstanceArn=instance)["PermissionSets"])
+    developer = sso.describe_permission_set(InstanceArn=instance, PermissionSetArn=sets["DeveloperAccess"])
+    assert developer["PermissionSet"]["SessionDuration"] == "PT8H"
+    managed = sso.list_managed_policies_in_permission_set(InstanceArn=instance, PermissionSetArn=sets["AuditReadOnly"])
+    assert [p["Arn"] for p in managed["AttachedManagedPolicies"]] == [
+        "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"
+    ]
+    customer = sso.list_customer_managed_policy_references_in_permission_set(
+        InstanceArn=instance, PermissionSetArn=sets["DeveloperAccess"]
+    )["CustomerManagedPolicyReferences"]
+    assert customer == [{"Name": "DeployApps", "Path": "/"}]
+    inline = sso.get_inline_policy_for_permission_set(InstanceArn=instance, PermissionSetArn=sets["DeveloperAccess"])
+    assert _doc(inline["InlinePolicy"])["Statement"] == [
+        {"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "*"}
+    ]
+    for key in ASSIGNMENTS:
+        group, permission_set, account = key.split("|")
+        assigned = sso.list_account_assignments(
+            InstanceArn=instance, AccountId=org.account_id(account), PermissionSetArn=sets[permission_set]
+        )["AccountAssignments"]
+        assert {(a["PrincipalType"], a["PrincipalId"]) for a in assigned} >= {("GROUP", groups[group])}, key
+
+
+def _identity_center_gone(org: SandboxOrganization, out: Outputs) -> None:
+    sso = org.client("sso-admin")
+    instance = out["instance_arn"]
+    remaining = set(sso.list_permission_sets(InstanceArn=instance)["PermissionSets"])
+    assert not remaining & set(out["permission_set_arns"].values())
+    groups = _groups(org)
+    assert "AuditReaders" not in groups  # created by the module
+    assert set(SCIM_GROUPS) <= set(groups)  # provisioned by the IdP: not the module's to delete
+
+
+# -- organization: securecart.tfvars, in a sandbox of its own (it creates the organization) ----------------
+
+OU_PARENTS = {
+    "SecurityOU": "/",
+    "WorkloadsOU": "/",
+    "SharedServicesOU": "/",
+    "WorkloadsOU/NonProdOU": "WorkloadsOU",
+    "WorkloadsOU/ProdOU": "WorkloadsOU",
+    "WorkloadsOU/ProdOU/PciOU": "WorkloadsOU/ProdOU",
+}
+ACCOUNT_PARENTS = {
+    "security": "SecurityOU",
+    "shared-services": "SharedServicesOU",
+    "dev": "WorkloadsOU/NonProdOU",
+    "payments": "WorkloadsOU/ProdOU/PciOU",
+}
+
+
+def _organization_created(org: SandboxOrganization, out: Outputs) -> None:
+    organizations = org.client("organizations")
+    described = organizations.describe_organization()["Organization"]
+    assert out["organization_id"] == described["Id"]
+    assert described["FeatureSet"] == "ALL"
+    assert out["root_id"] == organizations.list_roots()["Roots"][0]["Id"]
+    ous = out["ou_ids"]
+    assert set(ous) == {"/", *OU_PARENTS}
+    assert ous["/"] == out["root_id"]
+    for path, parent in OU_PARENTS.items():
+        assert organizations.list_parents(ChildId=ous[path])["Parents"][0]["Id"] == ous[parent], path
+        assert (
+            organizations.describe_organizational_unit(OrganizationalUnitId=ous[path])["OrganizationalUnit"]["Name"]
+            == path.split("/")[-1]
+        )
+    accounts = out["account_ids"]
+    assert set(accounts) == {"management", *ACCOUNT_PARENTS}
+    assert accounts["management"] == described["MasterAccountId"]
+    for name, parent in ACCOUNT_PARENTS.items():
+        assert organizations.list_parents(ChildId=accounts[name])["Parents"][0]["Id"] == ous[parent], name
+    tags = {t["Key"]: t["Value"] for t in organizations.list_tags_for_resource(ResourceId=accounts["payments"])["Tags"]}
+    assert tags == {"securecart:stack": "organization", "securecart:environment": "prod"}
+    trusted = organizations.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert {s["ServicePrincipal"] for s in trusted} >= {
+        "sso.amazonaws.com",
+        "guardduty.amazonaws.com",
+        "access-analyzer.amazonaws.com",
+    }
+    delegated = organizations.list_delegated_services_for_account(AccountId=accounts["security"])["DelegatedServices"]
+    assert "access-analyzer.amazonaws.com" in {d["ServicePrincipal"] for d in delegated}
+    admins = org.client("guardduty").list_organization_admin_accounts()["AdminAccounts"]
+    assert [a["AdminAccountId"] for a in admins] == [accounts["security"]]
+
+
+def _organization_gone(org: SandboxOrganization, out: Outputs) -> None:
+    organizations = org.client("organizations")
+    code = _error_code(organizations.describe_organization)
+    assert code == "AWSOrganizationsNotInUseException"
+    assert org.client("guardduty").list_organization_admin_accounts()["AdminAccounts"] == []
+
+
+# -- security-baseline: all-services.tfvars, in the security account ----------------------------------------
+
+
+def _security_baseline_vars(org: SandboxOrganization) -> dict[str, Any]:
+    return {"management_account_id": org.management_id, "organization_id": org.organization_id}
+
+
+def _security_baseline_created(org: SandboxOrganization, out: Outputs) -> None:
+    security = org.account_ids["security"]
+    bucket = f"securecart-security-logs-{security}"
+    assert out["log_bucket"] == bucket
+    assert out["trail_arn"] == f"arn:aws:cloudtrail:us-east-1:{security}:trail/securecart-organization-trail"
+    assert out["aggregator_arn"].split(":")[4] == security
+    assert out["analyzer_arn"].split(":")[4] == security
+    s3 = org.client("s3", "security")
+    assert bucket in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert bucket not in {b["Name"] for b in org.client("s3").list_buckets()["Buckets"]}
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert lifecycle["Expiration"]["Days"] == 400
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 400
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    (trail,) = org.client("cloudtrail", "security").describe_trails()["trailList"]
+    assert (trail["TrailARN"], trail["IsOrganizationTrail"], trail["S3BucketName"]) == (out["trail_arn"], True, bucket)
+    guardduty = org.client("guardduty", "security")
+    assert guardduty.list_detectors()["DetectorIds"] == [out["detector_id"]]
+    assert guardduty.get_detector(DetectorId=out["detector_id"])["Status"] == "ENABLED"
+    config = org.client("config", "security")
+    (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    assert recorder["name"] == "securecart-recorder"
+    (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert status["recording"] is True
+    (aggregator,) = config.describe_configuration_aggregators()["ConfigurationAggregators"]
+    assert aggregator["ConfigurationAggregatorArn"] == out["aggregator_arn"]
+    analyzers = org.client("accessanalyzer", "security").list_analyzers(type="ORGANIZATION")["analyzers"]
+    assert [(a["arn"], a["status"]) for a in analyzers] == [(out["analyzer_arn"], "ACTIVE")]
+
+
+def _security_baseline_gone(org: SandboxOrganization, out: Outputs) -> None:
+    s3 = org.client("s3", "security")
+    assert out["log_bucket"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert org.client("cloudtrail", "security").describe_trails()["trailList"] == []
+    assert org.client("guardduty", "security").list_detectors()["DetectorIds"] == []
+    config = org.client("config", "security")
+    assert config.describe_configuration_recorders()["ConfigurationRecorders"] == []
+    assert config.describe_delivery_channels()["DeliveryChannels"] == []
+    assert config.describe_configuration_aggregators()["ConfigurationAggregators"] == []
+    assert org.client("accessanalyzer", "security").list_analyzers()["analyzers"] == []
+    iam = org.client("iam", "security")
+    assert _error_code(lambda: iam.get_role(RoleName="securecart-config-aggregator")) == "NoSuchEntity"
+    # A KMS key cannot be deleted at once: destroy schedules its deletion.
+    kms = org.client("kms", "security")
+    states = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]]
+    assert states and set(states) == {"PendingDeletion"}
+
+
+# -- service-control-policies: guardrails.tfvars, in the management account ---------------------------------
+
+
+def _scp_vars(org: SandboxOrganization) -> dict[str, Any]:
+    return {
+        "target_ids": {
+            "root": org.root_id,
+            "ou:WorkloadsOU": org.ou_ids["WorkloadsOU"],
+            "account:dev": org.account_ids["dev"],
+        }
+    }
+
+
+def _scp_created(org: SandboxOrganization, out: Outputs) -> None:
+    organizations = org.client("organizations")
+    ids = out["policy_ids"]
+    assert set(ids) == {"deny-root-user", "region-allow-list"}
+    deny_root = organizations.describe_policy(PolicyId=ids["deny-root-user"])["Policy"]
+    assert deny_root["PolicySummary"]["Description"] == "Nobody works as the root user"
+    (statement,) = json.loads(deny_root["Content"])["Statement"]
+    assert (statement["Sid"], statement["Effect"]) == ("DenyRootUser", "Deny")
+    targets = {
+        name: {t["TargetId"] for t in organizations.list_targets_for_policy(PolicyId=pid)["Targets"]}
+        for name, pid in ids.items()
+    }
+    assert targets == {
+        "deny-root-user": {org.ou_ids["WorkloadsOU"], org.account_ids["dev"]},
+        "region-allow-list": {org.root_id},
+    }
+    root_attachment = out["attachments"]["region-allow-list|root"]
+    assert root_attachment == {"policy_id": ids["region-allow-list"], "target_id": org.root_id}
+
+
+def _scp_gone(org: SandboxOrganization, out: Outputs) -> None:
+    organizations = org.client("organizations")
+    names = {p["Name"] for p in organizations.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]}
+    assert not names & set(out["policy_ids"])
+    attached = organizations.list_policies_for_target(TargetId=org.root_id, Filter="SERVICE_CONTROL_POLICY")
+    assert {p["Name"] for p in attached["Policies"]} == {"FullAWSAccess"}
+
+
+# -- the cases ---------------------------------------------------------------------------------------------
+
+Check = Callable[[SandboxOrganization, Outputs], None]
+CASES: list[tuple[E2ECase, Check, Check]] = [
+    (E2ECase("account-iam", account="shared-services"), _account_iam_created, _account_iam_gone),
+    (
+        E2ECase("iam-role", account="dev", prepare=_iam_role_prepare, sandbox_vars=_iam_role_vars),
+        _iam_role_created,
+        _iam_role_gone,
+    ),
+    (
+        E2ECase("identity-center", prepare=_identity_center_prepare, sandbox_vars=_identity_center_vars),
+        _identity_center_created,
+        _identity_center_gone,
+    ),
+    (E2ECase("organization", bare_sandbox=True), _organization_created, _organization_gone),
+    (
+        E2ECase("security-baseline", account="security", sandbox_vars=_security_baseline_vars),
+        _security_baseline_created,
+        _security_baseline_gone,
+    ),
+    (
+        E2ECase("service-control-policies", sandbox_vars=_scp_vars),
+        _scp_created,
+        _scp_gone,
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def e2e_scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("module-e2e")
+
+
+@pytest.fixture(scope="session")
+def e2e_organization(e2e_scratch: Path) -> Iterator[SandboxOrganization]:
+    """One sandbox and organization that the cases share (per xdist worker)."""
+    org = SandboxOrganization(e2e_scratch / "sandbox")
+    try:
+        yield org
+    finally:
+        org.close()
+
+
+@pytest.fixture(scope="session")
+def e2e_bare_sandbox(e2e_scratch: Path) -> Iterator[SandboxOrganization]:
+    """A sandbox with no organization, for the module that creates one; started only if its case runs."""
+    org = SandboxOrganization(e2e_scratch / "bare-sandbox", bare=True)
+    try:
+        yield org
+    finally:
+        org.close()
+
+
+def test_every_module_has_an_end_to_end_case_with_its_root() -> None:
+    modules = sorted(p.name for p in MODULES.iterdir() if (p / "main.tf").is_file())
+    assert sorted(c.module for c, _, _ in CASES) == modules
+    for case, _, _ in CASES:
+        assert (case.root / "main.tf").is_file(), f"{case.module}: {case.root}/main.tf is missing"
+        tfvars = case.root / "terraform.tfvars"
+        # A link to a plan case's inputs, so that both tests apply the same inputs.
+        assert tfvars.is_symlink() and tfvars.resolve().parent == case.root.parent, f"{case.module}: {tfvars}"
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize(("case", "created", "gone"), CASES, ids=[c.id for c, _, _ in CASES])
+def test_module_applies_converges_and_destroys(
+    case: E2ECase, created: Check, gone: Check, e2e_scratch: Path, request: pytest.FixtureRequest
+) -> None:
+    org: SandboxOrganization = request.getfixturevalue("e2e_bare_sandbox" if case.bare_sandbox else "e2e_organization")
+    root = Root(case, e2e_scratch / "roots", org)
+    root.setup()
+    destroyed = False
+    try:
+        root.apply()
+        outputs = dict(root.output())
+        created(org, outputs)
+        changes = root.plan_changes()
+        assert not changes, f"{case.id}: a second plan wants changes after apply:\n{changes[-4000:]}"
+        root.destroy()
+        destroyed = True
+    finally:
+        if not destroyed:
+            root.destroy()  # leave the shared sandbox clean for the other cases
+    gone(org, outputs)
