@@ -346,6 +346,8 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
             principals.append("guardduty")
         if baseline.config:
             principals += ["config", "config-multiaccountsetup"]
+            # an organization aggregator outside the management account needs both (AWS Config guide)
+            delegated["config"] = baseline.account
             delegated["config-multiaccountsetup"] = baseline.account
         if baseline.access_analyzer:
             principals.append("access-analyzer")

@@ -178,10 +178,14 @@ def test_the_organization_trusts_the_services_and_delegates_them_to_the_security
         "access-analyzer.amazonaws.com",
     } <= enabled
     delegated = org.list_delegated_services_for_account(AccountId=baseline.account_ids["security"])
-    # an organization trail kept outside the management account needs CloudTrail's delegated administrator
-    assert {"cloudtrail.amazonaws.com", "access-analyzer.amazonaws.com", "config-multiaccountsetup.amazonaws.com"} <= {
-        s["ServicePrincipal"] for s in delegated["DelegatedServices"]
-    }
+    # an organization trail kept outside the management account needs CloudTrail's delegated administrator;
+    # an organization aggregator there needs both Config principals (AWS Config guide)
+    assert {
+        "cloudtrail.amazonaws.com",
+        "access-analyzer.amazonaws.com",
+        "config-multiaccountsetup.amazonaws.com",
+        "config.amazonaws.com",
+    } <= {s["ServicePrincipal"] for s in delegated["DelegatedServices"]}
 
 
 def test_protect_security_services_is_attached_where_the_matrix_says_and_denies_disabling_each(
