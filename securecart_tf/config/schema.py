@@ -89,6 +89,11 @@ class Account(Strict):
     id: str | None = Field(
         default=None, pattern=ACCOUNT_ID, description="An existing account's 12-digit ID; it is adopted, not created."
     )
+    access_role_exists: bool = Field(
+        default=False,
+        description="An adopted account already has the role securecart-tf assumes (AWS creates it only in "
+        "accounts Organizations creates).",
+    )
     networking: bool = Field(default=False, description="May own internet gateways (see deny-internet-gateway).")
     description: str = ""
 
