@@ -22,7 +22,7 @@ from typing import Any
 from securecart_tf import __version__
 from securecart_tf.config.environments import Approval, AwsTarget, Environment, S3Backend
 from securecart_tf.config.load import Project
-from securecart_tf.errors import RunRefused, SecureCartError
+from securecart_tf.errors import RunRefused, SecureCartError, TerraformError
 from securecart_tf.ledger import Record, environment_status, last_applied
 from securecart_tf.model import ORGANIZATION, OrgFacts, Stack, build_model
 from securecart_tf.policy.lint import shorten
@@ -34,6 +34,7 @@ from securecart_tf.terraform import (
     Runner,
     cli_config,
     find_terraform,
+    S3_LOCKFILE_VERSION,
     terraform_version,
 )
 from securecart_tf.workspace import Workspace, check_aws_credentials
@@ -72,6 +73,20 @@ def reached_environments(stack: Stack, changes: list[ResourceChange], own: str) 
         found.update(table.get(key) or table.get(key.split("|", 1)[0]) or [])
     found.discard(own)
     return sorted(found)
+
+
+def require_backend_support(project: Project, env: Environment, version: tuple[int, int, int]) -> None:
+    """Refuse, before `terraform init` fails on it, a backend this Terraform cannot use."""
+    if not isinstance(env.backend, S3Backend) or version >= S3_LOCKFILE_VERSION:
+        return
+    needed = ".".join(map(str, S3_LOCKFILE_VERSION))
+    positions = project.environment_positions.get(env.name)
+    raise TerraformError(
+        f"environment '{env.name}' keeps state in S3, locked with use_lockfile, which needs Terraform {needed} "
+        f"or newer; this Terraform is {'.'.join(map(str, version))}",
+        location=positions.at(("backend", "type")) if positions is not None else None,
+        hint=f"upgrade Terraform to {needed} or newer, or use backend: {{ type: local }}",
+    )
 
 
 def default_parallelism() -> int:
@@ -184,7 +199,7 @@ class Run:
         self.revision = revision_of(project)
         self.binary = find_terraform()
         workspace.ensure_writable()
-        terraform_version(self.binary, workspace.tool_home)
+        require_backend_support(project, env, terraform_version(self.binary, workspace.tool_home))
         self.target, notices = workspace.target(env, project.matrix.organization.home_region)
         if isinstance(env.target, AwsTarget):
             check_aws_credentials(env.name, env.target)  # before any Terraform runs

@@ -26,6 +26,7 @@ from securecart_tf.resources import modules_dir, templates_dir
 
 PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"
 TERRAFORM_MIN_VERSION = "1.9.0"
+S3_TERRAFORM_MIN_VERSION = "1.11.0"
 SANDBOX_MAX_RETRIES = 2
 MANIFEST = "manifest.json"
 DEFAULT_ENVIRONMENT = "default"
@@ -221,7 +222,8 @@ def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str,
         "external_id": external_id,
         "max_retries": SANDBOX_MAX_RETRIES,
         "provider_constraint": PROVIDER_CONSTRAINT,
-        "terraform_min_version": TERRAFORM_MIN_VERSION,
+        # the S3 backend's use_lockfile needs 1.11
+        "terraform_min_version": S3_TERRAFORM_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION,
     }
 
 

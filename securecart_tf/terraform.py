@@ -32,6 +32,8 @@ from python_terraform import IsFlagged, Terraform
 from securecart_tf.errors import TerraformError
 
 MIN_VERSION = (1, 9, 0)
+S3_LOCKFILE_VERSION = (1, 11, 0)
+"""The S3 backend's use_lockfile (state locking without DynamoDB) arrived in Terraform 1.11."""
 PROVIDER_MIRROR_CANDIDATES = (
     "/opt/tf-plugins",
     "~/.terraform.d/plugins",

@@ -98,6 +98,43 @@ def test_s3_backend_keys_each_stack_and_locks_with_a_lockfile(example_project: P
     assert 'key          = "org/main/access-dev/terraform.tfstate"' in backend
     assert "use_lockfile = true" in backend
     assert "use_path_style" not in backend  # path-style addressing is for the sandbox only
+    assert 'required_version = ">= 1.11.0"' in backend  # use_lockfile arrived in Terraform 1.11
+
+
+def test_a_local_backend_keeps_the_terraform_floor_at_1_9(example_project: Path, tmp_path: Path) -> None:
+    files = _render(example_project, tmp_path, {"name": "dev", "accounts": ["dev"]})
+    assert 'required_version = ">= 1.9.0"' in files["access-dev"]["providers.tf"]
+
+
+def test_an_s3_backend_with_terraform_older_than_1_11_stops_before_init(example_project: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "terraform"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "if sys.argv[1:] == ['version', '-json']:\n"
+        "    print(json.dumps({'terraform_version': '1.10.5'}))\n"
+        "else:\n"
+        "    open(sys.argv[0] + '.ran', 'w').write(' '.join(sys.argv[1:]))\n"
+    )
+    fake.chmod(0o755)
+    dev = example_project.parent / "environments" / "dev.yaml"
+    dev.write_text(dev.read_text().replace("  type: local", "  type: s3\n  bucket: securecart-tfstate"))
+    backend_line = dev.read_text().splitlines().index("  type: s3") + 1
+    result = subprocess.run(
+        [sys.executable, "-m", "securecart_tf", "plan", "--env", "dev"],
+        cwd=example_project.parent,
+        env={**os.environ, "SECURECART_TERRAFORM": str(fake)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"dev.yaml:{backend_line}:" in result.stderr
+    assert "keeps state in S3, locked with use_lockfile, which needs Terraform 1.11.0 or newer" in result.stderr
+    assert "this Terraform is 1.10.5" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "terraform.ran").exists()  # no init, no plan
 
 
 def test_destroy_outside_the_sandbox_needs_the_typed_name(example_project: Path) -> None:
