@@ -481,6 +481,10 @@ class LimitOverrides(Strict):
     scps_per_target: Annotated[int, Field(ge=1, le=10)] | None = None
     role_trust_policy_chars: Annotated[int, Field(ge=2048, le=8192)] | None = None
     managed_policies_per_role: Annotated[int, Field(ge=10, le=25)] | None = None
+    accounts_per_organization: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="The organization's account quota (Service Quotas): 10 by default, lower for some new ones.",
+    )
 
 
 # ------------------------------------------------------------------------------------------------- matrix
