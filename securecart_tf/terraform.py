@@ -301,7 +301,13 @@ class Runner:
         return outcome
 
     def plan(
-        self, planfile: Path, *, refresh_only: bool = False, destroy: bool = False, refresh: bool = True
+        self,
+        planfile: Path,
+        *,
+        refresh_only: bool = False,
+        destroy: bool = False,
+        refresh: bool = True,
+        targets: list[str] | None = None,
     ) -> Outcome:
         cmd = self._tf.generate_cmd_string(
             "plan",
@@ -314,8 +320,14 @@ class Runner:
             destroy=IsFlagged if destroy else None,
             refresh=None if refresh else False,
             lock_timeout="30s",
+            target=targets or None,
         )
         return self._run("plan", cmd)
+
+    def state_rm(self, addresses: list[str]) -> Outcome:
+        """Forget resources without touching them in AWS."""
+        cmd = self._tf.generate_cmd_string("state rm", *addresses, lock_timeout="30s")
+        return self._run("state rm", cmd, json_stream=False)
 
     def apply(self, planfile: Path) -> Outcome:
         cmd = self._tf.generate_cmd_string(

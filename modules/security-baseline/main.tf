@@ -47,12 +47,22 @@ resource "aws_kms_key" "logs" {
     ]
   })
   tags = var.tags
+
+  lifecycle {
+    # Deleting the key makes every log it encrypted unreadable.
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket" "logs" {
   bucket        = local.bucket_name
   force_destroy = var.force_destroy_logs
   tags          = var.tags
+
+  lifecycle {
+    # The organization's audit trail lives here; a plan never deletes it.
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket_versioning" "logs" {

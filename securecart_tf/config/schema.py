@@ -89,6 +89,11 @@ class Account(Strict):
     id: str | None = Field(
         default=None, pattern=ACCOUNT_ID, description="An existing account's 12-digit ID; it is adopted, not created."
     )
+    closing: bool = Field(
+        default=False,
+        description="Close this account when it leaves the matrix or is replaced. Apply it first, then remove the "
+        "account: a plan that removes or replaces an account not marked closing is refused.",
+    )
     access_role_exists: bool = Field(
         default=False,
         description="An adopted account already has the role securecart-tf assumes (AWS creates it only in "
@@ -269,6 +274,11 @@ class Assignment(Strict):
 
 class IdentityCenter(Strict):
     identity_source: IdentitySource
+    region: str | None = Field(
+        default=None,
+        pattern=REGION,
+        description="The region of the Identity Center instance, when it is not the organization's home region.",
+    )
     groups: list[Group] = Field(default_factory=list)
     permission_sets: list[PermissionSet] = Field(default_factory=list)
     assignments: list[Assignment] = Field(default_factory=list)

@@ -20,6 +20,8 @@ moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refus
   account nor registered as delegated administrator for both config.amazonaws.com and
   config-multiaccountsetup.amazonaws.com.
 - AssumeRole into a role that does not exist (moto hands out credentials for any ARN).
+- RemoveAccountFromOrganization of an account the organization created (it has no standalone billing
+  until someone completes its sign-up) or of a delegated administrator.
 
 State is in memory, per account, like moto's. Each shim answers in the wire format the AWS SDK expects.
 """
@@ -44,6 +46,7 @@ SSO_TARGET_PREFIX = "SWBExternalService."
 CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
 CONFIG_TARGET_PREFIX = "StarlingDoveService."
+ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 CONFIG_PRINCIPALS = ("config.amazonaws.com", "config-multiaccountsetup.amazonaws.com")
 
 
@@ -181,6 +184,8 @@ class Shims:
             return _refuse_organization_trail(r)
         if r.target == CONFIG_TARGET_PREFIX + "PutConfigurationAggregator":
             return _refuse_organization_aggregator(r)
+        if r.target == ORGANIZATIONS_TARGET_PREFIX + "RemoveAccountFromOrganization":
+            return _refuse_account_removal(r)
         return None
 
     # ---- CloudTrail delegated administrator ----------------------------------------------------------
@@ -595,3 +600,32 @@ def _refuse_organization_aggregator(r: Request) -> Response | None:
         f"This action can be only made by AWS Organization's management account or a delegated administrator: "
         f"{r.account} is not registered as delegated administrator for {', '.join(missing)}",
     )
+
+
+def _refuse_account_removal(r: Request) -> Response | None:
+    """A created account cannot leave until it could stand alone; a delegated administrator cannot leave."""
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[r.account]["aws"]
+    if backend.org is None:
+        return None
+    account_id = str(r.json().get("AccountId", ""))
+    account = next((a for a in backend.accounts if a.id == account_id), None)
+    if account is None:
+        return None
+    if any(admin.account.id == account_id and admin.services for admin in backend.admins):
+        return _error(
+            400,
+            "ConstraintViolationException",
+            f"Account {account_id} is a delegated administrator; deregister it before removing it from the "
+            "organization",
+        )
+    if account.joined_method == "CREATED":
+        status, payload = _error(
+            400,
+            "ConstraintViolationException",
+            f"You cannot remove account {account_id} from the organization: it was created by Organizations and "
+            "lacks the information required to operate as a standalone account (billing, support plan, phone)",
+        )
+        return status, {**(payload or {}), "Reason": "ACCOUNT_CANNOT_LEAVE_WITHOUT_PHONE_VERIFICATION"}
+    return None

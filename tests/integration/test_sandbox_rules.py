@@ -2,6 +2,7 @@
 
 One sandbox and one organization for the module, driven with boto3 as the AWS provider would drive it:
 each rule is shown refusing the call securecart-tf used to make, and accepting the call it makes now.
+The tests run in file order: the delegated administrator registered for Config stays registered.
 """
 
 from __future__ import annotations
@@ -233,3 +234,31 @@ def test_the_management_account_may_aggregate_its_organization(org: Org) -> None
         ConfigurationAggregatorName="from-management",
         OrganizationAggregationSource={"RoleArn": f"arn:aws:iam::{org.management}:role/a", "AllAwsRegions": True},
     )
+
+
+# ---- Leaving the organization -----------------------------------------------------------------------
+
+
+def test_an_account_the_organization_created_cannot_be_removed_from_it(org: Org) -> None:
+    organizations = org.client("organizations")
+    with pytest.raises(ClientError) as refused:
+        organizations.remove_account_from_organization(AccountId=org.workload)
+    assert _code(refused) == "ConstraintViolationException"
+    assert org.workload in {a["Id"] for a in organizations.list_accounts()["Accounts"]}
+
+
+def test_a_delegated_administrator_cannot_be_removed_from_the_organization(org: Org) -> None:
+    organizations = org.client("organizations")
+    assert organizations.list_delegated_services_for_account(AccountId=org.security)["DelegatedServices"]
+    with pytest.raises(ClientError) as refused:
+        organizations.remove_account_from_organization(AccountId=org.security)
+    assert _code(refused) == "ConstraintViolationException"
+    assert "delegated administrator" in str(refused.value)
+
+
+def test_closing_an_account_the_organization_created_is_allowed(org: Org) -> None:
+    organizations = org.client("organizations")
+    status = organizations.create_account(AccountName="leaving", Email="leaving@rules.example")
+    account = status["CreateAccountStatus"]["AccountId"]
+    organizations.close_account(AccountId=account)
+    assert organizations.describe_account(AccountId=account)["Account"]["Status"] != "ACTIVE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from securecart_tf.config.environments import Environment
 from securecart_tf.config.load import load_project
 from securecart_tf.model import OrgFacts, build_model
 from securecart_tf.render import render
+from securecart_tf.validate import run_checks
 
 FACTS = OrgFacts(
     account_ids={
@@ -57,6 +59,52 @@ def test_real_aws_assumes_the_configured_role_in_member_accounts(example_project
     assert '"account_id": "444444444444"' in files["access-dev"]["terraform.tfvars.json"]
     mgmt = files["organization"]["providers.tf"]
     assert "assume_role" not in mgmt  # the management account uses its own credentials
+
+
+def test_real_aws_backs_off_adaptively_and_boundedly(example_project: Path, tmp_path: Path) -> None:
+    files = _render(
+        example_project, tmp_path, {"name": "dev", "stacks": ["identity-center"], "target": {"type": "aws"}}
+    )
+    provider = files["identity-center"]["providers.tf"]
+    assert 'retry_mode  = "adaptive"' in provider
+    assert "max_retries = 25" in provider
+
+
+def test_identity_center_works_in_its_own_region(example_project: Path, tmp_path: Path) -> None:
+    matrix = example_project.read_text()
+    assert "identity_center:\n" in matrix
+    example_project.write_text(matrix.replace("identity_center:\n", "identity_center:\n  region: eu-west-1\n", 1))
+    files = _render(example_project, tmp_path, {"name": "dev", "stacks": ["organization", "identity-center"]})
+    assert json.loads(files["identity-center"]["terraform.tfvars.json"])["region"] == "eu-west-1"
+    assert json.loads(files["organization"]["terraform.tfvars.json"])["region"] == "us-east-1"
+
+
+def test_a_govcloud_organization_names_its_own_partition_in_every_generated_arn(
+    example_project: Path, tmp_path: Path
+) -> None:
+    matrix = example_project.read_text()
+    assert "home_region: us-east-1" in matrix
+    # what the user writes names the partition already; everything else securecart-tf generates
+    example_project.write_text(
+        matrix.replace("home_region: us-east-1", "home_region: us-gov-west-1").replace("arn:aws:", "arn:aws-us-gov:")
+    )
+    for policy in (example_project.parent / "policies").rglob("*.json"):
+        policy.write_text(policy.read_text().replace("arn:aws:", "arn:aws-us-gov:"))
+    files = _render(
+        example_project,
+        tmp_path,
+        {"name": "dev", "stacks": ["organization"], "accounts": ["dev"], "target": {"type": "aws"}},
+    )
+    assert 'role_arn     = "arn:aws-us-gov:iam::${var.account_id}:role/' in files["access-dev"]["providers.tf"]
+    access = files["access-dev"]["terraform.tfvars.json"]
+    organization = files["organization"]["terraform.tfvars.json"]
+    for text in (access, organization):
+        assert "arn:aws:" not in text
+    assert "arn:aws-us-gov:iam::444444444444:oidc-provider/" in access  # DeploymentRole trusts GitHub's OIDC
+    assert "arn:aws-us-gov:iam::*:role/OrganizationAccountAccessRole" in organization  # guardrail exemptions
+    # and the lockout check matches those exemptions against the partition's role ARNs
+    errors = [f for f in run_checks(load_project(example_project)) if f.severity == "error"]
+    assert errors == [], [(f.rule, f.message) for f in errors]
 
 
 def test_a_per_account_profile_replaces_assume_role(example_project: Path, tmp_path: Path) -> None:
