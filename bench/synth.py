@@ -440,6 +440,8 @@ def synth_matrix(size: Size, seed: int = SEED) -> tuple[dict[str, Any], dict[str
         "roles": roles,
         "service_roles": service_roles,
         "security_baseline": {"account": "security"},
+        # an organization this size has had its account quota raised
+        "limits": {"accounts_per_organization": max(10, len(accounts))},
     }
     untagged = [a["name"] for a in accounts if "environment" not in a]
     environments = {
@@ -535,6 +537,7 @@ def write_sandbox_project(dest: Path, members: int) -> list[str]:
         },
         "accounts": [{"name": "management", "email": "aws+management@example.com", "ou": "/"}]
         + [{"name": n, "email": f"aws+{n}@example.com", "ou": "MembersOU"} for n in names],
+        "limits": {"accounts_per_organization": max(10, len(names) + 1)},
         "guardrails": [{"name": "deny-root-user", "builtin": "deny-root-user", "targets": {"ous": ["/"]}}],
         "service_roles": [
             {

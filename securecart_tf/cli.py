@@ -490,7 +490,8 @@ def destroy(
     environment = orchestrate.load_env(project, env)
     if environment.target.type != "sandbox":
         typed = confirm_env or typer.prompt(
-            f"This destroys every resource of '{env}' in real AWS. Type '{env}' to go ahead",
+            f"This destroys the resources of '{env}' in real AWS (never the organization, its accounts and OUs, "
+            f"or the log bucket and its key). Type '{env}' to go ahead",
             default="",
             show_default=False,
             err=True,

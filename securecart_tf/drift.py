@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from securecart_tf import __version__
 from securecart_tf.errors import SecureCartError
 from securecart_tf.ledger import Record
+from securecart_tf.policy.documents import partition_of
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -861,7 +862,7 @@ class Clients:
             if account_id is None:
                 raise SecureCartError(f"account {account} has no ID yet", hint="apply the organization stack first")
             params: dict[str, Any] = {
-                "RoleArn": f"arn:aws:iam::{account_id}:role/{self.role}",
+                "RoleArn": f"arn:{partition_of(region)}:iam::{account_id}:role/{self.role}",
                 "RoleSessionName": "securecart-tf-drift",
             }
             if self.aws is not None and self.aws.external_id:

@@ -54,6 +54,10 @@ class OrgFacts:
     account_ids: dict[str, str] = field(default_factory=dict)
     organization_id: str | None = None
     root_id: str | None = None
+    service_access_principals: list[str] = field(default_factory=list)
+    """Trusted access the live organization has: kept, since the provider disables what is not listed."""
+    enabled_policy_types: list[str] = field(default_factory=list)
+    """Policy types the live organization's root has enabled: kept for the same reason."""
 
 
 class AccountDirectory:
@@ -92,6 +96,8 @@ class Stack:
     reach: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """resource kind → instance key → environments a change to it reaches."""
     notes: list[str] = field(default_factory=list)
+    region: str | None = None
+    """The region the stack's provider works in, when not the organization's home region."""
 
 
 @dataclass
@@ -171,6 +177,27 @@ def expand_targets(
     return sorted(chosen, key=lambda n: order.get(n, 1 << 30))
 
 
+def _keep_live_settings(settings: dict[str, Any], facts: OrgFacts) -> list[str]:
+    """Add what the live organization has enabled to what the matrix asks for; say what was kept.
+
+    On update the provider disables every trusted service and policy type its configuration does not
+    list, which on a real organization switches off RAM, StackSets or Control Tower and detaches tag and
+    backup policies. The matrix lists what it adds; what is already there stays.
+    """
+    principals = [p for p in facts.service_access_principals if p not in settings["service_access_principals"]]
+    types = [t for t in facts.enabled_policy_types if t not in settings["enabled_policy_types"]]
+    settings["service_access_principals"] = sorted({*settings["service_access_principals"], *principals})
+    settings["enabled_policy_types"] = [*settings["enabled_policy_types"], *sorted(types)]
+    notes = []
+    if principals:
+        notes.append(
+            f"organization: keeps trusted access for {', '.join(sorted(principals))}, enabled outside the matrix"
+        )
+    if types:
+        notes.append(f"organization: keeps policy types {', '.join(sorted(types))}, enabled outside the matrix")
+    return notes
+
+
 def _policy_ref(ref: PolicyRef) -> dict[str, str | None]:
     return {"arn": ref.arn, "policy": ref.policy}
 
@@ -197,6 +224,7 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
     m = project.matrix
     directory = AccountDirectory(m, facts)
     limits = Limits.from_matrix(m)
+    partition = documents.partition_of(m.organization.home_region)
     accounts = {a.name: a for a in m.accounts}
     mgmt = m.organization.management_account
 
@@ -292,7 +320,9 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
     )
     for g in m.guardrails:
         if g.builtin is not None:
-            document = build_guardrail(g.builtin, g.parameters, [*platform_roles, *g.exempt_roles])
+            document = documents.in_partition(
+                build_guardrail(g.builtin, g.parameters, [*platform_roles, *g.exempt_roles]), partition
+            )
         else:
             assert g.file is not None
             document = project.policy_files[g.file].document
@@ -332,6 +362,7 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
                 "securecart:account": a.name,
                 **({"securecart:environment": a.environment} if a.environment else {}),
             },
+            **({"close_on_deletion": True} if a.closing else {}),
         }
         for a in m.accounts
         if a.name != mgmt
@@ -346,6 +377,8 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
             principals.append("guardduty")
         if baseline.config:
             principals += ["config", "config-multiaccountsetup"]
+            # an organization aggregator outside the management account needs both (AWS Config guide)
+            delegated["config"] = baseline.account
             delegated["config-multiaccountsetup"] = baseline.account
         if baseline.access_analyzer:
             principals.append("access-analyzer")
@@ -370,6 +403,7 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
         "guardduty_admin_account": baseline.account if baseline is not None and baseline.guardduty else None,
         "cloudtrail_admin_account": baseline.account if baseline is not None and baseline.cloudtrail else None,
     }
+    kept = _keep_live_settings(org_inputs["organization"], facts)
     stacks[ORGANIZATION] = Stack(
         name=ORGANIZATION,
         layer=ORGANIZATION,
@@ -384,6 +418,7 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
             "unit": {p: stages(accounts_under.get(p, [])) for p in units},
             "account": {n: stages([n]) for n in org_accounts},
         },
+        notes=kept,
     )
 
     # --- security baseline
@@ -439,7 +474,10 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
             role_inputs[r.name] = {
                 "description": r.description,
                 "trust_policy": documents.minify(
-                    documents.role_trust_policy(r, account_id=directory, self_account=acc, environment=env)
+                    documents.in_partition(
+                        documents.role_trust_policy(r, account_id=directory, self_account=acc, environment=env),
+                        partition,
+                    )
                 ),
                 "permissions_boundary": _policy_ref(r.permissions_boundary) if r.permissions_boundary else None,
                 "managed_policies": [_policy_ref(ref) for ref in r.managed_policies],
@@ -448,12 +486,17 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
                 "tags": {"securecart:audience": r.audience.value},
             }
         for s in sroles:
-            inline = documents.service_access_policy(
-                s, account_id=directory(acc), region=m.organization.home_region, environment=env, account=acc
+            inline = documents.in_partition(
+                documents.service_access_policy(
+                    s, account_id=directory(acc), region=m.organization.home_region, environment=env, account=acc
+                ),
+                partition,
             )
             role_inputs[s.name] = {
                 "description": s.description,
-                "trust_policy": documents.minify(documents.service_trust_policy(s, self_account_id=directory(acc))),
+                "trust_policy": documents.minify(
+                    documents.in_partition(documents.service_trust_policy(s, self_account_id=directory(acc)), partition)
+                ),
                 "permissions_boundary": _policy_ref(s.permissions_boundary) if s.permissions_boundary else None,
                 "managed_policies": [_policy_ref(ref) for ref in s.managed_policies],
                 "inline_policies": {"resource-access": documents.minify(inline)} if inline else {},
@@ -532,6 +575,7 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
                 "assignments": assignment_inputs,
             },
             environment=stage_of_stack.get(IDENTITY_CENTER),
+            region=ic.region,
             pending_accounts=directory.take_pending(),
             reach={
                 "permission_set": {ps: stages(accs) for ps, accs in ps_accounts.items()},

@@ -23,13 +23,15 @@ from typing import Any
 from securecart_tf import __version__
 from securecart_tf.config.environments import Approval, AwsTarget, Environment, S3Backend
 from securecart_tf.config.load import Project
-from securecart_tf.errors import RunRefused, SecureCartError
+from securecart_tf.errors import RunRefused, SecureCartError, TerraformError
 from securecart_tf.ledger import Record, environment_status, last_applied
-from securecart_tf.model import ORGANIZATION, OrgFacts, Stack, build_model
+from securecart_tf.model import IDENTITY_CENTER, ORGANIZATION, SECURITY, OrgFacts, Stack, build_model
+from securecart_tf.policy.limits import LIMITS
 from securecart_tf.policy.lint import shorten
 from securecart_tf.render import RenderedStack, render, stacks_of
 from securecart_tf.revision import revision_of, snapshot
 from securecart_tf.terraform import (
+    S3_LOCKFILE_VERSION,
     Outcome,
     ResourceChange,
     Runner,
@@ -76,6 +78,20 @@ def reached_environments(stack: Stack, changes: list[ResourceChange], own: str) 
         found.update(table.get(key) or table.get(key.split("|", 1)[0]) or [])
     found.discard(own)
     return sorted(found)
+
+
+def require_backend_support(project: Project, env: Environment, version: tuple[int, int, int]) -> None:
+    """Refuse, before `terraform init` fails on it, a backend this Terraform cannot use."""
+    if not isinstance(env.backend, S3Backend) or version >= S3_LOCKFILE_VERSION:
+        return
+    needed = ".".join(map(str, S3_LOCKFILE_VERSION))
+    positions = project.environment_positions.get(env.name)
+    raise TerraformError(
+        f"environment '{env.name}' keeps state in S3, locked with use_lockfile, which needs Terraform {needed} "
+        f"or newer; this Terraform is {'.'.join(map(str, version))}",
+        location=positions.at(("backend", "type")) if positions is not None else None,
+        hint=f"upgrade Terraform to {needed} or newer, or use backend: {{ type: local }}",
+    )
 
 
 def default_parallelism() -> int:
@@ -205,6 +221,87 @@ def state_mismatch(state: dict[str, Any] | None, applied: Record) -> str | None:
     return None
 
 
+# ---- what a plan may not remove, and what destroy never destroys ------------------------------------
+
+KEPT_BY_DESTROY = {
+    ORGANIZATION: (
+        "aws_organizations_organization",
+        "aws_organizations_organizational_unit",
+        "aws_organizations_account",
+    ),
+    SECURITY: (
+        "aws_kms_key",
+        "aws_s3_bucket",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_lifecycle_configuration",
+    ),
+}
+NEVER_DESTROYED = (
+    "destroy never destroys the organization, its OUs and accounts, or the security account's log bucket and its "
+    "KMS key: they stay in AWS and leave Terraform's state. Close an account with closing: true; "
+    "the sandbox is discarded with `securecart-tf sandbox down`"
+)
+
+
+def split_for_destroy(layer: str, state: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    """The stack's managed resources as (addresses destroy may destroy, addresses it keeps)."""
+    kept_types = KEPT_BY_DESTROY.get(layer, ())
+    destroyable: list[str] = []
+    kept: list[str] = []
+    for r in (state or {}).get("resources", []):
+        if r.get("mode") != "managed" or not r.get("instances"):
+            continue
+        address = ".".join(p for p in (r.get("module"), r.get("type"), r.get("name")) if p)
+        (kept if r.get("type") in kept_types else destroyable).append(address)
+    return destroyable, kept
+
+
+TRANSIENT_ATTEMPTS = 3
+TRANSIENT_BACKOFF_SECONDS = 5.0
+TRANSIENT_ERRORS = ("ConflictException", "ThrottlingException", "TooManyRequestsException")
+
+
+def _transient(stack: Stack, outcome: Outcome) -> bool:
+    """An Identity Center apply that failed only on conflicts or throttling the provider gave up on."""
+    return (
+        stack.layer == IDENTITY_CENTER
+        and bool(outcome.errors)
+        and not outcome.interrupted
+        and not outcome.timed_out
+        and all(any(code in error for code in TRANSIENT_ERRORS) for error in outcome.errors)
+    )
+
+
+def removal_refusal(changes: list[ResourceChange], state: dict[str, Any] | None) -> str | None:
+    """Why a plan that deletes the organization, or removes or replaces an account, may not go ahead."""
+    closing: dict[Any, bool] = {}
+    for r in (state or {}).get("resources", []):
+        if r.get("type") == "aws_organizations_account":
+            for instance in r.get("instances", []):
+                attributes = instance.get("attributes") or {}
+                closing[instance.get("index_key")] = attributes.get("close_on_deletion") is True
+    problems = []
+    for c in changes:
+        if c.action not in ("delete", "replace"):
+            continue
+        if c.resource_type == "aws_organizations_organization":
+            problems.append("delete the organization")
+        elif c.resource_type == "aws_organizations_account" and not closing.get(c.index, False):
+            verb = "replace" if c.action == "replace" else "remove"
+            problems.append(f"{verb} account '{c.index}'")
+    if not problems:
+        return None
+    return (
+        f"refused: the plan would {', '.join(problems)}. A changed email or name replaces an account, and removing "
+        "one calls RemoveAccountFromOrganization, which AWS refuses for accounts without standalone billing and "
+        "for delegated administrators. To close an account on purpose, set closing: true on it and apply, then "
+        "remove it; otherwise restore its name and email"
+    )
+
+
 # ---- results ------------------------------------------------------------------------------------------
 
 
@@ -304,7 +401,7 @@ class Run:
         self.revision = revision_of(project)
         self.binary = find_terraform()
         workspace.ensure_writable()
-        terraform_version(self.binary, workspace.tool_home)
+        require_backend_support(project, env, terraform_version(self.binary, workspace.tool_home))
         self.target, notices = workspace.target(env, project.matrix.organization.home_region)
         if isinstance(env.target, AwsTarget):
             check_aws_credentials(env.name, env.target)  # before any Terraform runs
@@ -316,6 +413,11 @@ class Run:
         self.ledger = workspace.ledger(env, self.target)
         self.facts = self.read_facts()
         self.model = build_model(project, self.facts)
+        layers = {s.layer for s in self.stacks()}
+        if ORGANIZATION in layers:
+            self.notices += self.model.stacks[ORGANIZATION].notes
+        if command == "destroy" and layers & set(KEPT_BY_DESTROY):
+            self.notices.append(NEVER_DESTROYED)
         self.rendered: dict[str, RenderedStack] = {}
         self.render()
         snapshot(project, self.revision, workspace.revisions)
@@ -365,7 +467,32 @@ class Run:
             facts.account_ids = dict(outputs.get("account_ids") or {})
             facts.organization_id = outputs.get("organization_id")
             facts.root_id = outputs.get("root_id")
+        if facts.organization_id is not None:
+            facts.service_access_principals, facts.enabled_policy_types = self.live_organization_settings()
         return facts
+
+    def live_organization_settings(self) -> tuple[list[str], list[str]]:
+        """The trusted services and root policy types the organization has now, whoever enabled them."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            org = self.target.client("organizations")
+            principals = [
+                s["ServicePrincipal"]
+                for page in org.get_paginator("list_aws_service_access_for_organization").paginate()
+                for s in page["EnabledServicePrincipals"]
+            ]
+            roots = org.list_roots()["Roots"]
+        except (BotoCoreError, ClientError) as exc:
+            notice = (
+                f"cannot read the organization's trusted services and policy types ({exc}); an update of the "
+                "organization would switch off those the matrix does not list"
+            )
+            if notice not in self.notices:
+                self.notices.append(notice)
+            return [], []
+        types = [t["Type"] for r in roots for t in r.get("PolicyTypes", []) if t.get("Status") == "ENABLED"]
+        return sorted(principals), sorted(types)
 
     def read_state(self, stack: str) -> dict[str, Any] | None:
         """A stack's Terraform state, read straight from its backend: no Terraform process needed."""
@@ -528,7 +655,8 @@ class Run:
             return
         from securecart_tf.sandbox import provision_scim_groups
 
-        created = provision_scim_groups(self.target.client, [g.name for g in ic.groups if g.source.value == "scim"])
+        scim = [g.name for g in ic.groups if g.source.value == "scim"]
+        created = provision_scim_groups(lambda service: self.target.client(service, ic.region), scim)
         if created:
             with self._lock:
                 self.notices.append(f"the sandbox provisioned SCIM groups as the IdP would: {', '.join(created)}")
@@ -548,6 +676,62 @@ class Run:
             names = shorten([a for a in stack.pending_accounts if a != "organization"], 8)
             return f"waiting for the organization stack to create {names or 'the organization'}"
         return None
+
+    def forget_kept(self, stack: Stack, res: StackResult) -> StackResult:
+        """After a destroy: drop from state what destroy never destroys; AWS keeps it."""
+        state = self.read_state(stack.name)
+        _, kept = split_for_destroy(stack.layer, state)
+        if not kept:
+            return res
+        # a targeted destroy leaves the data sources it read; they go with what is kept
+        reads = [
+            ".".join(p for p in (r.get("module"), "data", r.get("type"), r.get("name")) if p)
+            for r in (state or {}).get("resources", [])
+            if r.get("mode") == "data"
+        ]
+        outcome = self.runner(stack.name).state_rm(kept + reads)
+        if not outcome.ok:
+            res.status = "failed"
+            res.message = f"cannot remove what destroy keeps from the state; see {outcome.log}"
+            return res
+        names = sorted({a.rsplit(".", 1)[0].rsplit(".", 1)[-1] for a in kept})
+        res.message = "; ".join(m for m in (res.message, f"kept in AWS, removed from state: {', '.join(names)}") if m)
+        return res
+
+    def scp_slots_refusal(self, stack: Stack) -> str | None:
+        """SCPs attached outside the matrix take slots too: count them where the matrix attaches its own."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        outputs = self.read_outputs(ORGANIZATION)
+        ids = {"root": outputs.get("root_id")}
+        ids |= {f"ou:{path}": i for path, i in (outputs.get("ou_ids") or {}).items() if path != "/"}
+        ids |= {f"account:{name}": i for name, i in (outputs.get("account_ids") or {}).items()}
+        ours = set(stack.inputs["guardrails"])
+        wanted: dict[str, int] = {}
+        for attachment in stack.inputs["attachments"].values():
+            wanted[attachment["target"]] = wanted.get(attachment["target"], 0) + 1
+        slots = self.model.project.matrix.limits.scps_per_target or LIMITS["scps_per_target"].value
+        problems = []
+        try:
+            org = self.target.client("organizations")
+            for target, count in sorted(wanted.items()):
+                if not ids.get(target):
+                    continue  # not created yet: nothing attached outside the matrix
+                pages = org.get_paginator("list_policies_for_target").paginate(
+                    TargetId=ids[target], Filter="SERVICE_CONTROL_POLICY"
+                )
+                others = sorted(p["Name"] for page in pages for p in page["Policies"] if p["Name"] not in ours)
+                if len(others) + count > slots:
+                    problems.append(f"{target} ({count} from the matrix + {', '.join(others)})")
+        except (BotoCoreError, ClientError) as exc:
+            self.notices.append(f"cannot count the SCPs attached outside the matrix ({exc})")
+            return None
+        if not problems:
+            return None
+        return (
+            f"refused: more than {slots} SCPs would be attached directly to {'; '.join(problems)}; the ones not in "
+            "the matrix were attached by someone else and take slots too"
+        )
 
     def state_exists(self, stack: str) -> bool:
         """True once the stack has been applied and still manages something."""
@@ -589,11 +773,26 @@ def _plan_one(
         run.listen(stack.name, "failed", "init")
         return run.result(stack, "failed", init, message=f"terraform init failed; see {init.log}")
     planfile, _meta_path = run.plan_paths(stack.name)
+    targets = None
+    if destroy:
+        destroyable, kept = split_for_destroy(stack.layer, run.read_state(stack.name))
+        if kept and not destroyable:  # nothing but what destroy keeps: no plan, only forgetting
+            run.drop_plan(stack.name)
+            return run.result(stack, "no changes", message="only resources destroy keeps")
+        targets = destroyable if kept else None  # a whole destroy when nothing is kept: data sources go too
     run.listen(stack.name, "planning", why_full)
-    outcome = runner.plan(planfile, destroy=destroy, refresh_only=refresh_only)
+    outcome = runner.plan(planfile, destroy=destroy, refresh_only=refresh_only, targets=targets)
     if not outcome.ok:
         run.drop_plan(stack.name)
         res = run.result(stack, "failed", outcome)
+        run.listen(stack.name, res.status, res.message)
+        return res
+    refusal = None if destroy or refresh_only else removal_refusal(outcome.changes, run.read_state(stack.name))
+    if refusal is None and stack.layer == ORGANIZATION and not (destroy or refresh_only):
+        refusal = run.scp_slots_refusal(stack)
+    if refusal is not None:
+        run.drop_plan(stack.name)
+        res = run.result(stack, "refused", outcome, message=refusal)
         run.listen(stack.name, res.status, res.message)
         return res
     os.chmod(planfile, 0o600)
@@ -838,11 +1037,13 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
         res = _guarded(run, stack, work)
         return (found[0] if res.status == "planned" else None), res
 
-    def finish(stack: Stack, planfile: Path | None, planned: StackResult) -> StackResult:
+    def finish(stack: Stack, planfile: Path | None, planned: StackResult, attempt: int = 1) -> StackResult:
         if planfile is None:
             if planned.status == "no changes":
                 run.drop_plan(stack.name)
                 planned.status = "unchanged" if not destroy else "no changes"
+                if destroy:
+                    return run.forget_kept(stack, planned)
             return planned
         run.listen(stack.name, "destroying" if destroy else "applying")
         # a plan is applied once: whatever happens to this apply, the state it was made from is gone
@@ -850,9 +1051,22 @@ def apply(run: Run, *, destroy: bool = False) -> RunReport:
             run.plan_paths(stack.name)[1].unlink()
         outcome = run.runner(stack.name).apply(planfile)
         run.drop_plan(stack.name)  # applied, or failed part-way: either way the state has moved on from it
+        if not outcome.ok and attempt < TRANSIENT_ATTEMPTS and _transient(stack, outcome):
+            # Identity Center refuses concurrent changes to one permission set with ConflictException, which
+            # the provider does not retry: plan what is left and apply it again, a bounded number of times.
+            run.listen(stack.name, "retrying", f"{outcome.errors[0][:120]}; attempt {attempt + 1}")
+            time.sleep(TRANSIENT_BACKOFF_SECONDS * attempt)
+            again = _plan_one(run, stack, fast_path={}, destroy=destroy)
+            if again.status != "planned":
+                return again
+            retried = finish(stack, run.plan_paths(stack.name)[0], again, attempt + 1)
+            retried.message = "; ".join(m for m in (retried.message, f"applied after {attempt} retry") if m)
+            return retried
         res = run.result(stack, ("destroyed" if destroy else "applied") if outcome.ok else "failed", outcome)
         res.add, res.change, res.remove = planned.add, planned.change, planned.remove
         res.duration += planned.duration
+        if outcome.ok and destroy:
+            res = run.forget_kept(stack, res)
         if not outcome.ok:
             res.message = _apply_failure(run, command, outcome, res.message)
         run.listen(stack.name, res.status, res.message)

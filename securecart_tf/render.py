@@ -24,11 +24,14 @@ from securecart_tf import __version__
 from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.errors import SecureCartError
 from securecart_tf.model import Model, Stack
+from securecart_tf.policy.documents import partition_of
 from securecart_tf.resources import modules_dir, templates_dir
 
 PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"
 TERRAFORM_MIN_VERSION = "1.9.0"
+S3_TERRAFORM_MIN_VERSION = "1.11.0"
 SANDBOX_MAX_RETRIES = 2
+AWS_MAX_RETRIES = 25
 MANIFEST = "manifest.json"
 DEFAULT_ENVIRONMENT = "default"
 
@@ -210,7 +213,7 @@ def _emit(value: Any, newline: str, parts: list[str], sort_keys: bool) -> None:
 
 def _tfvars(stack: Stack, model: Model, env: Environment) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "region": model.matrix.organization.home_region,
+        "region": stack.region or model.matrix.organization.home_region,
         "account_id": model.directory.ids.get(stack.account) or model.directory(stack.account),
     }
     model.directory.take_pending()
@@ -244,8 +247,11 @@ def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str,
         "assume_role": assume_role,
         "external_id": external_id,
         "max_retries": SANDBOX_MAX_RETRIES,
+        "aws_max_retries": AWS_MAX_RETRIES,
+        "partition": partition_of(model.matrix.organization.home_region),
         "provider_constraint": PROVIDER_CONSTRAINT,
-        "terraform_min_version": TERRAFORM_MIN_VERSION,
+        # the S3 backend's use_lockfile needs 1.11
+        "terraform_min_version": S3_TERRAFORM_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION,
     }
 
 

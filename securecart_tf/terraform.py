@@ -39,6 +39,8 @@ from python_terraform import IsFlagged, Terraform
 from securecart_tf.errors import TerraformError
 
 MIN_VERSION = (1, 9, 0)
+S3_LOCKFILE_VERSION = (1, 11, 0)
+"""The S3 backend's use_lockfile (state locking without DynamoDB) arrived in Terraform 1.11."""
 PROVIDER_MIRROR_CANDIDATES = (
     "/opt/tf-plugins",
     "~/.terraform.d/plugins",
@@ -460,7 +462,13 @@ class Runner:
         return outcome
 
     def plan(
-        self, planfile: Path, *, refresh_only: bool = False, destroy: bool = False, refresh: bool = True
+        self,
+        planfile: Path,
+        *,
+        refresh_only: bool = False,
+        destroy: bool = False,
+        refresh: bool = True,
+        targets: list[str] | None = None,
     ) -> Outcome:
         cmd = self._tf.generate_cmd_string(
             "plan",
@@ -473,8 +481,14 @@ class Runner:
             destroy=IsFlagged if destroy else None,
             refresh=None if refresh else False,
             lock_timeout="30s",
+            target=targets or None,
         )
         return self._run("plan", cmd)
+
+    def state_rm(self, addresses: list[str]) -> Outcome:
+        """Forget resources without touching them in AWS."""
+        cmd = self._tf.generate_cmd_string("state rm", *addresses, lock_timeout="30s")
+        return self._run("state rm", cmd, json_stream=False)
 
     def apply(self, planfile: Path) -> Outcome:
         cmd = self._tf.generate_cmd_string(

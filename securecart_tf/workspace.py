@@ -118,9 +118,9 @@ class Target:
             )
         return boto3.session.Session(profile_name=self.profile, region_name=self.region)
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
         endpoint = (self.endpoint or self.info.endpoint) if self.info is not None else None
-        return self.boto3_session().client(service, endpoint_url=endpoint)
+        return self.boto3_session().client(service, endpoint_url=endpoint, region_name=region or self.region)
 
 
 def check_aws_credentials(env_name: str, target: AwsTarget) -> None:

@@ -4,6 +4,11 @@ resource "aws_organizations_organization" "this" {
   feature_set                   = var.organization.feature_set
   aws_service_access_principals = var.organization.service_access_principals
   enabled_policy_types          = var.organization.enabled_policy_types
+
+  lifecycle {
+    # Deleting the organization removes every account's governance; never from a plan.
+    prevent_destroy = true
+  }
 }
 
 locals {
@@ -66,7 +71,7 @@ resource "aws_organizations_account" "this" {
   email             = each.value.email
   parent_id         = local.ou_ids[each.value.parent]
   role_name         = var.account_role_name
-  close_on_deletion = var.close_on_deletion
+  close_on_deletion = each.value.close_on_deletion == null ? var.close_on_deletion : each.value.close_on_deletion
   tags              = merge(var.tags, each.value.tags)
 
   lifecycle {

@@ -48,12 +48,13 @@ variable "units" {
 }
 
 variable "accounts" {
-  description = "Member accounts keyed by name; parent is an OU path or \"/\"; id is set when an existing account is adopted."
+  description = "Member accounts keyed by name; parent is an OU path or \"/\"; id is set when an existing account is adopted; close_on_deletion overrides the module's default for one account."
   type = map(object({
-    email  = string
-    parent = string
-    id     = optional(string)
-    tags   = optional(map(string), {})
+    email             = string
+    parent            = string
+    id                = optional(string)
+    tags              = optional(map(string), {})
+    close_on_deletion = optional(bool)
   }))
   default = {}
   validation {

@@ -10,7 +10,9 @@ locals {
   partition   = data.aws_partition.current.partition
   bucket_name = "${var.name_prefix}-security-logs-${local.account_id}"
   trail_name  = "${var.name_prefix}-organization-trail"
-  trail_arn   = "arn:${local.partition}:cloudtrail:${var.home_region}:${local.account_id}:trail/${local.trail_name}"
+  # An organization trail belongs to the management account, even when the delegated administrator
+  # (this account) creates it: CloudTrail checks aws:SourceArn and the encryption context against that ARN.
+  trail_arn = "arn:${local.partition}:cloudtrail:${var.home_region}:${var.management_account_id}:trail/${local.trail_name}"
 }
 
 resource "aws_kms_key" "logs" {
@@ -33,7 +35,7 @@ resource "aws_kms_key" "logs" {
         Principal = { Service = "cloudtrail.amazonaws.com" }
         Action    = ["kms:GenerateDataKey*", "kms:DescribeKey"]
         Resource  = "*"
-        Condition = { StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" } }
+        Condition = { StringLike = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${var.management_account_id}:trail/*" } }
       },
       {
         Sid       = "ConfigEncrypts"
@@ -45,12 +47,22 @@ resource "aws_kms_key" "logs" {
     ]
   })
   tags = var.tags
+
+  lifecycle {
+    # Deleting the key makes every log it encrypted unreadable.
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket" "logs" {
   bucket        = local.bucket_name
   force_destroy = var.force_destroy_logs
   tags          = var.tags
+
+  lifecycle {
+    # The organization's audit trail lives here; a plan never deletes it.
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket_versioning" "logs" {

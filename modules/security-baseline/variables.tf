@@ -20,7 +20,7 @@ variable "home_region" {
 }
 
 variable "management_account_id" {
-  description = "The management account's ID; its own trail logs land under AWSLogs/<id>/ too."
+  description = "The management account's ID: it owns the organization trail, and its own trail logs land under AWSLogs/<id>/."
   type        = string
   validation {
     condition     = can(regex("^\\d{12}$", var.management_account_id))

@@ -217,7 +217,32 @@ class _Checker:
                 if account not in self.accounts:
                     self.unknown("account", account, self.accounts, ("drift", "ignore", i, "accounts", j))
         self._environments()
+        self._adopted_accounts()
         return self.findings
+
+    def _adopted_accounts(self) -> None:
+        """An invited account has no access role: AWS creates one only in accounts Organizations creates."""
+        from securecart_tf.config.environments import AwsTarget
+
+        mgmt = self.m.organization.management_account
+        for i, a in enumerate(self.m.accounts):
+            if a.id is None or a.name == mgmt or a.access_role_exists:
+                continue
+            env = next((e for e in self.p.environments.values() if a.name in e.accounts), None)
+            target = env.target if env is not None else None
+            if isinstance(target, AwsTarget) and a.name in target.account_profiles:
+                continue
+            role = target.role_name if isinstance(target, AwsTarget) else self.m.organization.deployment_role
+            where = f"environments/{env.name}.yaml" if env is not None else "its environment file"
+            self.error(
+                "adopted-account-access",
+                f"account '{a.name}' is adopted (id {a.id}), and AWS creates {role} only in accounts "
+                "Organizations creates, so securecart-tf cannot reach it",
+                ("accounts", i, "id"),
+                f"create {role} in it (trusting the management account) and add access_role_exists: true, "
+                f"or give it a profile under target.account_profiles in {where}",
+                a.name,
+            )
 
     def _iam_names(self) -> None:
         """IAM compares role names, and policy names, without regard to case. Exact repeats within one list

@@ -99,6 +99,16 @@ class Account(Strict):
     id: str | None = Field(
         default=None, pattern=ACCOUNT_ID, description="An existing account's 12-digit ID; it is adopted, not created."
     )
+    closing: bool = Field(
+        default=False,
+        description="Close this account when it leaves the matrix or is replaced. Apply it first, then remove the "
+        "account: a plan that removes or replaces an account not marked closing is refused.",
+    )
+    access_role_exists: bool = Field(
+        default=False,
+        description="An adopted account already has the role securecart-tf assumes (AWS creates it only in "
+        "accounts Organizations creates).",
+    )
     networking: bool = Field(default=False, description="May own internet gateways (see deny-internet-gateway).")
     description: str = ""
 
@@ -274,6 +284,11 @@ class Assignment(Strict):
 
 class IdentityCenter(Strict):
     identity_source: IdentitySource
+    region: str | None = Field(
+        default=None,
+        pattern=REGION,
+        description="The region of the Identity Center instance, when it is not the organization's home region.",
+    )
     groups: list[Group] = Field(default_factory=list)
     permission_sets: list[PermissionSet] = Field(default_factory=list)
     assignments: list[Assignment] = Field(default_factory=list)
@@ -486,6 +501,10 @@ class LimitOverrides(Strict):
     scps_per_target: Annotated[int, Field(ge=1, le=10)] | None = None
     role_trust_policy_chars: Annotated[int, Field(ge=2048, le=8192)] | None = None
     managed_policies_per_role: Annotated[int, Field(ge=10, le=25)] | None = None
+    accounts_per_organization: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="The organization's account quota (Service Quotas): 10 by default, lower for some new ones.",
+    )
 
 
 # ------------------------------------------------------------------------------------------------- matrix

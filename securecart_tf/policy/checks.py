@@ -17,6 +17,7 @@ from securecart_tf.config.load import Project
 from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
 from securecart_tf.errors import Location
 from securecart_tf.policy.context import Context, PathT
+from securecart_tf.policy.documents import partition_of
 from securecart_tf.policy.findings import Finding, Severity
 from securecart_tf.policy.limits_check import check_limits
 from securecart_tf.policy.lint import (
@@ -470,11 +471,12 @@ def check_lockout(project: Project) -> list[Finding]:
                 )
             )
         members = [a for a in accounts if a != mgmt]
+        partition = partition_of(ctx.matrix.organization.home_region)
         for index, statement in enumerate(statements(ctx.guardrail_document(g))):
             if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
                 continue
             for what, role in roles:
-                exposed = [a for a in members if not excludes(statement, role_arn(ctx.account_id(a), role))]
+                exposed = [a for a in members if not excludes(statement, role_arn(ctx.account_id(a), role, partition))]
                 if not exposed:
                     continue
                 out.add(

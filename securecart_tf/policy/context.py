@@ -15,6 +15,7 @@ from securecart_tf.config.load import Project
 from securecart_tf.config.schema import AccessMatrix, Guardrail, Targets
 from securecart_tf.errors import Location
 from securecart_tf.model import IDENTITY_CENTER, ORGANIZATION, Model, access_stack, build_model
+from securecart_tf.policy.documents import in_partition, partition_of
 from securecart_tf.policy.guardrails import build_guardrail
 from securecart_tf.policy.limits import Limits
 
@@ -82,7 +83,10 @@ class Context:
             return self.project.policy_files[g.file].document
         assert g.builtin is not None
         exempt = [name for _, name in self.platform_roles] + list(g.exempt_roles)
-        return build_guardrail(g.builtin, g.parameters, exempt)
+        document: dict[str, Any] = in_partition(
+            build_guardrail(g.builtin, g.parameters, exempt), partition_of(self.matrix.organization.home_region)
+        )
+        return document
 
     def scp_parts(self, g: Guardrail) -> list[tuple[str, str]]:
         """(SCP name, content) as rendered for the organization stack."""

@@ -49,6 +49,28 @@ def substitute(text: str, *, environment: str | None, account: str) -> str:
     return text.replace("{environment}", environment or account).replace("{account}", account)
 
 
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to; every ARN in it starts arn:<partition>:."""
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
+
+
+def in_partition(document: Any, partition: str) -> Any:
+    """A document securecart-tf generated, with its arn:aws: ARNs (and patterns) moved to `partition`."""
+    if partition == "aws":
+        return document
+    if isinstance(document, str):
+        return f"arn:{partition}:{document[8:]}" if document.startswith("arn:aws:") else document
+    if isinstance(document, list):
+        return [in_partition(item, partition) for item in document]
+    if isinstance(document, dict):
+        return {key: in_partition(value, partition) for key, value in document.items()}
+    return document
+
+
 def sid(prefix: str, name: str) -> str:
     """A statement id IAM accepts: letters and digits only."""
     return (prefix + re.sub(r"[^A-Za-z0-9]", "", name))[:100]

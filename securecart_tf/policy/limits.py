@@ -40,6 +40,13 @@ LIMITS: dict[str, Limit] = {
         ),
         Limit("ou_depth", 5, "levels", "OU nesting depth under the root", "no"),
         Limit(
+            "accounts_per_organization",
+            10,
+            "accounts",
+            "accounts in the organization, the management account included; new organizations may start lower",
+            "by quota request: limits.accounts_per_organization",
+        ),
+        Limit(
             "role_trust_policy_chars",
             2048,
             "characters",

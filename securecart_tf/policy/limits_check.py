@@ -20,7 +20,34 @@ _RAISED_SCP = 10240
 
 def check_limits(project: Project) -> list[Finding]:
     ctx = Context.of(project)
-    return [*_scps(ctx), *_ou_depth(ctx), *_roles(ctx), *_policies(ctx), *_permission_sets(ctx)]
+    return [
+        *_scps(ctx),
+        *_ou_depth(ctx),
+        *_account_count(ctx),
+        *_roles(ctx),
+        *_policies(ctx),
+        *_permission_sets(ctx),
+    ]
+
+
+def _account_count(ctx: Context) -> list[Finding]:
+    """CreateAccount fails with ACCOUNT_NUMBER_LIMIT_EXCEEDED once the organization's quota is used up."""
+    limit = ctx.limits["accounts_per_organization"]
+    accounts = ctx.matrix.accounts
+    if len(accounts) <= limit:
+        return []
+    first_over = accounts[limit]  # the account that takes the first place beyond the quota
+    return [
+        finding(
+            "accounts-per-organization",
+            f"the organization would have {len(accounts)} accounts, the management account included; its "
+            f"account quota is {limit}, so creating '{first_over.name}' and the ones after it would fail",
+            ctx.at("accounts", limit, "name"),
+            "request a higher quota (Service Quotas: AWS Organizations, 'Default maximum number of accounts') "
+            "and set limits.accounts_per_organization to it",
+            first_over.name,
+        )
+    ]
 
 
 def _n(value: int) -> str:

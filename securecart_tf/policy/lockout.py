@@ -21,8 +21,8 @@ _NEGATED = {"arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals"}
 _POSITIVE = {"arnlike", "arnequals", "stringlike", "stringequals"}
 
 
-def role_arn(account_id: str, role: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{role}"
+def role_arn(account_id: str, role: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{role}"
 
 
 @lru_cache(maxsize=4096)

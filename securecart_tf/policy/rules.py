@@ -45,6 +45,12 @@ RULES: dict[str, Rule] = {
         ),
         Rule("ou-depth", _E, "limits", "an OU nested deeper than `ou_depth` levels under the root"),
         Rule(
+            "accounts-per-organization",
+            _E,
+            "limits",
+            "the matrix has more accounts than `accounts_per_organization`, the management account included",
+        ),
+        Rule(
             "trust-policy-size",
             _E,
             "limits",

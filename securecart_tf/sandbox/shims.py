@@ -15,6 +15,18 @@ a lifecycle PUT that S3 would reject empties the bucket's configuration instead 
 CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it, so destroy left the
 trail behind.
 
+moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refuse`):
+
+- CreateTrail/UpdateTrail of an organization trail whose bucket policy does not let CloudTrail write for
+  the management account's trail ARN (aws:SourceArn), or whose KMS key policy does not let CloudTrail
+  encrypt for it: an organization trail is owned by the management account, whoever creates it.
+- PutConfigurationAggregator with an organization source from an account that is neither the management
+  account nor registered as delegated administrator for both config.amazonaws.com and
+  config-multiaccountsetup.amazonaws.com.
+- AssumeRole into a role that does not exist (moto hands out credentials for any ARN).
+- RemoveAccountFromOrganization of an account the organization created (it has no standalone billing
+  until someone completes its sign-up) or of a delegated administrator.
+
 State is in memory, per account, like moto's. Each shim answers in the wire format the AWS SDK expects.
 """
 
@@ -38,6 +50,9 @@ _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/")
 SSO_TARGET_PREFIX = "SWBExternalService."
 CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
+CONFIG_TARGET_PREFIX = "StarlingDoveService."
+ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
+CONFIG_PRINCIPALS = ("config.amazonaws.com", "config-multiaccountsetup.amazonaws.com")
 
 
 def _account_of(access_key: str) -> str:
@@ -115,6 +130,9 @@ class Shims:
             body = json.dumps({"session": self.session, "pid": os.getpid()}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        refused = self.refuse(request)
+        if refused is not None:
+            return self._answer(request, refused, start_response)
         if _is_s3_lifecycle(request):
             return self._s3_lifecycle(request, environ, start_response)
         if request.target == SSO_TARGET_PREFIX + "CreatePermissionSet":
@@ -122,7 +140,12 @@ class Shims:
         handled = self.dispatch(request)
         if handled is None:
             return self.app(environ, start_response)
+        return self._answer(request, handled, start_response)
+
+    def _answer(self, request: Request, handled: Response, start_response: Callable[..., Any]) -> Iterable[bytes]:
         status, payload = handled
+        if request.service == "sts":
+            return _query_error(status, payload or {}, start_response)
         body = json.dumps(payload or {}).encode()
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 409: "Conflict"}.get(status, "Error")
         headers = [
@@ -153,6 +176,21 @@ class Shims:
             return self._cloudtrail_delegate(request, register=True)
         if cloudtrail_op == "CloudTrail_20131101.DeregisterOrganizationDelegatedAdmin":
             return self._cloudtrail_delegate(request, register=False)
+        return None
+
+    # ---- What AWS refuses and moto accepts -----------------------------------------------------------
+
+    def refuse(self, r: Request) -> Response | None:
+        """The refusal AWS would answer this request with, or None to let it through."""
+        if r.service == "sts":
+            return _refuse_missing_role(r)
+        cloudtrail_op = r.target.removeprefix("com.amazonaws.cloudtrail.v20131101.")
+        if cloudtrail_op in ("CloudTrail_20131101.CreateTrail", "CloudTrail_20131101.UpdateTrail"):
+            return _refuse_organization_trail(r)
+        if r.target == CONFIG_TARGET_PREFIX + "PutConfigurationAggregator":
+            return _refuse_organization_aggregator(r)
+        if r.target == ORGANIZATIONS_TARGET_PREFIX + "RemoveAccountFromOrganization":
+            return _refuse_account_removal(r)
         return None
 
     # ---- CloudTrail delegated administrator ----------------------------------------------------------
@@ -450,3 +488,210 @@ def _patch_ssoadmin_managed_policies() -> None:
         raise models.ResourceNotFoundException(f"Policy does not exist with ARN: {managed_policy_arn}")
 
     models.SSOAdminBackend._find_managed_policy = find_managed_policy
+
+    from moto.organizations.models import FakeDelegatedAdministrator
+
+    # AWS's Config guide registers both Config principals as delegated administrator; moto knows only one.
+    for principal in CONFIG_PRINCIPALS:
+        if principal not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+            FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(principal)
+
+
+# ---- Refusals: what AWS checks that moto does not ------------------------------------------------------
+
+
+def _query_error(status: int, payload: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """An error in the query protocol's XML (STS), which the SDKs parse for the code and message."""
+    from xml.sax.saxutils import escape
+
+    code = escape(str(payload.get("__type", "Error")))
+    message = escape(str(payload.get("message", "")))
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+    reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Error")
+    start_response(f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _management_account(account: str) -> str | None:
+    """The management account of the organization `account` belongs to, or None outside one."""
+    from moto.organizations.models import organizations_backends
+
+    if organizations_backends[account]["aws"].org is not None:
+        return account
+    owner = organizations_backends.master_accounts.get(account)
+    return owner[0] if owner else None
+
+
+def _refuse_missing_role(r: Request) -> Response | None:
+    """AssumeRole fails for a role that does not exist; moto would hand out credentials for any ARN."""
+    from moto.iam.models import iam_backends
+
+    form = parse_qs(r.body().decode(errors="replace"))
+    if form.get("Action", [""])[0] != "AssumeRole":
+        return None
+    role_arn = form.get("RoleArn", [""])[0]
+    parts = role_arn.split(":", 5)
+    if len(parts) < 6 or not parts[5].startswith("role/"):
+        return None  # moto answers a malformed ARN itself
+    account, name = parts[4], parts[5].rsplit("/", 1)[-1]
+    if any(role.name == name for role in iam_backends[account]["aws"].get_roles()):
+        return None
+    return _error(
+        403,
+        "AccessDenied",
+        f"User: {r.account} is not authorized to perform: sts:AssumeRole on resource: {role_arn} "
+        "(the role does not exist in that account)",
+    )
+
+
+def _statements(document: str | bytes | None) -> list[dict[str, Any]]:
+    try:
+        policy = json.loads(document or "{}")
+    except ValueError:
+        return []
+    found = policy.get("Statement", []) if isinstance(policy, dict) else []
+    found = [found] if isinstance(found, dict) else found
+    return [s for s in found if isinstance(s, dict)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(statement: dict[str, Any], service: str, action: str) -> bool:
+    """An Allow statement whose service principal and actions cover `action` for `service`."""
+    import fnmatch
+
+    if statement.get("Effect") != "Allow":
+        return False
+    principal = statement.get("Principal")
+    services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+    if principal != "*" and service not in services:
+        return False
+    return any(fnmatch.fnmatchcase(action.lower(), str(a).lower()) for a in _as_list(statement.get("Action", [])))
+
+
+def _condition_allows(statement: dict[str, Any], key: str, value: str) -> bool:
+    """The statement's conditions on `key` (if any) let `value` through."""
+    import fnmatch
+
+    for operator, conditions in (statement.get("Condition") or {}).items():
+        for name, expected in (conditions or {}).items():
+            if name.lower() != key.lower():
+                continue
+            wanted = [str(e) for e in _as_list(expected)]
+            if "Like" in operator:
+                if not any(fnmatch.fnmatchcase(value, w) for w in wanted):
+                    return False
+            elif value not in wanted:
+                return False
+    return True
+
+
+def _refuse_organization_trail(r: Request) -> Response | None:
+    """An organization trail is the management account's: its bucket and key policies must say so."""
+    from moto.kms.models import kms_backends
+    from moto.s3.models import s3_backends
+
+    body = r.json()
+    if not body.get("IsOrganizationTrail") or not body.get("S3BucketName"):
+        return None
+    management = _management_account(r.account)
+    if management is None:
+        return None  # moto answers OrganizationNotInAllFeaturesMode-like errors itself
+    trail_arn = f"arn:{_partition(r.region)}:cloudtrail:{r.region}:{management}:trail/{body.get('Name', '')}"
+    try:
+        bucket = s3_backends[r.account]["aws"].get_bucket(body["S3BucketName"])
+    except Exception:  # moto raises its own missing-bucket error later
+        return None
+    writes = [s for s in _statements(bucket.policy) if _grants(s, CLOUDTRAIL_PRINCIPAL, "s3:PutObject")]
+    if not any(_condition_allows(s, "aws:SourceArn", trail_arn) for s in writes):
+        return _error(
+            400,
+            "InsufficientS3BucketPolicyException",
+            f"Incorrect S3 bucket policy is detected for bucket: {body['S3BucketName']}: an organization trail "
+            f"is owned by the management account, so aws:SourceArn must allow {trail_arn}",
+        )
+    key_id = str(body.get("KmsKeyId") or "")
+    if not key_id:
+        return None
+    key_account = key_id.split(":")[4] if key_id.startswith("arn:") else r.account
+    try:
+        key_policy = kms_backends[key_account][r.region].get_key_policy(key_id)
+    except Exception:  # an unknown key is moto's to report
+        return None
+    encrypts = [s for s in _statements(key_policy) if _grants(s, CLOUDTRAIL_PRINCIPAL, "kms:GenerateDataKey")]
+    if not any(_condition_allows(s, "kms:EncryptionContext:aws:cloudtrail:arn", trail_arn) for s in encrypts):
+        return _error(
+            400,
+            "InsufficientEncryptionPolicyException",
+            f"Insufficient permissions to access S3 bucket {body['S3BucketName']} or KMS key {key_id}: the key "
+            f"policy must let CloudTrail encrypt for the organization trail {trail_arn}",
+        )
+    return None
+
+
+def _refuse_organization_aggregator(r: Request) -> Response | None:
+    """An organization aggregator needs the management account, or a delegated admin for both Config principals."""
+    from moto.organizations.models import organizations_backends
+
+    if "OrganizationAggregationSource" not in r.json():
+        return None
+    management = _management_account(r.account)
+    if management == r.account:
+        return None
+    registered: set[str] = set()
+    if management is not None:
+        for admin in organizations_backends[management]["aws"].admins:
+            if admin.account.id == r.account:
+                registered.update(admin.services)
+    missing = [p for p in CONFIG_PRINCIPALS if p not in registered]
+    if not missing:
+        return None
+    return _error(
+        400,
+        "OrganizationAccessDeniedException",
+        f"This action can be only made by AWS Organization's management account or a delegated administrator: "
+        f"{r.account} is not registered as delegated administrator for {', '.join(missing)}",
+    )
+
+
+def _refuse_account_removal(r: Request) -> Response | None:
+    """A created account cannot leave until it could stand alone; a delegated administrator cannot leave."""
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[r.account]["aws"]
+    if backend.org is None:
+        return None
+    account_id = str(r.json().get("AccountId", ""))
+    account = next((a for a in backend.accounts if a.id == account_id), None)
+    if account is None:
+        return None
+    if any(admin.account.id == account_id and admin.services for admin in backend.admins):
+        return _error(
+            400,
+            "ConstraintViolationException",
+            f"Account {account_id} is a delegated administrator; deregister it before removing it from the "
+            "organization",
+        )
+    if account.joined_method == "CREATED":
+        status, payload = _error(
+            400,
+            "ConstraintViolationException",
+            f"You cannot remove account {account_id} from the organization: it was created by Organizations and "
+            "lacks the information required to operate as a standalone account (billing, support plan, phone)",
+        )
+        return status, {**(payload or {}), "Reason": "ACCOUNT_CANNOT_LEAVE_WITHOUT_PHONE_VERIFICATION"}
+    return None

@@ -59,6 +59,8 @@ FAULTS = {
     "too-many-requests": (429, "TooManyRequestsException", "SlowDown"),
     "unavailable": (503, "ServiceUnavailable", "ServiceUnavailable"),
     "internal": (500, "InternalFailure", "InternalError"),
+    # Identity Center's answer to concurrent changes of one permission set; the SDKs do not retry it
+    "conflict": (409, "ConflictException", "OperationAborted"),
 }
 
 

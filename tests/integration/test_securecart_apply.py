@@ -283,14 +283,24 @@ def test_the_readme_walkthrough_works_as_written(deployed_example: Deployed) -> 
     assert len({r["current"] for r in rows}) == 1 and all(r["state"] == "up to date" for r in rows), rows
 
 
-def test_destroy_leaves_nothing_behind(deployed_example: Deployed) -> None:
-    """Runs last in this module: tears the example down, prod first, and checks nothing is left."""
+def test_destroy_leaves_only_the_organization_its_accounts_and_the_logs(deployed_example: Deployed) -> None:
+    """Runs last in this module: tears the example down, prod first, and checks what is left.
+
+    destroy never deletes the organization, its OUs and accounts, or the log bucket and its key: on real AWS
+    an account created by the organization cannot leave it, and the logs are the audit trail.
+    """
+    account_ids = deployed_example.account_ids
+    bucket = deployed_example.outputs("security")["log_bucket"]
     for env, extra in (("prod", ["--confirm-env", "prod"]), ("staging", []), ("dev", [])):
         result = cli(deployed_example.project, "destroy", "--env", env, "--auto-approve", *extra)
         assert result.returncode == 0, explain(result)
+    assert "destroy never destroys the organization" in result.stdout + result.stderr
     org = deployed_example.client("organizations")
-    with pytest.raises(org.exceptions.AWSOrganizationsNotInUseException):
-        org.describe_organization()
+    assert org.describe_organization()["Organization"]["MasterAccountId"] == account_ids["management"]
+    members = {a["Id"]: a["Status"] for a in org.list_accounts()["Accounts"]}
+    assert {members[account_ids[name]] for name in ("security", "dev", "staging", "prod")} == {"ACTIVE"}
+    assert bucket in {b["Name"] for b in deployed_example.client("s3", "security").list_buckets()["Buckets"]}
+    assert [p["Name"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]] == ["FullAWSAccess"]
     sso = deployed_example.client("sso-admin")
     instance = sso.list_instances()["Instances"][0]["InstanceArn"]
     assert sso.list_permission_sets(InstanceArn=instance)["PermissionSets"] == []

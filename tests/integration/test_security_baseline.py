@@ -115,6 +115,21 @@ def test_the_log_bucket_is_kms_encrypted_versioned_and_closed_to_the_public(base
         if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
     ]
     assert denies_plain_http, policy
+    # an organization trail is the management account's, whoever creates it: CloudTrail writes for that ARN only
+    management = baseline.client("organizations").describe_organization()["Organization"]["MasterAccountId"]
+    management_trail = f"arn:aws:cloudtrail:us-east-1:{management}:trail/{trail['Name']}"
+    (writes,) = [
+        s
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow"
+        and s["Action"] == "s3:PutObject"
+        and s["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    ]
+    assert writes["Condition"]["StringEquals"]["aws:SourceArn"] == management_trail
+    key_policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    (encrypts,) = [s for s in key_policy["Statement"] if s["Principal"] == {"Service": "cloudtrail.amazonaws.com"}]
+    context = encrypts["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"]
+    assert context == f"arn:aws:cloudtrail:*:{management}:trail/*"
 
 
 def test_guardduty_is_on_and_the_security_account_administers_it_for_the_organization(baseline: Deployed) -> None:
@@ -163,10 +178,14 @@ def test_the_organization_trusts_the_services_and_delegates_them_to_the_security
         "access-analyzer.amazonaws.com",
     } <= enabled
     delegated = org.list_delegated_services_for_account(AccountId=baseline.account_ids["security"])
-    # an organization trail kept outside the management account needs CloudTrail's delegated administrator
-    assert {"cloudtrail.amazonaws.com", "access-analyzer.amazonaws.com", "config-multiaccountsetup.amazonaws.com"} <= {
-        s["ServicePrincipal"] for s in delegated["DelegatedServices"]
-    }
+    # an organization trail kept outside the management account needs CloudTrail's delegated administrator;
+    # an organization aggregator there needs both Config principals (AWS Config guide)
+    assert {
+        "cloudtrail.amazonaws.com",
+        "access-analyzer.amazonaws.com",
+        "config-multiaccountsetup.amazonaws.com",
+        "config.amazonaws.com",
+    } <= {s["ServicePrincipal"] for s in delegated["DelegatedServices"]}
 
 
 def test_protect_security_services_is_attached_where_the_matrix_says_and_denies_disabling_each(

@@ -47,7 +47,9 @@ def test_a_renamed_module_variable_is_caught(rendered: Path, tmp_path: Path) -> 
 
 
 def test_a_renamed_object_attribute_is_caught(rendered: Path, tmp_path: Path) -> None:
-    copy = _mutated_copy(rendered, tmp_path, "organization", "    email  = string\n", "    mail   = string\n")
+    copy = _mutated_copy(
+        rendered, tmp_path, "organization", "    email             = string\n", "    mail              = string\n"
+    )
     problems = check_root(copy / "dev" / "organization", copy / "modules")
     assert any("lacks 'mail', which the module requires" in p for p in problems), problems
     assert any(".email: not an attribute of the module's type" in p for p in problems), problems

@@ -93,7 +93,9 @@ def test_an_unknown_key_far_from_any_lists_the_allowed_keys_and_the_missing_one_
         "missing required key 'email' in accounts[1]",
         "unknown key 'contact' in accounts[1]",
     ]
-    assert errors[1].hint is not None and errors[1].hint.startswith("allowed keys: description, email, environment")
+    assert errors[1].hint is not None and errors[1].hint.startswith(
+        "allowed keys: access_role_exists, closing, description, email, environment"
+    )
 
 
 def test_errors_come_in_file_order(tmp_path: Path) -> None:

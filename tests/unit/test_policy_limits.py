@@ -196,6 +196,36 @@ def test_an_ou_five_levels_deep_is_fine(tmp_path: Path) -> None:
     assert by_rule(check(write_matrix(tmp_path, base=base)), "ou-depth") == []
 
 
+# ------------------------------------------------------------------------------------------- accounts
+
+
+def more_accounts(count: int) -> str:
+    return "".join(
+        f"  - name: extra{i}\n    email: extra{i}@acme.example\n    ou: WorkloadsOU\n    environment: dev\n"
+        for i in range(count)
+    )
+
+
+def test_more_accounts_than_the_default_quota_of_ten_is_an_error_at_the_first_one_over(tmp_path: Path) -> None:
+    base = write_matrix(tmp_path).read_text()
+    assert base.count("  - name: ") - base.count("    - name: ") == 3  # management, dev and prod
+    path = write_matrix(tmp_path, base=base + more_accounts(8))
+    f = one(check(path), "accounts-per-organization")
+    assert (f.severity, f.subject) == ("error", "extra7")  # the eleventh account
+    assert f.location.line == line_of(path, "name: extra7")
+    assert "the organization would have 11 accounts" in f.message and "quota is 10" in f.message
+
+
+def test_ten_accounts_fit_and_a_raised_quota_is_read_from_the_matrix(tmp_path: Path) -> None:
+    base = write_matrix(tmp_path).read_text()
+    assert by_rule(check(write_matrix(tmp_path, base=base + more_accounts(7))), "accounts-per-organization") == []
+    raised = base + more_accounts(8) + "limits:\n  accounts_per_organization: 20\n"
+    assert by_rule(check(write_matrix(tmp_path, base=raised)), "accounts-per-organization") == []
+    lowered = base + "limits:\n  accounts_per_organization: 2\n"
+    f = one(check(write_matrix(tmp_path, base=lowered)), "accounts-per-organization")
+    assert f.subject == "prod"
+
+
 # ---------------------------------------------------------------------------------------------- roles
 
 

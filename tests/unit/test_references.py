@@ -170,8 +170,19 @@ CHECKS: dict[str, Check] = {
         "access-matrix.yaml",
         "id: '111122223333'",
         bad=lambda m, e: (m["accounts"][2].update(id="111122223333"), m["accounts"][3].update(id="111122223333")),
-        ok=lambda m, e: (m["accounts"][2].update(id="111122223333"), m["accounts"][3].update(id="444455556666")),
+        ok=lambda m, e: (
+            m["accounts"][2].update(id="111122223333", access_role_exists=True),
+            m["accounts"][3].update(id="444455556666", access_role_exists=True),
+        ),
         nth=2,
+    ),
+    "adopted-account-without-access-role": Check(
+        "adopted-account-access",
+        "account 'prod' is adopted (id 444455556666), and AWS creates OrganizationAccountAccessRole only in",
+        "access-matrix.yaml",
+        "id: '444455556666'",
+        bad=lambda m, e: m["accounts"][3].update(id="444455556666"),
+        ok=lambda m, e: m["accounts"][3].update(id="444455556666", access_role_exists=True),
     ),
     "duplicate-sibling-ou": Check(
         "duplicate-name",
@@ -657,6 +668,23 @@ def test_a_check_refuses_its_bad_project_at_the_right_line(name: str, tmp_path: 
 def test_a_check_accepts_its_near_miss(name: str, tmp_path: Path) -> None:
     findings = findings_for(tmp_path, CHECKS[name].ok)
     assert findings == [], "\n".join(f"{f.rule} {f.location}: {f.message}" for f in findings)
+
+
+def test_an_adopted_account_reached_with_its_own_profile_needs_no_access_role(tmp_path: Path) -> None:
+    def adopted_with_profile(m: Data, e: dict[str, Data]) -> None:
+        m["accounts"][3].update(id="444455556666")
+        e["prod"]["target"] = {"type": "aws", "account_profiles": {"prod": "prod-admin"}}
+
+    assert findings_for(tmp_path / "profile", adopted_with_profile) == []
+
+    def profile_for_another_account(m: Data, e: dict[str, Data]) -> None:
+        m["accounts"][3].update(id="444455556666")
+        e["prod"]["target"] = {"type": "aws", "role_name": "Admin", "account_profiles": {"dev": "dev-admin"}}
+
+    (finding,) = findings_for(tmp_path / "other", profile_for_another_account)
+    assert finding.rule == "adopted-account-access"
+    assert "AWS creates Admin only in accounts Organizations creates" in finding.message
+    assert "environments/prod.yaml" in finding.fix
 
 
 def test_a_close_name_is_suggested_and_a_far_one_lists_the_choices(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from securecart_tf.config.environments import Environment
 from securecart_tf.config.load import load_project
 from securecart_tf.model import OrgFacts, build_model
 from securecart_tf.render import render
+from securecart_tf.validate import run_checks
 
 FACTS = OrgFacts(
     account_ids={
@@ -71,6 +73,52 @@ def test_without_role_name_member_accounts_are_reached_through_the_deployment_ro
     assert 'role_arn     = "arn:aws:iam::${var.account_id}:role/Deployer"' in files["access-dev"]["providers.tf"]
 
 
+def test_real_aws_backs_off_adaptively_and_boundedly(example_project: Path, tmp_path: Path) -> None:
+    files = _render(
+        example_project, tmp_path, {"name": "dev", "stacks": ["identity-center"], "target": {"type": "aws"}}
+    )
+    provider = files["identity-center"]["providers.tf"]
+    assert 'retry_mode  = "adaptive"' in provider
+    assert "max_retries = 25" in provider
+
+
+def test_identity_center_works_in_its_own_region(example_project: Path, tmp_path: Path) -> None:
+    matrix = example_project.read_text()
+    assert "identity_center:\n" in matrix
+    example_project.write_text(matrix.replace("identity_center:\n", "identity_center:\n  region: eu-west-1\n", 1))
+    files = _render(example_project, tmp_path, {"name": "dev", "stacks": ["organization", "identity-center"]})
+    assert json.loads(files["identity-center"]["terraform.tfvars.json"])["region"] == "eu-west-1"
+    assert json.loads(files["organization"]["terraform.tfvars.json"])["region"] == "us-east-1"
+
+
+def test_a_govcloud_organization_names_its_own_partition_in_every_generated_arn(
+    example_project: Path, tmp_path: Path
+) -> None:
+    matrix = example_project.read_text()
+    assert "home_region: us-east-1" in matrix
+    # what the user writes names the partition already; everything else securecart-tf generates
+    example_project.write_text(
+        matrix.replace("home_region: us-east-1", "home_region: us-gov-west-1").replace("arn:aws:", "arn:aws-us-gov:")
+    )
+    for policy in (example_project.parent / "policies").rglob("*.json"):
+        policy.write_text(policy.read_text().replace("arn:aws:", "arn:aws-us-gov:"))
+    files = _render(
+        example_project,
+        tmp_path,
+        {"name": "dev", "stacks": ["organization"], "accounts": ["dev"], "target": {"type": "aws"}},
+    )
+    assert 'role_arn     = "arn:aws-us-gov:iam::${var.account_id}:role/' in files["access-dev"]["providers.tf"]
+    access = files["access-dev"]["terraform.tfvars.json"]
+    organization = files["organization"]["terraform.tfvars.json"]
+    for text in (access, organization):
+        assert "arn:aws:" not in text
+    assert "arn:aws-us-gov:iam::444444444444:oidc-provider/" in access  # DeploymentRole trusts GitHub's OIDC
+    assert "arn:aws-us-gov:iam::*:role/OrganizationAccountAccessRole" in organization  # guardrail exemptions
+    # and the lockout check matches those exemptions against the partition's role ARNs
+    errors = [f for f in run_checks(load_project(example_project)) if f.severity == "error"]
+    assert errors == [], [(f.rule, f.message) for f in errors]
+
+
 def test_a_per_account_profile_replaces_assume_role(example_project: Path, tmp_path: Path) -> None:
     files = _render(
         example_project,
@@ -110,6 +158,43 @@ def test_s3_backend_keys_each_stack_and_locks_with_a_lockfile(example_project: P
     assert 'key          = "org/main/access-dev/terraform.tfstate"' in backend
     assert "use_lockfile = true" in backend
     assert "use_path_style" not in backend  # path-style addressing is for the sandbox only
+    assert 'required_version = ">= 1.11.0"' in backend  # use_lockfile arrived in Terraform 1.11
+
+
+def test_a_local_backend_keeps_the_terraform_floor_at_1_9(example_project: Path, tmp_path: Path) -> None:
+    files = _render(example_project, tmp_path, {"name": "dev", "accounts": ["dev"]})
+    assert 'required_version = ">= 1.9.0"' in files["access-dev"]["providers.tf"]
+
+
+def test_an_s3_backend_with_terraform_older_than_1_11_stops_before_init(example_project: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "terraform"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "if sys.argv[1:] == ['version', '-json']:\n"
+        "    print(json.dumps({'terraform_version': '1.10.5'}))\n"
+        "else:\n"
+        "    open(sys.argv[0] + '.ran', 'w').write(' '.join(sys.argv[1:]))\n"
+    )
+    fake.chmod(0o755)
+    dev = example_project.parent / "environments" / "dev.yaml"
+    dev.write_text(dev.read_text().replace("  type: local", "  type: s3\n  bucket: securecart-tfstate"))
+    backend_line = dev.read_text().splitlines().index("  type: s3") + 1
+    result = subprocess.run(
+        [sys.executable, "-m", "securecart_tf", "plan", "--env", "dev"],
+        cwd=example_project.parent,
+        env={**os.environ, "SECURECART_TERRAFORM": str(fake)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"dev.yaml:{backend_line}:" in result.stderr
+    assert "keeps state in S3, locked with use_lockfile, which needs Terraform 1.11.0 or newer" in result.stderr
+    assert "this Terraform is 1.10.5" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "terraform.ran").exists()  # no init, no plan
 
 
 def test_destroy_outside_the_sandbox_needs_the_typed_name(example_project: Path) -> None:

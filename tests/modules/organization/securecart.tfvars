@@ -1,5 +1,6 @@
 # SecureCart's organization: security, workloads (non-prod, prod, and a PCI OU inside prod) and shared
-# services; the security account administers Access Analyzer and GuardDuty for everyone.
+# services; the security account administers Access Analyzer and GuardDuty for everyone. The dev account
+# is marked for closing: removing it closes it, where removing any other only takes it out.
 organization = {
   service_access_principals = ["sso.amazonaws.com", "guardduty.amazonaws.com", "access-analyzer.amazonaws.com"]
 }
@@ -15,9 +16,10 @@ accounts = {
   security        = { email = "aws-security@securecart.example", parent = "SecurityOU" }
   shared-services = { email = "aws-shared@securecart.example", parent = "SharedServicesOU", id = "333333333333" }
   dev = {
-    email  = "aws-dev@securecart.example"
-    parent = "WorkloadsOU/NonProdOU"
-    tags   = { "securecart:environment" = "dev" }
+    email             = "aws-dev@securecart.example"
+    parent            = "WorkloadsOU/NonProdOU"
+    tags              = { "securecart:environment" = "dev" }
+    close_on_deletion = true
   }
   payments = {
     email  = "aws-payments@securecart.example"
