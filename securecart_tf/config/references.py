@@ -232,7 +232,7 @@ class _Checker:
             target = env.target if env is not None else None
             if isinstance(target, AwsTarget) and a.name in target.account_profiles:
                 continue
-            role = target.role_name if isinstance(target, AwsTarget) else self.m.organization.deployment_role
+            role = (target.role_name if isinstance(target, AwsTarget) else None) or self.m.organization.deployment_role
             where = f"environments/{env.name}.yaml" if env is not None else "its environment file"
             self.error(
                 "adopted-account-access",

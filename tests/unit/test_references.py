@@ -679,7 +679,12 @@ def test_an_adopted_account_reached_with_its_own_profile_needs_no_access_role(tm
 
     def profile_for_another_account(m: Data, e: dict[str, Data]) -> None:
         m["accounts"][3].update(id="444455556666")
-        e["prod"]["target"] = {"type": "aws", "role_name": "Admin", "account_profiles": {"dev": "dev-admin"}}
+        e["prod"]["target"] = {
+            "type": "aws",
+            "role_name": "Admin",
+            "role_name_reason": "prod is reached through the role its operators already use",
+            "account_profiles": {"dev": "dev-admin"},
+        }
 
     (finding,) = findings_for(tmp_path / "other", profile_for_another_account)
     assert finding.rule == "adopted-account-access"

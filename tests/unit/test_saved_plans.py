@@ -40,7 +40,9 @@ class StandInTerraform:
     def init(self, backend_config: dict[str, str] | None = None) -> Outcome:
         return Outcome("init", 0, 0.0, self.log)
 
-    def plan(self, planfile: Path, *, destroy: bool = False, refresh_only: bool = False) -> Outcome:
+    def plan(
+        self, planfile: Path, *, destroy: bool = False, refresh_only: bool = False, targets: list[str] | None = None
+    ) -> Outcome:
         body = f"{'destroy' if destroy else 'plan'} {next(PLANS)} made by {self.run.command}".encode()
         planfile.write_bytes(body)
         self.run.planned.append((self.stack, body))
