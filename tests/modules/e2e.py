@@ -47,7 +47,11 @@ TRUSTED_SERVICES = (
     "access-analyzer.amazonaws.com",
 )
 # What the security account administers for the organization, as the organization module delegates it.
-DELEGATED_TO_SECURITY = ("config-multiaccountsetup.amazonaws.com", "access-analyzer.amazonaws.com")
+DELEGATED_TO_SECURITY = (
+    "config-multiaccountsetup.amazonaws.com",
+    "config.amazonaws.com",
+    "access-analyzer.amazonaws.com",
+)
 
 
 def sandbox_override() -> str:
@@ -150,6 +154,8 @@ class E2ECase:
     """Creates, with boto3, what the module expects to exist already (what other modules or an IdP make)."""
     sandbox_vars: Callable[[SandboxOrganization], dict[str, Any]] = field(default=lambda org: {}, compare=False)
     """Inputs only the sandbox knows (IDs, ARNs); they override the tfvars'."""
+    outlives_destroy: tuple[str, ...] = ()
+    """Addresses AWS will not destroy yet, which leave the state before destroy (as securecart-tf's destroy does)."""
 
     @property
     def root(self) -> Path:
@@ -217,5 +223,7 @@ class Root:
         return "" if result.retcode == 0 else result.out
 
     def destroy(self) -> None:
+        for address in self.case.outlives_destroy:
+            self.tf.execute_command("state", "rm", address)
         # The plan before it has just refreshed the state; reading every resource again would only cost time.
         self.tf.destroy(input=False, refresh=False)

@@ -269,9 +269,18 @@ def _organization_created(org: SandboxOrganization, out: Outputs) -> None:
 
 
 def _organization_gone(org: SandboxOrganization, out: Outputs) -> None:
+    """Accounts are closed, OUs and delegations gone. A closed account stays in its organization (SUSPENDED)
+    until AWS removes it, 90 days on, so the organization itself outlives destroy and left the state first."""
     organizations = org.client("organizations")
-    code = _error_code(organizations.describe_organization)
-    assert code == "AWSOrganizationsNotInUseException"
+    assert organizations.describe_organization()["Organization"]["Id"] == out["organization_id"]
+    members = {
+        a["Id"]: a["Status"]
+        for a in organizations.list_accounts()["Accounts"]
+        if a["Id"] != out["account_ids"]["management"]
+    }
+    assert members == {out["account_ids"][name]: "SUSPENDED" for name in ACCOUNT_PARENTS}
+    assert organizations.list_organizational_units_for_parent(ParentId=out["root_id"])["OrganizationalUnits"] == []
+    assert organizations.list_delegated_administrators()["DelegatedAdministrators"] == []
     assert org.client("guardduty").list_organization_admin_accounts()["AdminAccounts"] == []
 
 
@@ -389,7 +398,15 @@ CASES: list[tuple[E2ECase, Check, Check]] = [
         _identity_center_created,
         _identity_center_gone,
     ),
-    (E2ECase("organization", bare_sandbox=True), _organization_created, _organization_gone),
+    (
+        E2ECase(
+            "organization",
+            bare_sandbox=True,
+            outlives_destroy=("module.organization.aws_organizations_organization.this",),
+        ),
+        _organization_created,
+        _organization_gone,
+    ),
     (
         E2ECase("security-baseline", account="security", sandbox_vars=_security_baseline_vars),
         _security_baseline_created,

@@ -32,6 +32,10 @@ module "organization" {
   delegated_administrators = var.delegated_administrators
   guardduty_admin_account  = var.guardduty_admin_account
   tags                     = var.tags
+
+  # An account the organization created leaves it only by being closed (it has no standalone billing),
+  # so a root that is torn down whole closes its accounts.
+  close_on_deletion = true
 }
 
 output "organization_id" {
