@@ -23,15 +23,18 @@ from securecart_tf.policy.lint import (
     AWS_MANAGED,
     Issue,
     Kind,
+    as_list,
     aws_managed_name,
     grant_issues,
     parliament_issues,
     shorten,
+    statement_covers,
     statement_label,
     statements,
     unbounded_creation,
 )
-from securecart_tf.policy.lockout import excludes, exemption_hint, role_arn
+from securecart_tf.policy.lockout import Request, applies, exemption_hint, role_arn
+from securecart_tf.policy.needs import Need, break_glass_needs, deployment_needs, request_region
 from securecart_tf.policy.rules import finding
 
 
@@ -450,44 +453,109 @@ def check_lockout(project: Project) -> list[Finding]:
     ctx = Context.of(project)
     out = _Findings()
     mgmt = ctx.matrix.organization.management_account
-    roles = ctx.platform_roles
     for i, g in enumerate(ctx.matrix.guardrails):
         accounts = ctx.model.expand(g.targets)
         if mgmt in accounts:
-            path: PathT = ("guardrails", i, "targets")
-            for key, _, entry in ctx.target_entries(i):
-                if key in ("root", f"account:{mgmt}"):
-                    path = entry
-            how = " through the root" if path[-2] == "ous" else ""
-            out.add(
-                finding(
-                    "scp-management-account",
-                    f"guardrail '{g.name}' targets the management account '{mgmt}'{how}; SCPs never restrict the "
-                    "management account, so it does not apply there",
-                    ctx.at(*path),
-                    "nothing to do; protect the management account by using it only to run the organization",
-                    g.name,
-                )
-            )
+            _management_note(ctx, out, i)
         members = [a for a in accounts if a != mgmt]
         for index, statement in enumerate(statements(ctx.guardrail_document(g))):
-            if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
-                continue
-            for what, role in roles:
-                exposed = [a for a in members if not excludes(statement, role_arn(ctx.account_id(a), role))]
-                if not exposed:
-                    continue
-                out.add(
-                    finding(
-                        "scp-lockout",
-                        f"guardrail '{g.name}' {statement_label(statement, index)} can deny {role} (the {what}) in "
-                        f"{shorten(exposed)}: it has no aws:PrincipalArn exemption covering it",
-                        ctx.guardrail_location(i),
-                        exemption_hint([name for _, name in roles]),
-                        g.name,
-                    )
-                )
+            if isinstance(statement, dict) and statement.get("Effect") == "Deny":
+                for what, role in ctx.platform_roles:
+                    _statement_lockout(ctx, out, i, index, statement, (what, role), members)
     return out.items
+
+
+def _management_note(ctx: Context, out: _Findings, i: int) -> None:
+    g = ctx.matrix.guardrails[i]
+    mgmt = ctx.matrix.organization.management_account
+    path: PathT = ("guardrails", i, "targets")
+    for key, _, entry in ctx.target_entries(i):
+        if key in ("root", f"account:{mgmt}"):
+            path = entry
+    how = " through the root" if path[-2] == "ous" else ""
+    out.add(
+        finding(
+            "scp-management-account",
+            f"guardrail '{g.name}' targets the management account '{mgmt}'{how}; SCPs never restrict the "
+            "management account, so it does not apply there",
+            ctx.at(*path),
+            "nothing to do; protect the management account by using it only to run the organization",
+            g.name,
+        )
+    )
+
+
+def _needs(ctx: Context, what: str, account: str) -> list[Need]:
+    return deployment_needs(ctx.model, account) if what == "deployment role" else break_glass_needs()
+
+
+def _denied(ctx: Context, statement: dict[str, Any], arn: str, needs: list[Need]) -> list[str]:
+    """The needed actions the statement can deny this role session."""
+    home = ctx.matrix.organization.home_region
+    covered: dict[str, bool] = {}
+    out = []
+    for action, resource in needs:
+        if action in out:
+            continue
+        if covered.setdefault(action, statement_covers(statement, action)):
+            request = Request(arn, action, resource, request_region(action, home))
+            if applies(statement, request) is not False:
+                out.append(action)
+    return out
+
+
+def _statement_actions(statement: dict[str, Any]) -> str:
+    if "NotAction" in statement:
+        return f"every action except {shorten([str(a) for a in as_list(statement['NotAction'])])}"
+    return shorten([str(a) for a in as_list(statement.get("Action"))])
+
+
+def _statement_lockout(
+    ctx: Context,
+    out: _Findings,
+    i: int,
+    index: int,
+    statement: dict[str, Any],
+    role: tuple[str, str],
+    members: list[str],
+) -> None:
+    """An error where the statement can deny the role what it needs; info where it merely binds the role."""
+    g = ctx.matrix.guardrails[i]
+    what, name = role
+    label = f"guardrail '{g.name}' {statement_label(statement, index)}"
+    denied: dict[str, list[str]] = {}
+    bound: list[str] = []  # accounts where it binds the role, but denies nothing the role needs there
+    for acc in members:
+        arn = role_arn(ctx.account_id(acc), name)
+        if applies(statement, Request(arn)) is False:
+            continue
+        actions = _denied(ctx, statement, arn, _needs(ctx, what, acc))
+        for action in actions:
+            denied.setdefault(action, []).append(acc)
+        if not actions:
+            bound.append(acc)
+    if denied:
+        where = shorten(list(dict.fromkeys(a for accs in denied.values() for a in accs)))
+        need = "its Terraform needs" if what == "deployment role" else "it needs to recover an account"
+        out.add(
+            finding(
+                "scp-lockout",
+                f"{label} can deny {name} (the {what}) {shorten(list(denied))} in {where}, which {need}",
+                ctx.guardrail_location(i),
+                exemption_hint([r for _, r in ctx.platform_roles]),
+                g.name,
+            )
+        )
+    if bound:
+        out.add(
+            finding(
+                "scp-binds-platform-role",
+                f"{label} also binds {name} (the {what}): {_statement_actions(statement)} in {shorten(bound)}",
+                ctx.guardrail_location(i),
+                "nothing to do if the role never needs these; otherwise " + exemption_hint([name]),
+                g.name,
+            )
+        )
 
 
 CHECKS: list[Callable[[Project], list[Finding]]] = [check_limits, check_policy_lint, check_lockout]

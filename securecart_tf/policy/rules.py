@@ -165,7 +165,15 @@ RULES: dict[str, Rule] = {
             "scp-lockout",
             _E,
             "lockout",
-            "an SCP Deny that could deny the deployment or break-glass role: no aws:PrincipalArn exemption",
+            "an SCP Deny that can deny the deployment role an action securecart-tf's Terraform performs in an "
+            "account it reaches, or the break-glass role what it needs to recover (assume roles, manage IAM "
+            "roles and policies); Action, Resource and Condition evaluated as AWS does",
+        ),
+        Rule(
+            "scp-binds-platform-role",
+            _I,
+            "lockout",
+            "an SCP Deny that applies to the deployment or break-glass role, but only to actions they do not need",
         ),
         Rule(
             "scp-management-account",
