@@ -35,6 +35,7 @@ from securecart_tf.policy.lint import (
 )
 from securecart_tf.policy.lockout import Request, applies, exemption_hint, role_arn
 from securecart_tf.policy.needs import Need, break_glass_needs, deployment_needs, request_region
+from securecart_tf.policy.rcp import rcp_denied, rcp_issues
 from securecart_tf.policy.rules import finding
 
 
@@ -85,12 +86,11 @@ def check_policy_lint(project: Project) -> list[Finding]:
     ctx = Context.of(project)
     out = _Findings()
     for i, g in enumerate(ctx.matrix.guardrails):
-        out.issues(
-            parliament_issues(ctx.guardrail_document(g), Kind.scp),
-            f"guardrail '{g.name}'",
-            ctx.guardrail_location(i),
-            g.name,
-        )
+        document = ctx.guardrail_document(g)
+        issues = parliament_issues(document, Kind.scp)
+        if g.type == "rcp":
+            issues = [*issues, *rcp_issues(document)]
+        out.issues(issues, f"guardrail '{g.name}'", ctx.guardrail_location(i), g.name)
     _customer_policies(ctx, out)
     for i, r in enumerate(ctx.matrix.roles):
         _role(ctx, out, i, r)
@@ -459,10 +459,32 @@ def check_lockout(project: Project) -> list[Finding]:
             _management_note(ctx, out, i)
         members = [a for a in accounts if a != mgmt]
         for index, statement in enumerate(statements(ctx.guardrail_document(g))):
-            if isinstance(statement, dict) and statement.get("Effect") == "Deny":
+            if isinstance(statement, dict) and statement.get("Effect") == "Deny" and g.type == "rcp":
+                _rcp_lockout(ctx, out, i, index, statement)
+            elif isinstance(statement, dict) and statement.get("Effect") == "Deny":
                 for what, role in ctx.platform_roles:
                     _statement_lockout(ctx, out, i, index, statement, (what, role), members)
     return out.items
+
+
+def _rcp_lockout(ctx: Context, out: _Findings, i: int, index: int, statement: dict[str, Any]) -> None:
+    g = ctx.matrix.guardrails[i]
+    denied = rcp_denied(ctx, i, statement)
+    if not denied:
+        return
+    role = ctx.matrix.organization.deployment_role
+    where = shorten(list(dict.fromkeys(a for accs in denied.values() for a in accs)))
+    out.add(
+        finding(
+            "rcp-lockout",
+            f"guardrail '{g.name}' {statement_label(statement, index)} can deny {role} (the deployment role) or the "
+            f"Terraform state {shorten(list(denied))} on resources in {where}, which its Terraform needs",
+            ctx.guardrail_location(i),
+            f'add "ArnNotLike": {{"aws:PrincipalArn": "arn:aws:iam::*:role/{role}"}} to the statement\'s '
+            "Condition, or compare aws:PrincipalOrgID with the organization's ID",
+            g.name,
+        )
+    )
 
 
 def _management_note(ctx: Context, out: _Findings, i: int) -> None:
@@ -473,10 +495,11 @@ def _management_note(ctx: Context, out: _Findings, i: int) -> None:
         if key in ("root", f"account:{mgmt}"):
             path = entry
     how = " through the root" if path[-2] == "ous" else ""
+    kind = g.type.upper()
     out.add(
         finding(
             "scp-management-account",
-            f"guardrail '{g.name}' targets the management account '{mgmt}'{how}; SCPs never restrict the "
+            f"guardrail '{g.name}' targets the management account '{mgmt}'{how}; {kind}s never restrict the "
             "management account, so it does not apply there",
             ctx.at(*path),
             "nothing to do; protect the management account by using it only to run the organization",

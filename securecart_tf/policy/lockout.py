@@ -6,8 +6,9 @@ context holds is known here only for what securecart-tf's own sessions send:
 
 - `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType` (a role session: AssumedRole);
 - `aws:RequestedRegion`, when the caller says which region the call goes to;
-- `aws:PrincipalIsAWSService`, `aws:ViaAWSService` (false) and `aws:CalledVia*` (absent): Terraform calls
-  AWS directly;
+- `aws:PrincipalIsAWSService`, `aws:ViaAWSService` (false) and `aws:CalledVia*`, `aws:Source*` (absent):
+  Terraform calls AWS directly; `aws:SecureTransport` (true): always over TLS;
+- `aws:PrincipalOrgID`: the organization's, which `${aws:ResourceOrgID}` also stands for in an RCP;
 - a service key the action does not document is absent from its request.
 
 A missing key makes a negated operator (StringNotEquals, ArnNotLike, ...) and any ...IfExists operator
@@ -24,6 +25,9 @@ from typing import Any
 
 from securecart_tf.policy import iam_data
 from securecart_tf.policy.lint import as_list, statement_covers
+
+_OWN_ORG = "\0own-organization"
+"""The organization's ID where it is not known: equal to itself, and to no ID written in a policy."""
 
 Tri = bool | None
 """True, False, or None: cannot be decided without the request."""
@@ -55,6 +59,8 @@ class Request:
     action: str | None = None
     resource: str | None = None
     region: str | None = None
+    org_id: str | None = None
+    """The organization's ID, when known; the principal and the resource are both in it."""
 
 
 @lru_cache(maxsize=4096)
@@ -95,6 +101,8 @@ def _substitute(pattern: str, request: Request) -> str | None:
     parts = request.principal_arn.split(":")
     account = parts[4] if len(parts) >= 5 else ""
     pattern = re.sub(r"\$\{aws:PrincipalAccount\}", account, pattern, flags=re.I)
+    org = request.org_id or _OWN_ORG
+    pattern = re.sub(r"\$\{aws:(Resource|Principal)OrgID\}", lambda _: org, pattern, flags=re.I)
     return None if "${" in pattern else pattern
 
 
@@ -120,8 +128,12 @@ def context_value(key: str, request: Request) -> tuple[bool, list[str]] | None:
         return True, ["AssumedRole"]
     if k in ("aws:principalisawsservice", "aws:viaawsservice"):
         return True, ["false"]
-    if k in ("aws:calledvia", "aws:calledviafirst", "aws:calledvialast"):
+    if k in ("aws:calledvia", "aws:calledviafirst", "aws:calledvialast") or k.startswith("aws:source"):
         return False, []
+    if k == "aws:securetransport":
+        return True, ["true"]
+    if k == "aws:principalorgid":
+        return True, [request.org_id or _OWN_ORG]
     if k == "aws:requestedregion":
         return (True, [request.region]) if request.region is not None else None
     if request.action is not None and not iam_data.is_global_key(key):

@@ -343,12 +343,15 @@ class OUNode:
     scps: list[str] = field(default_factory=list)
     accounts: list[str] = field(default_factory=list)
     children: list[OUNode] = field(default_factory=list)
+    rcps: list[str] = field(default_factory=list)
+    """Resource control policies attached here: they cap what may be done to the resources below."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "name": self.name,
             "scps": self.scps,
+            "rcps": self.rcps,
             "accounts": self.accounts,
             "children": [c.to_json() for c in self.children],
         }
@@ -361,10 +364,13 @@ class GuardrailInfo:
     description: str
     statements: list[str]
     attached: list[str]
+    type: str = "scp"
+    """scp or rcp."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "type": self.type,
             "guardrail": self.guardrail,
             "description": self.description,
             "statements": self.statements,
@@ -511,10 +517,14 @@ class _Builder:
                 description=descriptions.get(guardrail) or spec["description"],
                 statements=[s.explain() for s in document.statements],
                 attached=[],
+                type="rcp" if spec.get("type") == "RESOURCE_CONTROL_POLICY" else "scp",
             )
         self.attached: dict[str, list[str]] = {}
+        self.rcp_attached: dict[str, list[str]] = {}  # RCPs cap resources, not seats: kept apart
+        rcps = {part for part, spec in org["guardrails"].items() if spec.get("type") == "RESOURCE_CONTROL_POLICY"}
         for att in org["attachments"].values():
-            self.attached.setdefault(att["target"], []).append(att["policy"])
+            by_target = self.rcp_attached if att["policy"] in rcps else self.attached
+            by_target.setdefault(att["target"], []).append(att["policy"])
             target = att["target"]
             label = "root" if target == "root" else target.split(":", 1)[1]
             self.guardrails[att["policy"]].attached.append(label)
@@ -981,11 +991,17 @@ def _walk(b: _Builder, starts: list[_Entry], successors: dict[str, list[tuple[Se
 
 
 def _ou_tree(b: _Builder, m: AccessMatrix) -> OUNode:
-    root = OUNode("/", "Root", sorted(b.attached.get("root", [])))
+    root = OUNode("/", "Root", sorted(b.attached.get("root", [])), rcps=sorted(b.rcp_attached.get("root", [])))
     nodes = {"/": root}
     for path, _, _ in ou_paths(m.organization.units):
         parent = path.rsplit("/", 1)[0] if "/" in path else "/"
-        node = OUNode(path, path.rsplit("/", 1)[-1], sorted(b.attached.get(f"ou:{path}", [])))
+        key = f"ou:{path}"
+        node = OUNode(
+            path,
+            path.rsplit("/", 1)[-1],
+            sorted(b.attached.get(key, [])),
+            rcps=sorted(b.rcp_attached.get(key, [])),
+        )
         nodes[parent].children.append(node)
         nodes[path] = node
     for a in m.accounts:
