@@ -17,6 +17,7 @@ from securecart_tf.config.load import Project
 from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
 from securecart_tf.errors import Location
 from securecart_tf.policy.context import Context, PathT
+from securecart_tf.policy.escalation import escalations
 from securecart_tf.policy.findings import Finding, Severity
 from securecart_tf.policy.limits_check import check_limits
 from securecart_tf.policy.lint import (
@@ -196,6 +197,7 @@ def _escalation(
             reason = f"its boundary {aws_managed_name(str(boundary.arn))} is AWS-managed and cannot force boundaries"
         else:
             return  # an AWS-managed policy no copy of which we have; nothing to prove either way
+    _service_escalation(ctx, out, owner, subject, base, managed, boundary_doc)
     actions = unbounded_creation(identity, boundary_doc)
     if not actions:
         return
@@ -210,6 +212,45 @@ def _escalation(
             subject,
         )
     )
+
+
+def _passable(ctx: Context) -> dict[str, list[dict[str, Any]]]:
+    """Every role and service role of the matrix, with the policies it runs with."""
+    roles: dict[str, list[dict[str, Any]]] = {}
+    for r in ctx.matrix.roles:
+        roles[r.name] = _identity_documents(ctx, r.managed_policies)
+    for s in ctx.matrix.service_roles:
+        inline = [json.loads(d) for _, spec in ctx.rendered_roles(s.name)[:1] for d in spec["inline_policies"].values()]
+        roles[s.name] = [*_identity_documents(ctx, s.managed_policies), *inline]
+    return roles
+
+
+def _service_escalation(
+    ctx: Context,
+    out: _Findings,
+    owner: str,
+    subject: str,
+    base: PathT,
+    managed: Iterable[PolicyRef | str],
+    boundary: dict[str, Any] | None,
+) -> None:
+    """A customer policy that lets its holder change what a more privileged role runs."""
+    passable = {name: docs for name, docs in _passable(ctx).items() if name != subject}
+    for ref in managed:
+        name = ref if isinstance(ref, str) else ref.policy
+        if not name or name.startswith("arn:"):
+            continue
+        for path in escalations([ctx.policy_document(name)], boundary, passable):
+            out.add(
+                finding(
+                    "service-role-escalation",
+                    f"policy '{name}' lets {owner} change what a more privileged role runs: {path.text()}",
+                    ctx.policy_location(name),
+                    "name the functions, task definitions and roles it may change (Resource ARNs), or mark the "
+                    "holder admin: true",
+                    name,
+                )
+            )
 
 
 def _permission_sets(ctx: Context, out: _Findings) -> None:

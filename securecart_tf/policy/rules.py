@@ -173,6 +173,13 @@ RULES: dict[str, Rule] = {
             "lint",
             "can create roles or attach policies, but no boundary forces a boundary on what it creates",
         ),
+        Rule(
+            "service-role-escalation",
+            _E,
+            "lint",
+            "a policy that lets a non-admin change what a more privileged role runs: lambda:UpdateFunctionCode on "
+            "any function, or ecs:RegisterTaskDefinition with iam:PassRole over a role that may do more",
+        ),
         Rule("developer-role-in-prod", _E, "lint", "a DeveloperRole placed in an account whose environment is prod"),
         # ---- lockout
         Rule(
