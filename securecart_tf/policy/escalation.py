@@ -12,6 +12,7 @@ unconditional Deny blocks it. Two kinds:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +51,28 @@ def allowed_resources(identity: Sequence[Doc], boundary: Doc | None, action: str
     )
     if denied:
         return []
-    if boundary is not None and not any(s.get("Effect") == "Allow" and statement_covers(s, action) for s in caps):
-        return []
-    return [r for s in own if s.get("Effect") == "Allow" and statement_covers(s, action) for r in _resources(s)]
+    granted = [r for s in own if s.get("Effect") == "Allow" and statement_covers(s, action) for r in _resources(s)]
+    if boundary is None:
+        return granted
+    capped = [r for s in caps if s.get("Effect") == "Allow" and statement_covers(s, action) for r in _resources(s)]
+    return _intersect(granted, capped)
+
+
+def _intersect(granted: list[str], capped: list[str]) -> list[str]:
+    """The resources both lists allow: the narrower pattern of each pair where one covers the other."""
+    out = []
+    for g in granted:
+        for c in capped:
+            if _covers(c, g):
+                out.append(g)
+            elif _covers(g, c):
+                out.append(c)
+    return list(dict.fromkeys(out))
+
+
+def _covers(pattern: str, resource: str) -> bool:
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, resource) is not None
 
 
 def _any_function(resource: str) -> bool:

@@ -36,6 +36,8 @@ from securecart_tf.config.schema import (
 )
 from securecart_tf.model import ORGANIZATION, Model, access_stack, build_model
 from securecart_tf.policy import documents
+from securecart_tf.policy.escalation import escalations
+from securecart_tf.policy.lint import unbounded_creation
 from securecart_tf.report.actions import Level, catalogue, highest, lowest
 from securecart_tf.report.policies import (
     AWS_MANAGED,
@@ -235,6 +237,8 @@ class SeatAccess:
     notes: list[str] = field(default_factory=list)
     fingerprint: str = ""
     """A digest of the documents that grant and cap here: it changes when any of them does."""
+    escalation: list[str] = field(default_factory=list)
+    """Paths by which this seat can make itself an administrator; any makes it admin-equivalent."""
     # kept for chain evaluation, not reported
     documents: list[Document | None] = field(default_factory=list, repr=False)
     boundary_document: Document | None = field(default=None, repr=False)
@@ -255,6 +259,7 @@ class SeatAccess:
             "scps": [s.to_json() for s in self.scps],
             "denies": self.denies,
             "notes": self.notes,
+            "escalation": self.escalation,
             "fingerprint": self.fingerprint,
         }
 
@@ -693,7 +698,11 @@ class _Builder:
             grants.append(Grant(kind, name, capped, summary, note, assumes))
         level = highest(g.level for g in grants)
         flagged = self._admin_flag(seat)
-        if level == Level.admin:
+        escalation = [] if level == Level.admin else self._escalation(grant_specs, boundary_ref, boundary_doc)
+        if escalation:
+            level = Level.admin
+            notes.append("admin-equivalent: it can escalate: " + "; ".join(escalation))
+        elif level == Level.admin:
             notes.append(
                 "marked `admin: true` in the matrix" if flagged else "administrator access not marked `admin: true`"
             )
@@ -716,6 +725,7 @@ class _Builder:
             scps_apply=seat.account != self.mgmt,
             denies=denies,
             notes=notes,
+            escalation=escalation,
             documents=[g[2] for g in grant_specs],
             boundary_document=boundary_doc,
             hard_denies=hard,
@@ -723,6 +733,26 @@ class _Builder:
         )
         self.seat_cache[seat.key] = access
         return access
+
+    def _escalation(
+        self,
+        grant_specs: list[tuple[str, str, Document | None, KnownPolicy | None, str]],
+        boundary_ref: PolicyRef | None,
+        boundary_doc: Document | None,
+    ) -> list[str]:
+        """The paths by which the seat can grant itself anything: the lint rules' own analysis."""
+        if boundary_ref is not None and boundary_doc is None:
+            return []  # a boundary whose document is not known here: nothing to prove either way
+        identity = [d.to_json() for _, _, d, _, _ in grant_specs if d is not None]
+        boundary = boundary_doc.to_json() if boundary_doc is not None else None
+        paths = []
+        creates = unbounded_creation(identity, boundary)
+        if creates:
+            paths.append(f"{' + '.join(creates)} with no boundary forced on what it creates")
+        for e in escalations(identity, boundary, {}):
+            if e.via.startswith("any role"):
+                paths.append(e.text())
+        return paths
 
     def _admin_flag(self, seat: Seat) -> bool:
         if seat.kind == "permission-set":

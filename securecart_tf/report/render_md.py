@@ -191,6 +191,11 @@ def render_diff(diff: AccessDiff) -> str:
                 f"| {CHANGE_MARK[c.kind]} | {_esc(c.principal.name)} ({c.principal.kind.value}) | {c.account} | "
                 f"{c.before.value} | {c.after.value} | {'<br>'.join(_esc(w) for w in ways) if ways else '—'} |"
             )
+        escalating = [c for c in diff.changes if "it can escalate" in c.detail]
+        if escalating:
+            lines += ["", "### Admin-equivalent: can make itself an administrator", ""]
+            for c in escalating:
+                lines.append(f"- **{_esc(c.principal.name)}** in **{c.account}**: {_esc(c.detail)}")
         changed = [c for c in diff.changes if c.kind == ChangeKind.changed]
         if changed:
             lines += ["", "### Same level, but what leads there or limits it changed", ""]
