@@ -609,13 +609,14 @@ def guardrails() -> None:
 
     t = Table(title="Guardrail library", title_justify="left")
     t.add_column("builtin")
+    t.add_column("type")
     t.add_column("what it does")
     t.add_column("parameters")
     for g in LIBRARY.values():
         params = ", ".join(
             f"{n}" + ("" if f.is_required() else " (optional)") for n, f in g.params.model_fields.items()
         )
-        t.add_row(g.id, g.summary, params or "—")
+        t.add_row(g.id, g.type, g.summary, params or "—")
     out.print(t)
 
 

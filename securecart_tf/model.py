@@ -320,13 +320,14 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
     )
     for g in m.guardrails:
         if g.builtin is not None:
+            exempt = [*platform_roles, *g.exempt_roles]
             document = documents.in_partition(
-                build_guardrail(g.builtin, g.parameters, [*platform_roles, *g.exempt_roles]), partition
+                build_guardrail(g.builtin, g.parameters, exempt, facts.organization_id), partition
             )
         else:
             assert g.file is not None
             document = project.policy_files[g.file].document
-        parts = fit_scp(g.name, document, limits)
+        parts = fit_scp(g.name, document, limits, g.type)
         scp_parts[g.name] = [name for name, _ in parts]
         target_keys = [f"ou:{ou}" if ou != "/" else "root" for ou in g.targets.ous] + [
             f"account:{a}" for a in g.targets.accounts
@@ -336,6 +337,7 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
             guardrail_inputs[name] = {
                 "description": g.description or f"securecart-tf guardrail {g.name}",
                 "content": content,
+                **({"type": "RESOURCE_CONTROL_POLICY"} if g.type == "rcp" else {}),
             }
             reach_policy[name] = reached
             for key in target_keys:
@@ -387,7 +389,8 @@ def _build_model(project: Project, facts: OrgFacts) -> Model:
         "organization": {
             "feature_set": "ALL",
             "service_access_principals": sorted(SERVICE_ACCESS_PRINCIPALS[p] for p in principals),
-            "enabled_policy_types": ["SERVICE_CONTROL_POLICY"],
+            "enabled_policy_types": ["SERVICE_CONTROL_POLICY"]
+            + (["RESOURCE_CONTROL_POLICY"] if any(g.type == "rcp" for g in m.guardrails) else []),
         },
         "units": units,
         "accounts": org_accounts,

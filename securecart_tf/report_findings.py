@@ -34,10 +34,18 @@ def findings_table(findings: list[Finding], root: Path) -> Table:
     return t
 
 
+def iam_data_info() -> dict[str, str]:
+    """Which IAM data judged actions and condition keys: its version and the date AWS's reference was read."""
+    from securecart_tf.policy import iam_data
+
+    return {"version": iam_data.data_version(), "updated": iam_data.data_updated()}
+
+
 def findings_json(findings: list[Finding], root: Path) -> dict[str, Any]:
     return {
         "tool": "securecart-tf",
         "version": __version__,
+        "iam_data": iam_data_info(),
         "errors": sum(1 for f in findings if f.blocks),
         "findings": [
             {
@@ -105,6 +113,7 @@ def findings_sarif(findings: list[Finding], root: Path) -> dict[str, Any]:
                     "driver": {
                         "name": "securecart-tf",
                         "version": __version__,
+                        "properties": {"iamData": iam_data_info()},
                         "rules": rules,
                     }
                 },

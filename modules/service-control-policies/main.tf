@@ -1,10 +1,10 @@
-# Service control policies and their attachments to the root, OUs and accounts.
+# Service and resource control policies and their attachments to the root, OUs and accounts.
 
 resource "aws_organizations_policy" "this" {
   for_each    = var.policies
   name        = each.key
   description = each.value.description
-  type        = "SERVICE_CONTROL_POLICY"
+  type        = each.value.type
   content     = each.value.content
   tags        = var.tags
 }

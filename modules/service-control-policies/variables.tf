@@ -1,11 +1,16 @@
 # Inputs: SCP documents (minified JSON, exactly as sent) and where each is attached.
 
 variable "policies" {
-  description = "SCPs keyed by name; content is the minified JSON document."
+  description = "SCPs and RCPs keyed by name; content is the minified JSON document."
   type = map(object({
     description = optional(string, "")
     content     = string
+    type        = optional(string, "SERVICE_CONTROL_POLICY")
   }))
+  validation {
+    condition     = alltrue([for p in values(var.policies) : contains(["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"], p.type)])
+    error_message = "A policy's type is SERVICE_CONTROL_POLICY or RESOURCE_CONTROL_POLICY; not so: ${join(", ", [for name, p in var.policies : name if !contains(["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"], p.type)])}."
+  }
   validation {
     condition     = alltrue([for name, p in var.policies : length(name) >= 1 && length(name) <= 128 && length(p.description) <= 512])
     error_message = "An SCP name is 1 to 128 characters and its description at most 512; check: ${join(", ", [for name, p in var.policies : name if !(length(name) >= 1 && length(name) <= 128 && length(p.description) <= 512)])}."

@@ -155,6 +155,16 @@ class _Checker:
             if g.builtin is not None:
                 if g.builtin not in LIBRARY:
                     self.unknown("library guardrail", g.builtin, set(LIBRARY), ("guardrails", i, "builtin"))
+                elif LIBRARY[g.builtin].type != g.type:
+                    kind = LIBRARY[g.builtin].type
+                    self.error(
+                        "guardrail-type",
+                        f"guardrail '{g.name}' is of type {g.type}, but library guardrail {g.builtin} is an "
+                        f"{kind.upper()}",
+                        ("guardrails", i, "builtin"),
+                        f"set type: {kind}, or choose a library {g.type.upper()} (`securecart-tf guardrails`)",
+                        g.name,
+                    )
                 else:
                     self._guardrail_parameters(i, g.name, g.builtin, g.parameters)
         self.duplicates("policy", [p.name for p in m.policies], ("policies",))

@@ -201,9 +201,13 @@ class PolicyRef(Strict):
 
 
 class Guardrail(Strict):
-    """A service control policy: a built-in from the library, or a custom one from a JSON file."""
+    """An organization policy: a service control policy (what principals may do) or a resource control policy
+    (what may be done to resources); a built-in from the library, or a custom one from a JSON file."""
 
-    name: str = Field(pattern=GUARDRAIL_NAME, description="The SCP's name in AWS.")
+    name: str = Field(pattern=GUARDRAIL_NAME, description="The policy's name in AWS.")
+    type: Literal["scp", "rcp"] = Field(
+        default="scp", description="scp: a service control policy; rcp: a resource control policy."
+    )
     builtin: str | None = Field(default=None, description="A library guardrail id, e.g. 'deny-root-user'.")
     file: str | None = Field(default=None, description="A custom SCP: a JSON policy file relative to the matrix.")
     description: str = ""

@@ -18,21 +18,26 @@ from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
 from securecart_tf.errors import Location
 from securecart_tf.policy.context import Context, PathT
 from securecart_tf.policy.documents import partition_of
+from securecart_tf.policy.escalation import escalations
 from securecart_tf.policy.findings import Finding, Severity
 from securecart_tf.policy.limits_check import check_limits
 from securecart_tf.policy.lint import (
     AWS_MANAGED,
     Issue,
     Kind,
+    as_list,
     aws_managed_name,
     grant_issues,
     parliament_issues,
     shorten,
+    statement_covers,
     statement_label,
     statements,
     unbounded_creation,
 )
-from securecart_tf.policy.lockout import excludes, exemption_hint, role_arn
+from securecart_tf.policy.lockout import Request, applies, exemption_hint, role_arn
+from securecart_tf.policy.needs import Need, break_glass_needs, deployment_needs, request_region
+from securecart_tf.policy.rcp import rcp_denied, rcp_issues
 from securecart_tf.policy.rules import finding
 
 
@@ -83,12 +88,11 @@ def check_policy_lint(project: Project) -> list[Finding]:
     ctx = Context.of(project)
     out = _Findings()
     for i, g in enumerate(ctx.matrix.guardrails):
-        out.issues(
-            parliament_issues(ctx.guardrail_document(g), Kind.scp),
-            f"guardrail '{g.name}'",
-            ctx.guardrail_location(i),
-            g.name,
-        )
+        document = ctx.guardrail_document(g)
+        issues = parliament_issues(document, Kind.scp)
+        if g.type == "rcp":
+            issues = [*issues, *rcp_issues(document)]
+        out.issues(issues, f"guardrail '{g.name}'", ctx.guardrail_location(i), g.name)
     _customer_policies(ctx, out)
     for i, r in enumerate(ctx.matrix.roles):
         _role(ctx, out, i, r)
@@ -194,6 +198,7 @@ def _escalation(
             reason = f"its boundary {aws_managed_name(str(boundary.arn))} is AWS-managed and cannot force boundaries"
         else:
             return  # an AWS-managed policy no copy of which we have; nothing to prove either way
+    _service_escalation(ctx, out, owner, subject, base, managed, boundary_doc)
     actions = unbounded_creation(identity, boundary_doc)
     if not actions:
         return
@@ -208,6 +213,45 @@ def _escalation(
             subject,
         )
     )
+
+
+def _passable(ctx: Context) -> dict[str, list[dict[str, Any]]]:
+    """Every role and service role of the matrix, with the policies it runs with."""
+    roles: dict[str, list[dict[str, Any]]] = {}
+    for r in ctx.matrix.roles:
+        roles[r.name] = _identity_documents(ctx, r.managed_policies)
+    for s in ctx.matrix.service_roles:
+        inline = [json.loads(d) for _, spec in ctx.rendered_roles(s.name)[:1] for d in spec["inline_policies"].values()]
+        roles[s.name] = [*_identity_documents(ctx, s.managed_policies), *inline]
+    return roles
+
+
+def _service_escalation(
+    ctx: Context,
+    out: _Findings,
+    owner: str,
+    subject: str,
+    base: PathT,
+    managed: Iterable[PolicyRef | str],
+    boundary: dict[str, Any] | None,
+) -> None:
+    """A customer policy that lets its holder change what a more privileged role runs."""
+    passable = {name: docs for name, docs in _passable(ctx).items() if name != subject}
+    for ref in managed:
+        name = ref if isinstance(ref, str) else ref.policy
+        if not name or name.startswith("arn:"):
+            continue
+        for path in escalations([ctx.policy_document(name)], boundary, passable):
+            out.add(
+                finding(
+                    "service-role-escalation",
+                    f"policy '{name}' lets {owner} change what a more privileged role runs: {path.text()}",
+                    ctx.policy_location(name),
+                    "name the functions, task definitions and roles it may change (Resource ARNs), or mark the "
+                    "holder admin: true",
+                    name,
+                )
+            )
 
 
 def _permission_sets(ctx: Context, out: _Findings) -> None:
@@ -451,45 +495,134 @@ def check_lockout(project: Project) -> list[Finding]:
     ctx = Context.of(project)
     out = _Findings()
     mgmt = ctx.matrix.organization.management_account
-    roles = ctx.platform_roles
     for i, g in enumerate(ctx.matrix.guardrails):
         accounts = ctx.model.expand(g.targets)
         if mgmt in accounts:
-            path: PathT = ("guardrails", i, "targets")
-            for key, _, entry in ctx.target_entries(i):
-                if key in ("root", f"account:{mgmt}"):
-                    path = entry
-            how = " through the root" if path[-2] == "ous" else ""
-            out.add(
-                finding(
-                    "scp-management-account",
-                    f"guardrail '{g.name}' targets the management account '{mgmt}'{how}; SCPs never restrict the "
-                    "management account, so it does not apply there",
-                    ctx.at(*path),
-                    "nothing to do; protect the management account by using it only to run the organization",
-                    g.name,
-                )
-            )
+            _management_note(ctx, out, i)
         members = [a for a in accounts if a != mgmt]
-        partition = partition_of(ctx.matrix.organization.home_region)
         for index, statement in enumerate(statements(ctx.guardrail_document(g))):
-            if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
-                continue
-            for what, role in roles:
-                exposed = [a for a in members if not excludes(statement, role_arn(ctx.account_id(a), role, partition))]
-                if not exposed:
-                    continue
-                out.add(
-                    finding(
-                        "scp-lockout",
-                        f"guardrail '{g.name}' {statement_label(statement, index)} can deny {role} (the {what}) in "
-                        f"{shorten(exposed)}: it has no aws:PrincipalArn exemption covering it",
-                        ctx.guardrail_location(i),
-                        exemption_hint([name for _, name in roles]),
-                        g.name,
-                    )
-                )
+            if isinstance(statement, dict) and statement.get("Effect") == "Deny" and g.type == "rcp":
+                _rcp_lockout(ctx, out, i, index, statement)
+            elif isinstance(statement, dict) and statement.get("Effect") == "Deny":
+                for what, role in ctx.platform_roles:
+                    _statement_lockout(ctx, out, i, index, statement, (what, role), members)
     return out.items
+
+
+def _rcp_lockout(ctx: Context, out: _Findings, i: int, index: int, statement: dict[str, Any]) -> None:
+    g = ctx.matrix.guardrails[i]
+    denied = rcp_denied(ctx, i, statement)
+    if not denied:
+        return
+    role = ctx.matrix.organization.deployment_role
+    partition = partition_of(ctx.matrix.organization.home_region)
+    where = shorten(list(dict.fromkeys(a for accs in denied.values() for a in accs)))
+    out.add(
+        finding(
+            "rcp-lockout",
+            f"guardrail '{g.name}' {statement_label(statement, index)} can deny {role} (the deployment role) or the "
+            f"Terraform state {shorten(list(denied))} on resources in {where}, which its Terraform needs",
+            ctx.guardrail_location(i),
+            f'add "ArnNotLike": {{"aws:PrincipalArn": "arn:{partition}:iam::*:role/{role}"}} to the statement\'s '
+            "Condition, or compare aws:PrincipalOrgID with the organization's ID",
+            g.name,
+        )
+    )
+
+
+def _management_note(ctx: Context, out: _Findings, i: int) -> None:
+    g = ctx.matrix.guardrails[i]
+    mgmt = ctx.matrix.organization.management_account
+    path: PathT = ("guardrails", i, "targets")
+    for key, _, entry in ctx.target_entries(i):
+        if key in ("root", f"account:{mgmt}"):
+            path = entry
+    how = " through the root" if path[-2] == "ous" else ""
+    kind = g.type.upper()
+    out.add(
+        finding(
+            "scp-management-account",
+            f"guardrail '{g.name}' targets the management account '{mgmt}'{how}; {kind}s never restrict the "
+            "management account, so it does not apply there",
+            ctx.at(*path),
+            "nothing to do; protect the management account by using it only to run the organization",
+            g.name,
+        )
+    )
+
+
+def _needs(ctx: Context, what: str, account: str) -> list[Need]:
+    return deployment_needs(ctx.model, account) if what == "deployment role" else break_glass_needs()
+
+
+def _denied(ctx: Context, statement: dict[str, Any], arn: str, needs: list[Need]) -> list[str]:
+    """The needed actions the statement can deny this role session."""
+    home = ctx.matrix.organization.home_region
+    covered: dict[str, bool] = {}
+    out = []
+    for action, resource in needs:
+        if action in out:
+            continue
+        if covered.setdefault(action, statement_covers(statement, action)):
+            request = Request(arn, action, resource, request_region(action, home))
+            if applies(statement, request) is not False:
+                out.append(action)
+    return out
+
+
+def _statement_actions(statement: dict[str, Any]) -> str:
+    if "NotAction" in statement:
+        return f"every action except {shorten([str(a) for a in as_list(statement['NotAction'])])}"
+    return shorten([str(a) for a in as_list(statement.get("Action"))])
+
+
+def _statement_lockout(
+    ctx: Context,
+    out: _Findings,
+    i: int,
+    index: int,
+    statement: dict[str, Any],
+    role: tuple[str, str],
+    members: list[str],
+) -> None:
+    """An error where the statement can deny the role what it needs; info where it merely binds the role."""
+    g = ctx.matrix.guardrails[i]
+    what, name = role
+    label = f"guardrail '{g.name}' {statement_label(statement, index)}"
+    denied: dict[str, list[str]] = {}
+    bound: list[str] = []  # accounts where it binds the role, but denies nothing the role needs there
+    partition = partition_of(ctx.matrix.organization.home_region)
+    for acc in members:
+        arn = role_arn(ctx.account_id(acc), name, partition)
+        if applies(statement, Request(arn)) is False:
+            continue
+        actions = _denied(ctx, statement, arn, _needs(ctx, what, acc))
+        for action in actions:
+            denied.setdefault(action, []).append(acc)
+        if not actions:
+            bound.append(acc)
+    if denied:
+        where = shorten(list(dict.fromkeys(a for accs in denied.values() for a in accs)))
+        need = "its Terraform needs" if what == "deployment role" else "it needs to recover an account"
+        out.add(
+            finding(
+                "scp-lockout",
+                f"{label} can deny {name} (the {what}) {shorten(list(denied))} in {where}, which {need}",
+                ctx.guardrail_location(i),
+                exemption_hint([r for _, r in ctx.platform_roles], partition),
+                g.name,
+            )
+        )
+    if bound:
+        out.add(
+            finding(
+                "scp-binds-platform-role",
+                f"{label} also binds {name} (the {what}): {_statement_actions(statement)} in {shorten(bound)}",
+                ctx.guardrail_location(i),
+                "nothing to do if the role never needs these; otherwise " + exemption_hint([name], partition),
+                g.name,
+            )
+        )
 
 
 CHECKS: list[Callable[[Project], list[Finding]]] = [check_limits, check_policy_lint, check_lockout]

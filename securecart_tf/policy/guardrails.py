@@ -1,8 +1,10 @@
-"""The guardrail library: parameterised service control policies.
+"""The guardrail library: parameterised service and resource control policies.
 
-Every Deny here exempts the platform roles (deployment and break-glass) and any roles the matrix names,
+Every SCP Deny here exempts the platform roles (deployment and break-glass) and any roles the matrix names,
 through an `aws:PrincipalArn` condition, so a guardrail can never lock out the pipeline that applies it.
-The one exception, deny-root-user, matches only the root user, which no role can be. Every condition key
+The one exception, deny-root-user, matches only the root user, which no role can be. The RCPs are
+parameterised by the organization's ID and deny only what comes from outside it (or over plain HTTP), so
+the platform roles, inside the organization and calling over TLS, are never denied. Every condition key
 used is one the action supports; `tests/unit/test_policy_corpus.py` proves both with the linter and the
 lockout check.
 """
@@ -215,12 +217,75 @@ def _security_services(params: SecurityServicesParams, exempt: Sequence[str]) ->
     return [_deny("ProtectSecurityServices", actions, exemption(exempt))]
 
 
+# ---- resource control policies
+
+RCP_SERVICES = ("s3", "sts", "sqs", "secretsmanager", "kms")
+"""The services the RCP library guards by default: those RCPs applied to when they were introduced."""
+
+ORG_ID_VARIABLE = "${aws:ResourceOrgID}"
+"""Stands for the organization's ID until it is known: the resource an RCP guards is always in it."""
+
+
+class RcpParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organization_id: str | None = Field(
+        default=None,
+        pattern=r"^o-[a-z0-9]{10,32}$",
+        description="The organization's ID; default: the organization this matrix manages.",
+    )
+    services: list[str] = Field(default_factory=lambda: list(RCP_SERVICES), min_length=1)
+
+
+def _rcp_deny(sid: str, services: Sequence[str], condition: dict[str, Any]) -> dict[str, Any]:
+    actions = [f"{s}:*" for s in services]
+    return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": actions, "Resource": "*", "Condition": condition}
+
+
+def _check_services(services: Sequence[str]) -> None:
+    unknown = sorted(set(services) - set(RCP_SERVICES))
+    if unknown:
+        raise ValueError(f"services {unknown} are not guarded by this RCP; choose from {', '.join(RCP_SERVICES)}")
+
+
+def _org(params: RcpParams) -> str:
+    return params.organization_id or ORG_ID_VARIABLE
+
+
+def _enforce_tls(params: RcpParams, exempt: Sequence[str]) -> list[dict[str, Any]]:
+    _check_services(params.services)
+    return [_rcp_deny("DenyInsecureTransport", params.services, {"BoolIfExists": {"aws:SecureTransport": "false"}})]
+
+
+def _confused_deputy(params: RcpParams, exempt: Sequence[str]) -> list[dict[str, Any]]:
+    # A service acting for a resource outside the organization must not reach ours (confused deputy).
+    _check_services(params.services)
+    services = [s for s in params.services if s != "sts"]  # STS is called by principals, not on a service's behalf
+    condition = {
+        "StringNotEqualsIfExists": {"aws:SourceOrgID": _org(params)},
+        "Null": {"aws:SourceAccount": "false"},
+        "Bool": {"aws:PrincipalIsAWSService": "true"},
+    }
+    return [_rcp_deny("DenyConfusedDeputies", services, condition)]
+
+
+def _org_only(params: RcpParams, exempt: Sequence[str]) -> list[dict[str, Any]]:
+    _check_services(params.services)
+    services = [s for s in params.services if s != "sts"]  # role trust policies already name who may assume
+    condition = {
+        "StringNotEqualsIfExists": {"aws:PrincipalOrgID": _org(params)},
+        "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+    }
+    return [_rcp_deny("DenyPrincipalsOutsideOrganization", services, condition)]
+
+
 @dataclass(frozen=True)
 class LibraryGuardrail:
     id: str
     summary: str
     params: type[BaseModel]
     build: Callable[[Any, Sequence[str]], list[dict[str, Any]]]
+    type: str = "scp"
+    """scp or rcp: the kind of policy it builds."""
 
 
 LIBRARY: dict[str, LibraryGuardrail] = {
@@ -251,6 +316,27 @@ LIBRARY: dict[str, LibraryGuardrail] = {
             SecurityServicesParams,
             _security_services,
         ),
+        LibraryGuardrail(
+            "rcp-enforce-tls",
+            "RCP: deny requests to S3, STS, SQS, Secrets Manager and KMS resources that do not use TLS.",
+            RcpParams,
+            _enforce_tls,
+            "rcp",
+        ),
+        LibraryGuardrail(
+            "rcp-confused-deputy",
+            "RCP: deny AWS services acting for a resource outside the organization (confused deputy).",
+            RcpParams,
+            _confused_deputy,
+            "rcp",
+        ),
+        LibraryGuardrail(
+            "rcp-organization-only",
+            "RCP: deny principals outside the organization on S3, KMS, SQS and Secrets Manager resources.",
+            RcpParams,
+            _org_only,
+            "rcp",
+        ),
     )
 }
 
@@ -259,9 +345,15 @@ class GuardrailParameterError(ValueError):
     """Bad parameters for a library guardrail; the message names the parameter."""
 
 
-def build_guardrail(builtin: str, parameters: dict[str, Any], exempt_roles: Sequence[str]) -> dict[str, Any]:
-    """The policy document for a library guardrail. Raises KeyError or GuardrailParameterError."""
+def build_guardrail(
+    builtin: str, parameters: dict[str, Any], exempt_roles: Sequence[str], organization_id: str | None = None
+) -> dict[str, Any]:
+    """The policy document for a library guardrail. Raises KeyError or GuardrailParameterError.
+
+    An RCP's organization ID defaults to `organization_id`, the organization's when it is known."""
     entry = LIBRARY[builtin]
+    if entry.type == "rcp" and organization_id and "organization_id" not in parameters:
+        parameters = {**parameters, "organization_id": organization_id}
     try:
         params = entry.params.model_validate(parameters)
     except ValidationError as exc:

@@ -38,6 +38,14 @@ LIMITS: dict[str, Limit] = {
             "SCPs attached directly to one root, OU or account, FullAWSAccess included",
             "10 after the 2026 raise: set limits.scps_per_target",
         ),
+        Limit("rcp_max_chars", 5120, "characters", "RCP document size, minified as sent", "no"),
+        Limit(
+            "rcps_per_target",
+            5,
+            "policies",
+            "RCPs attached directly to one root, OU or account, RCPFullAWSAccess included",
+            "no",
+        ),
         Limit("ou_depth", 5, "levels", "OU nesting depth under the root", "no"),
         Limit(
             "accounts_per_organization",
@@ -117,13 +125,21 @@ def minified(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
-def fit_scp(name: str, document: dict[str, Any], limits: Limits) -> list[tuple[str, str]]:
-    """Minify an SCP, and if it is still too big, pack its statements into as few SCPs as fit.
+SIZE_LIMIT = {"scp": "scp_max_chars", "rcp": "rcp_max_chars"}
+"""The limit on one policy's size, by policy type."""
+COUNT_LIMIT = {"scp": "scps_per_target", "rcp": "rcps_per_target"}
+"""The limit on policies attached to one target, by policy type."""
+FULL_ACCESS = {"scp": "FullAWSAccess", "rcp": "RCPFullAWSAccess"}
+"""The AWS-managed policy attached to every root, OU and account, taking one slot."""
+
+
+def fit_scp(name: str, document: dict[str, Any], limits: Limits, kind: str = "scp") -> list[tuple[str, str]]:
+    """Minify an SCP or RCP, and if it is still too big, pack its statements into as few policies as fit.
 
     Returns (policy name, minified content) pairs: one pair when it fits, `name-1`, `name-2`... otherwise.
     A single statement larger than the limit is returned alone; validation reports it.
     """
-    limit = limits["scp_max_chars"]
+    limit = limits[SIZE_LIMIT[kind]]
     content = minified(document)
     if len(content) <= limit:
         return [(name, content)]

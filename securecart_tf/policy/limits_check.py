@@ -11,7 +11,7 @@ from securecart_tf.config.references import ou_paths
 from securecart_tf.config.schema import iso_duration_hours
 from securecart_tf.policy.context import Context, PathT
 from securecart_tf.policy.findings import Finding
-from securecart_tf.policy.limits import minified
+from securecart_tf.policy.limits import COUNT_LIMIT, FULL_ACCESS, SIZE_LIMIT, minified
 from securecart_tf.policy.lint import shorten, statement_label, statements
 from securecart_tf.policy.rules import finding
 
@@ -54,20 +54,21 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def _scp_fix(ctx: Context, what: str) -> str:
-    if ctx.limits["scp_max_chars"] < _RAISED_SCP:
+def _scp_fix(ctx: Context, what: str, kind: str = "scp") -> str:
+    if kind == "scp" and ctx.limits["scp_max_chars"] < _RAISED_SCP:
         return f"{what}, or set limits.scp_max_chars: {_RAISED_SCP} if your organization has the raised quota"
     return what
 
 
 def _scps(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    limit = ctx.limits["scp_max_chars"]
     name_limit = ctx.limits["policy_name_chars"]
-    attached: dict[str, list[tuple[str, PathT]]] = defaultdict(list)
+    attached: dict[tuple[str, str], list[tuple[str, PathT]]] = defaultdict(list)
     labels: dict[str, str] = {}
     for i, g in enumerate(ctx.matrix.guardrails):
         loc = ctx.guardrail_location(i)
+        limit = ctx.limits[SIZE_LIMIT[g.type]]
+        kind = g.type.upper()
         parts = ctx.scp_parts(g)
         document = ctx.guardrail_document(g)
         oversized = [(name, content) for name, content in parts if len(content) > limit]
@@ -79,9 +80,9 @@ def _scps(ctx: Context) -> list[Finding]:
                 finding(
                     "scp-too-large",
                     f"guardrail '{g.name}': {' and '.join(labels_in)} alone is {_n(len(content))} characters "
-                    f"minified, over the {_n(limit)} SCP limit, so no packing can fit it",
+                    f"minified, over the {_n(limit)} {kind} limit, so no packing can fit it",
                     loc,
-                    _scp_fix(ctx, "split its actions over several statements"),
+                    _scp_fix(ctx, "split its actions over several statements", g.type),
                     g.name,
                 )
             )
@@ -92,7 +93,7 @@ def _scps(ctx: Context) -> list[Finding]:
                     finding(
                         "scp-minified",
                         f"guardrail '{g.name}': {g.file} is {_n(written)} characters as written, over the "
-                        f"{_n(limit)} SCP limit; it is sent minified, at {_n(len(parts[0][1]))}",
+                        f"{_n(limit)} {kind} limit; it is sent minified, at {_n(len(parts[0][1]))}",
                         loc,
                         "nothing to do: whitespace is stripped before the SCP is sent",
                         g.name,
@@ -104,9 +105,9 @@ def _scps(ctx: Context) -> list[Finding]:
                 finding(
                     "scp-packed",
                     f"guardrail '{g.name}' is {_n(len(minified(document)))} characters minified, over the "
-                    f"{_n(limit)} SCP limit; its statements are packed into {len(parts)} SCPs: {sizes}",
+                    f"{_n(limit)} {kind} limit; its statements are packed into {len(parts)} {kind}s: {sizes}",
                     loc,
-                    _scp_fix(ctx, "nothing to do, but each part takes an attachment slot on every target"),
+                    _scp_fix(ctx, "nothing to do, but each part takes an attachment slot on every target", g.type),
                     g.name,
                 )
             )
@@ -115,7 +116,7 @@ def _scps(ctx: Context) -> list[Finding]:
             out.append(
                 finding(
                     "scp-name-length",
-                    f"SCP name '{longest}' is {len(longest)} characters; AWS allows {name_limit}",
+                    f"{kind} name '{longest}' is {len(longest)} characters; AWS allows {name_limit}",
                     ctx.at("guardrails", i, "name"),
                     f"shorten the guardrail name to at most {name_limit - len(longest) + len(g.name)} characters",
                     g.name,
@@ -123,23 +124,23 @@ def _scps(ctx: Context) -> list[Finding]:
             )
         for key, label, path in ctx.target_entries(i):
             labels[key] = label
-            attached[key].extend((name, path) for name, _ in parts)
-    slots = ctx.limits["scps_per_target"]
-    for key, items in attached.items():
-        total = 1 + len(items)  # FullAWSAccess is attached to every root, OU and account
+            attached[(g.type, key)].extend((name, path) for name, _ in parts)
+    for (policy_type, key), items in attached.items():
+        slots = ctx.limits[COUNT_LIMIT[policy_type]]
+        total = 1 + len(items)  # (RCP)FullAWSAccess is attached to every root, OU and account
         if total <= slots:
             continue
-        names = ["FullAWSAccess", *(name for name, _ in items)]
+        names = [FULL_ACCESS[policy_type], *(name for name, _ in items)]
         _, path = items[slots - 1]  # the attachment that takes the first slot beyond the limit
         subject = key.split(":", 1)[1] if ":" in key else key
-        fix = "merge guardrails into fewer SCPs, or attach some at a parent OU"
-        if slots < 10:
+        fix = f"merge guardrails into fewer {policy_type.upper()}s, or attach some at a parent OU"
+        if policy_type == "scp" and slots < 10:
             fix += "; or set limits.scps_per_target: 10 if your organization has the raised quota"
         out.append(
             finding(
                 "scps-per-target",
-                f"{labels[key]} would have {total} SCPs attached directly, over the limit of {slots}: "
-                f"{', '.join(names)}",
+                f"{labels[key]} would have {total} {policy_type.upper()}s attached directly, over the limit of "
+                f"{slots}: {', '.join(names)}",
                 ctx.at(*path),
                 fix,
                 subject,

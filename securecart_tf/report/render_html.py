@@ -57,6 +57,7 @@ def _tree(node: OUNode, report: Report) -> dict[str, Any]:
         "name": node.name,
         "path": node.path,
         "scps": node.scps,
+        "rcps": node.rcps,
         "accounts": [
             {
                 "name": n,

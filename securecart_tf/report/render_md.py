@@ -141,13 +141,16 @@ def guardrail_lines(report: Report) -> list[str]:
     lines = ["## Service control policies", ""]
     for g in report.guardrails.values():
         attached = ", ".join(g.attached) or "not attached"
-        lines.append(f"- **{g.name}** (attached at {attached}){': ' + _esc(g.description) if g.description else ''}")
+        kind = "RCP, " if g.type == "rcp" else ""
+        described = ": " + _esc(g.description) if g.description else ""
+        lines.append(f"- **{g.name}** ({kind}attached at {attached}){described}")
         for st in g.statements:
             lines.append(f"  - {_esc(st)}")
     lines.append("")
     lines.append(
         f"SCPs never restrict principals of the management account ({report.management_account}), "
-        "even when attached at the root."
+        "even when attached at the root. Resource control policies (RCP) cap what may be done to the resources "
+        "of member accounts, whoever asks; they do not change any seat's level."
     )
     return lines
 
@@ -188,6 +191,11 @@ def render_diff(diff: AccessDiff) -> str:
                 f"| {CHANGE_MARK[c.kind]} | {_esc(c.principal.name)} ({c.principal.kind.value}) | {c.account} | "
                 f"{c.before.value} | {c.after.value} | {'<br>'.join(_esc(w) for w in ways) if ways else '—'} |"
             )
+        escalating = [c for c in diff.changes if "it can escalate" in c.detail]
+        if escalating:
+            lines += ["", "### Admin-equivalent: can make itself an administrator", ""]
+            for c in escalating:
+                lines.append(f"- **{_esc(c.principal.name)}** in **{c.account}**: {_esc(c.detail)}")
         changed = [c for c in diff.changes if c.kind == ChangeKind.changed]
         if changed:
             lines += ["", "### Same level, but what leads there or limits it changed", ""]

@@ -126,14 +126,14 @@ roles:
     assert f["message"] == "vendor role 'AcmeObservability' has no trust expiry, so the vendor's access never ends"
 
 
-def test_a_region_guardrail_without_the_deployment_role_exempted_is_blocked(tmp_path: Path) -> None:
+def test_a_region_guardrail_denying_the_deployment_role_its_iam_work_is_blocked(tmp_path: Path) -> None:
     region = {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "DenyOutsideEU",
                 "Effect": "Deny",
-                "NotAction": ["iam:*", "organizations:*", "sts:*", "support:*"],
+                "NotAction": ["organizations:*", "sts:*", "support:*"],
                 "Resource": "*",
                 "Condition": {
                     "StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]},
@@ -142,15 +142,26 @@ def test_a_region_guardrail_without_the_deployment_role_exempted_is_blocked(tmp_
             }
         ],
     }
-    path = write_matrix(tmp_path, "guardrails:\n" + guardrail_file("eu-only", "regions.json"), {"regions.json": region})
+    role = """roles:
+  - name: AppDeploy
+    audience: ci
+    environments: [dev, prod]
+    trust:
+      principals:
+        - oidc: { subject: "repo:acme/app:ref:refs/heads/main" }
+"""
+    extra = "guardrails:\n" + guardrail_file("eu-only", "regions.json") + role
+    path = write_matrix(tmp_path, extra, {"regions.json": region})
     code, report = validate_cli(path)
     assert code == 1
     [f] = findings_of(report, "scp-lockout")
     assert (f["severity"], f["subject"], f["line"]) == ("error", "eu-only", line_of(path, "file: regions.json"))
-    assert f["message"] == (
+    # IAM requests carry aws:RequestedRegion us-east-1, so the region deny covers the role's IAM work.
+    assert f["message"].startswith(
         "guardrail 'eu-only' statement \"DenyOutsideEU\" can deny OrganizationAccountAccessRole (the deployment role) "
-        "in dev, prod: it has no aws:PrincipalArn exemption covering it"
+        "iam:CreateRole, iam:GetRole"
     )
+    assert f["message"].endswith(" in dev, prod, which its Terraform needs")
     assert "arn:aws:iam::*:role/OrganizationAccountAccessRole" in f["fix"]
 
 

@@ -291,7 +291,7 @@ def test_write_actions_on_every_resource_outside_an_admin_role_are_a_warning(tmp
     [
         (policy(allow(["s3:PutObject"], "arn:aws:s3:::acme-data/*")), False, False),  # scoped
         (policy(allow(["s3:GetObject", "s3:ListBucket"], "*")), False, False),  # reads only
-        (policy(allow(["cloudwatch:PutMetricData"], "*")), False, False),  # a write that cannot name one
+        (policy(allow(["ec2:CreateDefaultVpc"], "*")), False, False),  # a write that cannot name one
         (policy(allow(["s3:PutObject"], "*")), True, False),  # admin
         (policy(allow(["s3:PutObject"], "*")), False, True),  # a boundary caps, it grants nothing
     ],

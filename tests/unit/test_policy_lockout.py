@@ -1,4 +1,5 @@
-"""Lockout: no SCP Deny may hit the deployment or break-glass role in an account it targets."""
+"""Lockout: an SCP Deny is an error only where it can deny the deployment role what its Terraform does, or
+the break-glass role what it needs to recover; anything else that binds them is noted."""
 
 from __future__ import annotations
 
@@ -23,42 +24,103 @@ def region_deny(condition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scp_matrix(tmp_path: Path, document: dict[str, Any], targets: str = "{ ous: [WorkloadsOU] }") -> Path:
-    extra = f"guardrails:\n  - name: regions\n    file: scp.json\n    targets: {targets}\n"
+BREAK_GLASS_ONLY = {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlassRole"}}
+
+
+def scp_matrix(
+    tmp_path: Path, document: dict[str, Any], targets: str = "{ ous: [WorkloadsOU] }", roles: str = ""
+) -> Path:
+    extra = f"guardrails:\n  - name: regions\n    file: scp.json\n    targets: {targets}\n{roles}"
     return write_matrix(tmp_path, extra, {"scp.json": document})
 
 
-def test_a_region_deny_without_the_exemption_locks_out_both_platform_roles(tmp_path: Path) -> None:
+ROLES = """
+roles:
+  - name: AppDeploy
+    audience: ci
+    environments: [dev, prod]
+    trust:
+      principals:
+        - oidc: { subject: "repo:acme/app:ref:refs/heads/main" }
+"""
+
+
+def test_a_region_deny_that_spares_iam_only_binds_the_platform_roles(tmp_path: Path) -> None:
+    # IAM and STS are excluded, so nothing the roles need is denied: an info finding, not an error.
     path = scp_matrix(tmp_path, policy(region_deny(REGIONS)))
+    found = check(path)
+    assert "scp-lockout" not in rules(found)
+    notes = sorted(f.message for f in by_rule(found, "scp-binds-platform-role"))
+    assert notes == [
+        "guardrail 'regions' statement \"DenyOtherRegions\" also binds BreakGlassRole (the break-glass role): "
+        "every action except iam:*, sts:* in dev, prod",
+        "guardrail 'regions' statement \"DenyOtherRegions\" also binds OrganizationAccountAccessRole (the "
+        "deployment role): every action except iam:*, sts:* in dev, prod",
+    ]
+    assert {f.severity for f in found} == {"info"}
+
+
+def test_a_region_deny_that_covers_iam_outside_us_east_1_locks_out_both_roles(tmp_path: Path) -> None:
+    # IAM requests carry aws:RequestedRegion us-east-1; allowing only eu-west-1 denies them.
+    statement = region_deny({"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})
+    statement["NotAction"] = ["cloudfront:*"]
+    path = scp_matrix(tmp_path, policy(statement), roles=ROLES)
     found = by_rule(check(path), "scp-lockout")
     assert {(f.severity, f.subject, f.location.line) for f in found} == {
         ("error", "regions", line_of(path, "file: scp.json"))
     }
-    messages = sorted(f.message for f in found)
-    tail = "in dev, prod: it has no aws:PrincipalArn exemption covering it"
-    assert messages == [
-        f"guardrail 'regions' statement \"DenyOtherRegions\" can deny BreakGlassRole (the break-glass role) {tail}",
-        "guardrail 'regions' statement \"DenyOtherRegions\" can deny OrganizationAccountAccessRole "
-        f"(the deployment role) {tail}",
-    ]
+    deploy = next(f.message for f in found if "OrganizationAccountAccessRole" in f.message)
+    assert deploy.startswith(
+        "guardrail 'regions' statement \"DenyOtherRegions\" can deny OrganizationAccountAccessRole (the deployment "
+        "role) iam:CreateRole, iam:GetRole"
+    )
+    assert deploy.endswith("in dev, prod, which its Terraform needs")
+    glass = next(f.message for f in found if "BreakGlassRole" in f.message)
+    assert "BreakGlassRole (the break-glass role) sts:AssumeRole, iam:CreateRole" in glass
 
 
-def test_a_region_deny_exempting_both_roles_passes(tmp_path: Path) -> None:
-    assert check(scp_matrix(tmp_path, policy(region_deny({**REGIONS, **EXEMPTION})))) == []
+def test_a_region_deny_allowing_us_east_1_does_not_lock_out_iam(tmp_path: Path) -> None:
+    statement = region_deny(REGIONS)
+    statement["NotAction"] = ["cloudfront:*"]
+    found = check(scp_matrix(tmp_path, policy(statement), roles=ROLES))
+    assert "scp-lockout" not in rules(found)
+    assert len(by_rule(found, "scp-binds-platform-role")) == 2
 
 
-def test_an_exemption_for_the_deployment_role_only_still_locks_out_break_glass(tmp_path: Path) -> None:
-    only_deploy = {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/OrganizationAccountAccessRole"}}
-    found = by_rule(check(scp_matrix(tmp_path, policy(region_deny({**REGIONS, **only_deploy})))), "scp-lockout")
-    assert [f.message.split(" can deny ")[1].split(" ")[0] for f in found] == ["BreakGlassRole"]
+def test_a_deny_on_what_the_deployment_role_does_is_an_error_only_where_it_has_a_stack(tmp_path: Path) -> None:
+    document = policy(deny("NoRoleChanges", ["iam:PutRolePolicy", "iam:AttachRolePolicy"], "*", BREAK_GLASS_ONLY))
+    path = scp_matrix(tmp_path, document, roles=ROLES.replace("[dev, prod]", "[prod]"))
+    found = check(path)
+    [f] = by_rule(found, "scp-lockout")
+    assert f.message == (
+        "guardrail 'regions' statement \"NoRoleChanges\" can deny OrganizationAccountAccessRole (the deployment "
+        "role) iam:PutRolePolicy, iam:AttachRolePolicy in prod, which its Terraform needs"
+    )
+    [note] = by_rule(found, "scp-binds-platform-role")
+    assert note.message.endswith("iam:PutRolePolicy, iam:AttachRolePolicy in dev")
+
+
+def test_a_deny_on_roles_the_stack_does_not_manage_is_not_a_lockout(tmp_path: Path) -> None:
+    document = policy(
+        deny("ProtectAudit", ["iam:PutRolePolicy", "iam:DeleteRole"], "arn:aws:iam::*:role/Audit*", BREAK_GLASS_ONLY)
+    )
+    found = check(scp_matrix(tmp_path, document, roles=ROLES))
+    assert "scp-lockout" not in rules(found)
+    assert rules(found) == {"scp-binds-platform-role"}
 
 
 def test_an_unnamed_statement_is_named_by_its_position(tmp_path: Path) -> None:
     document = policy(
         deny("Fine", ["s3:DeleteBucket"], "*", EXEMPTION), {"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}
     )
-    found = by_rule(check(scp_matrix(tmp_path, document)), "scp-lockout")
-    assert {f.message.split(" can deny ")[0] for f in found} == {"guardrail 'regions' statement #2"}
+    found = by_rule(check(scp_matrix(tmp_path, document)), "scp-binds-platform-role")
+    assert {f.message.split(" also binds ")[0] for f in found} == {"guardrail 'regions' statement #2"}
+    assert {f.message.split(": ", 1)[1] for f in found} == {"ec2:* in dev, prod"}
+
+
+def test_a_deny_that_exempts_the_role_by_condition_is_silent(tmp_path: Path) -> None:
+    document = policy(deny("NoRoleChanges", ["iam:*"], "*", EXEMPTION))
+    assert check(scp_matrix(tmp_path, document, roles=ROLES)) == []
 
 
 def test_a_deny_that_only_matches_the_root_user_needs_no_exemption(tmp_path: Path) -> None:

@@ -231,3 +231,34 @@ def test_aws_managed_policies_from_the_table_and_from_moto() -> None:
     assert managed_policy_level(policy + "AmazonDynamoDBReadOnlyAccess") == Level.read
     assert managed_policy_level(policy + "AmazonEC2FullAccess") == Level.write
     assert managed_policy_level(policy + "NoSuchPolicyAnywhere") is None
+
+
+# ---------------------------------------------------------------------------------- resource control policies
+
+
+def test_rcps_show_on_the_organization_tree_and_do_not_count_as_scps(example_project: Path) -> None:
+    def add_rcp(data: dict[str, Any]) -> None:
+        rcp = {"name": "enforce-tls", "type": "rcp", "builtin": "rcp-enforce-tls", "targets": {"ous": ["WorkloadsOU"]}}
+        data["guardrails"].append(rcp)
+
+    edit_matrix(example_project, add_rcp)
+    report = report_of(example_project)
+    tree = report.to_json()["ou_tree"]
+    workloads = named_path(tree, "WorkloadsOU")
+    assert workloads["rcps"] == ["enforce-tls"]
+    assert "enforce-tls" not in workloads["scps"]
+    assert tree["rcps"] == []
+    assert report.guardrails["enforce-tls"].type == "rcp"
+    # an RCP caps resources, not seats: no seat lists it among the SCPs that restrict it
+    assert all(e.guardrail != "enforce-tls" for seat in report.seats.values() for e in seat.scps)
+    assert report.level("group:Developers", "dev") == Level.write
+
+
+def named_path(node: dict[str, Any], path: str) -> dict[str, Any]:
+    nodes = [node]
+    while nodes:
+        current = nodes.pop()
+        if current["path"] == path:
+            return current
+        nodes += current["children"]
+    raise KeyError(path)

@@ -142,3 +142,58 @@ def test_an_unknown_revision_is_an_error_with_a_hint(example_project: Path, monk
     assert isinstance(result.exception, SecureCartError)
     assert "0123abcd" in result.exception.message
     assert result.exception.hint
+
+
+def let_developers_escalate(example_project: Path) -> None:
+    """The developer policy may create roles and attach policies, and DeveloperRole loses its boundary."""
+    deploy = example_project.parent / "policies" / "developer-deploy.json"
+    doc = json.loads(deploy.read_text())
+    doc["Statement"].append(
+        {
+            "Sid": "ManageRoles",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"],
+            "Resource": "*",
+        }
+    )
+    deploy.write_text(json.dumps(doc))
+
+    def change(data: dict[str, Any]) -> None:
+        del named(data["roles"], "DeveloperRole")["permissions_boundary"]
+        data["suppressions"].append(
+            {
+                "rule": "privilege-escalation-without-boundary",
+                "subject": "DeveloperRole",
+                "reason": "accepted for this test only",
+            }
+        )
+
+    edit_matrix(example_project, change)
+
+
+def test_a_seat_that_can_escalate_is_admin_equivalent_with_its_path(example_project: Path) -> None:
+    base = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    assert base.level("group:Developers", "dev") == Level.write
+    let_developers_escalate(example_project)
+    head = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    path = "iam:CreateRole + iam:AttachRolePolicy + iam:PutRolePolicy with no boundary forced on what it creates"
+    for account in ("dev", "staging"):
+        assert head.level("group:Developers", account) == Level.admin
+        assert head.level("role:DeveloperRole", account) == Level.admin
+        seat = head.seats[f"role:DeveloperRole@{account}"]
+        assert seat.escalation == [path]
+        assert seat.to_json()["escalation"] == [path]
+    # every format shows the level and the path
+    data = head.to_json()
+    assert any(path in n for s in data["seats"].values() for n in s["notes"])
+    from securecart_tf.report.render_html import render as render_html
+    from securecart_tf.report.render_md import render as render_md
+    from securecart_tf.report.render_md import render_diff
+
+    assert path in render_md(head) and path in render_html(head)
+    diff = diff_reports(base, head)
+    changes = {(c.principal.id, c.account): c for c in diff.changes}
+    change = changes[("group:Developers", "dev")]
+    assert (change.kind, change.before, change.after) == (ChangeKind.escalated, Level.write, Level.admin)
+    assert path in change.detail and path in json.dumps(diff.to_json())
+    assert path in render_diff(diff)

@@ -1,0 +1,119 @@
+"""Escalation through what a more privileged role runs: changing a function's code, or handing a role to a
+task definition. Such an identity acts as the role behind the code, so it holds that role's permissions.
+
+A path counts when an Allow of the identity grants it, its boundary (if any) allows it, and no
+unconditional Deny blocks it. Two kinds:
+
+- `lambda:UpdateFunctionCode` on any function (Resource "*" or a wildcard over function names): the code
+  then runs as each function's execution role, whatever that role may do;
+- `ecs:RegisterTaskDefinition` with `iam:PassRole` over a role that may do what the identity may not:
+  the task then runs as that role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from securecart_tf.policy import iam_data
+from securecart_tf.policy.lint import as_list, shorten, statement_covers, statements
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    actions: tuple[str, ...]
+    via: str
+    """What the identity ends up acting as: "any Lambda function's execution role", "role checkout-service"."""
+
+    def text(self) -> str:
+        return f"{' + '.join(self.actions)} → acts as {self.via}"
+
+
+def _statements(docs: Iterable[Doc | None]) -> list[dict[str, Any]]:
+    return [s for d in docs if d for s in statements(d) if isinstance(s, dict)]
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    return ["*"] if "NotResource" in statement else [str(r) for r in as_list(statement.get("Resource"))]
+
+
+def allowed_resources(identity: Sequence[Doc], boundary: Doc | None, action: str) -> list[str]:
+    """The resources an Allow grants `action` on, if the boundary allows it and no unconditional Deny blocks it."""
+    own = _statements(identity)
+    caps = _statements([boundary])
+    denied = any(
+        s.get("Effect") == "Deny" and "Condition" not in s and "*" in _resources(s) and statement_covers(s, action)
+        for s in [*own, *caps]
+    )
+    if denied:
+        return []
+    granted = [r for s in own if s.get("Effect") == "Allow" and statement_covers(s, action) for r in _resources(s)]
+    if boundary is None:
+        return granted
+    capped = [r for s in caps if s.get("Effect") == "Allow" and statement_covers(s, action) for r in _resources(s)]
+    return _intersect(granted, capped)
+
+
+def _intersect(granted: list[str], capped: list[str]) -> list[str]:
+    """The resources both lists allow: the narrower pattern of each pair where one covers the other."""
+    out = []
+    for g in granted:
+        for c in capped:
+            if _covers(c, g):
+                out.append(g)
+            elif _covers(g, c):
+                out.append(c)
+    return list(dict.fromkeys(out))
+
+
+def _covers(pattern: str, resource: str) -> bool:
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, resource) is not None
+
+
+def _any_function(resource: str) -> bool:
+    return resource == "*" or resource.split(":function:", 1)[-1].startswith("*")
+
+
+def allowed_actions(docs: Sequence[Doc], boundary: Doc | None = None) -> set[str]:
+    """Every known action some Allow grants (boundary and unconditional Denies applied)."""
+    out: set[str] = set()
+    for s in _statements(docs):
+        if s.get("Effect") == "Allow" and "NotAction" not in s:
+            for pattern in as_list(s.get("Action")):
+                out.update(a.name for a in iam_data.expand(str(pattern)))
+    return {a for a in out if allowed_resources(docs, boundary, a)}
+
+
+def escalations(
+    identity: Sequence[Doc],
+    boundary: Doc | None,
+    passable: dict[str, Sequence[Doc]],
+) -> list[Escalation]:
+    """The identity's paths to what a more privileged role runs. `passable`: role name → its policies."""
+    out: list[Escalation] = []
+    if any(_any_function(r) for r in allowed_resources(identity, boundary, "lambda:UpdateFunctionCode")):
+        out.append(Escalation(("lambda:UpdateFunctionCode on *",), "any Lambda function's execution role"))
+    if not allowed_resources(identity, boundary, "ecs:RegisterTaskDefinition"):
+        return out
+    passes = allowed_resources(identity, boundary, "iam:PassRole")
+    if any(r == "*" or r.endswith(":role/*") for r in passes):
+        out.append(Escalation(("ecs:RegisterTaskDefinition", "iam:PassRole on *"), "any role, admin roles included"))
+        return out
+    own = allowed_actions(identity, boundary)
+    for name, docs in passable.items():
+        if not any(r.endswith(f":role/{name}") or r.endswith(":role/*") for r in passes):
+            continue
+        more = sorted(allowed_actions(docs) - own)
+        if more:
+            out.append(
+                Escalation(
+                    ("ecs:RegisterTaskDefinition", f"iam:PassRole on {name}"),
+                    f"role {name}, which may also {shorten(more, 3)}",
+                )
+            )
+    return out
