@@ -11,12 +11,9 @@ the security baseline with the provider's debug log and reads every poll the wai
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -24,7 +21,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from securecart_tf import sandbox
-from tests.integration.conftest import ROOT, cli, explain, write_project
+from tests.bench_scripts import load_bench
+from tests.integration.conftest import cli, explain, write_project
 from tests.integration.test_security_baseline import BASELINE_DEV, BASELINE_MATRIX
 
 pytestmark = pytest.mark.integration
@@ -41,16 +39,7 @@ RETENTION_RULE = {
 }
 
 
-def _load_tflog() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_tflog", ROOT / "bench" / "tflog.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tflog = _load_tflog()
+tflog = load_bench("tflog")
 
 
 @pytest.fixture(scope="module")

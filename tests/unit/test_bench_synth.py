@@ -3,12 +3,10 @@ fast paths it measures (tfvars JSON, the lint cache) give exactly the answers of
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import given
@@ -20,19 +18,10 @@ from securecart_tf.model import build_model
 from securecart_tf.policy.findings import Severity
 from securecart_tf.render import pretty_json, stacks_of
 from securecart_tf.validate import run_checks
+from tests.bench_scripts import load_bench
 from tests.conftest import ROOT
 
-
-def _load_synth() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_synth", ROOT / "bench" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-synth = _load_synth()
+synth = load_bench("synth")
 
 
 def _errors(project: object) -> list[str]:

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from types import ModuleType
+from tests.bench_scripts import load_bench
 
-from tests.conftest import ROOT
-
-
-def _load_tflog() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_tflog", ROOT / "bench" / "tflog.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tflog = _load_tflog()
+tflog = load_bench("tflog")
 PROVIDER = "provider.terraform-provider-aws_v5.100.0_x5"
 
 
