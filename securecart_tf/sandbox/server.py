@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server
 
     from securecart_tf.sandbox.shims import Shims, patch_moto
+    from securecart_tf.sandbox.transport import OneAtATime
 
     patch_moto()
-    app = Shims(DomainDispatcherApplication(create_backend_app), session=args.session)
+    app = OneAtATime(Shims(DomainDispatcherApplication(create_backend_app), session=args.session))
     server = make_server(args.host, args.port, app, threaded=True)
     log = open(args.log, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     print(f"{READY} {server.server_port}", flush=True)
