@@ -420,8 +420,8 @@ class Sandbox:
     def terraform_env(self) -> dict[str, str]:
         """The environment the tool gives each Terraform process: the sandbox, and the tool's CLI config."""
         from securecart_tf.config.load import load_project
-        from securecart_tf.terraform import cli_config
-        from securecart_tf.workspace import Workspace
+        from securecart_tf.run.terraform import cli_config
+        from securecart_tf.run.workspace import Workspace
 
         project = load_project(self.root / "access-matrix.yaml")
         ws = Workspace(self.root, home=self.home)
@@ -477,7 +477,7 @@ def raw_pool(stacks: list[str], sb: Sandbox, env: dict[str, str], plans: Path, p
 
 
 def bench_orchestration(work: Path, members: int, runs: int, sweep: bool) -> dict[str, Any]:
-    from securecart_tf.orchestrate import PROVIDER_MEMORY_MIB, default_parallelism
+    from securecart_tf.run.orchestrate import PROVIDER_MEMORY_MIB, default_parallelism
 
     parallelism = default_parallelism()
     say(

@@ -2,13 +2,14 @@
 
 Field docstrings become descriptions in the exported JSON Schema, so editors can show them.
 Cross-references (an assignment naming a group that does not exist) are checked in
-`securecart_tf.config.references`, not here: this module only knows shapes.
+`securecart_tf.checks.references`, not here: this module only knows shapes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -547,3 +548,21 @@ def export_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://securecart-tf.dev/schema/access-matrix.schema.json"
     return schema
+
+
+PositionPath = tuple[str | int, ...]
+
+
+def ou_paths(units: Iterable[OrganizationalUnit], parent: str = "") -> Iterator[tuple[str, int, PositionPath]]:
+    """Every OU path with its depth and its position path in the matrix."""
+
+    def walk(
+        nodes: list[OrganizationalUnit], prefix: str, depth: int, pos: PositionPath
+    ) -> Iterator[tuple[str, int, PositionPath]]:
+        for i, unit in enumerate(nodes):
+            path = f"{prefix}/{unit.name}" if prefix else unit.name
+            here = (*pos, i)
+            yield path, depth, here
+            yield from walk(unit.units, path, depth + 1, (*here, "units"))
+
+    yield from walk(list(units), parent, 1, ("organization", "units"))

@@ -22,9 +22,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from securecart_tf.aws_managed import aws_managed_document, aws_managed_name
 from securecart_tf.config.load import Project
-from securecart_tf.config.references import ou_paths
 from securecart_tf.config.schema import (
     AccessMatrix,
     PermissionSet,
@@ -33,11 +31,13 @@ from securecart_tf.config.schema import (
     ServiceRole,
     TrustedPrincipal,
     iso_duration_hours,
+    ou_paths,
 )
+from securecart_tf.iam import documents
+from securecart_tf.iam.aws_managed import aws_managed_document, aws_managed_name
+from securecart_tf.iam.escalation import escalations
+from securecart_tf.iam.lint import unbounded_creation
 from securecart_tf.model import ORGANIZATION, Model, access_stack, build_model
-from securecart_tf.policy import documents
-from securecart_tf.policy.escalation import escalations
-from securecart_tf.policy.lint import unbounded_creation
 from securecart_tf.report.actions import Level, catalogue, highest, lowest
 from securecart_tf.report.policies import (
     AWS_MANAGED,
@@ -794,7 +794,7 @@ class _Builder:
 
 
 def _library_summary(builtin: str | None) -> str:
-    from securecart_tf.policy.guardrails import LIBRARY
+    from securecart_tf.iam.guardrails import LIBRARY
 
     entry = LIBRARY.get(builtin) if builtin else None
     return entry.summary if entry else ""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from securecart_tf.config.load import Project, load_matrix, load_project
 from securecart_tf.errors import InputError, SecureCartError
-from securecart_tf.workspace import Workspace
+from securecart_tf.run.workspace import Workspace
 
 
 def load_revision(project: Project, rev: str) -> tuple[Project, str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from securecart_tf.aws_managed import aws_managed_document, aws_managed_name
+from securecart_tf.iam.aws_managed import aws_managed_document, aws_managed_name
 from securecart_tf.report.actions import (
     Level,
     all_actions,

@@ -22,9 +22,9 @@ class Output:
 
 def checked(project: Project, what: str | None = None) -> Project:
     """The project, if its cross-references resolve (the report needs every name to exist)."""
-    from securecart_tf.config.references import check_references
-    from securecart_tf.policy.findings import has_errors
-    from securecart_tf.validate import ValidationFailed
+    from securecart_tf.checks.references import check_references
+    from securecart_tf.checks.validate import ValidationFailed
+    from securecart_tf.findings import has_errors
 
     findings = check_references(project)
     if has_errors(findings):
@@ -50,7 +50,7 @@ def accounts_of_env(project: Project, env: str) -> list[str]:
 
 
 def _revision(project: Project) -> str | None:
-    from securecart_tf.revision import revision_of
+    from securecart_tf.run.revision import revision_of
 
     try:
         return revision_of(project)

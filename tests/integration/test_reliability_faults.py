@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from securecart_tf import orchestrate, sandbox
+from securecart_tf import sandbox
 from securecart_tf.config.load import load_project
-from securecart_tf.workspace import Workspace
+from securecart_tf.run import orchestrate
+from securecart_tf.run.workspace import Workspace
 from tests.integration.conftest import SMALL_MATRIX, Deployed, cli, explain, write_project
 from tests.integration.faultproxy import (
     FAULTS,

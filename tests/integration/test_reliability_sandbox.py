@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from securecart_tf.ledger import LocalLedger, Record
-from securecart_tf.workspace import Target, Workspace
+from securecart_tf.run.ledger import LocalLedger, Record
+from securecart_tf.run.workspace import Target, Workspace
 from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, cli, explain, write_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

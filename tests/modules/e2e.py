@@ -30,7 +30,7 @@ import tftest
 
 from securecart_tf import sandbox
 from securecart_tf.render import SANDBOX_MAX_RETRIES
-from securecart_tf.terraform import cli_config, find_terraform
+from securecart_tf.run.terraform import cli_config, find_terraform
 from tests.modules.inventory import MODULES, REGION, TESTS
 
 ROLE = "OrganizationAccountAccessRole"

@@ -43,7 +43,7 @@ import tftest
 import yaml
 
 from securecart_tf import sandbox
-from securecart_tf.terraform import cli_config
+from securecart_tf.run.terraform import cli_config
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent.parent

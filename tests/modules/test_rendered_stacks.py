@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from securecart_tf.terraform import cli_config, find_terraform
+from securecart_tf.run.terraform import cli_config, find_terraform
 from tests.golden.regenerate import render_example
 
 pytestmark = pytest.mark.modules

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from securecart_tf import aws_managed
+from securecart_tf.iam import aws_managed
 
 AMPLIFY = "arn:aws:iam::aws:policy/AdministratorAccess-Amplify"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -32,7 +32,7 @@ def test_reading_the_documents_does_not_import_motos_iam_backend() -> None:
     """moto's IAM package pulls in boto3 and its backend; the policy data alone is a tenth of the cost."""
     code = (
         "import sys\n"
-        "from securecart_tf.aws_managed import aws_managed_document\n"
+        "from securecart_tf.iam.aws_managed import aws_managed_document\n"
         f"assert aws_managed_document({AMPLIFY!r}) is not None\n"
         "print(sorted(m for m in sys.modules if m == 'boto3' or m.startswith('moto')))\n"
     )

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.load import load_project
-from securecart_tf.config.references import ou_paths
+from securecart_tf.config.schema import ou_paths
+from securecart_tf.findings import Severity
 from securecart_tf.model import build_model
-from securecart_tf.policy.findings import Severity
 from securecart_tf.render import pretty_json, stacks_of
-from securecart_tf.validate import run_checks
 from tests.bench_scripts import load_bench
 from tests.conftest import ROOT
 
@@ -166,7 +166,7 @@ DOC = {
 @pytest.fixture
 def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A cache folder of its own, and no cache loaded yet in this process (as in a new run)."""
-    from securecart_tf.policy import lint_cache
+    from securecart_tf.iam import lint_cache
 
     monkeypatch.setenv("SECURECART_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(lint_cache, "_caches", {})
@@ -174,7 +174,7 @@ def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    from securecart_tf.policy import lint_cache
+    from securecart_tf.iam import lint_cache
 
     for cache in lint_cache._caches.values():
         cache.save()
@@ -184,7 +184,7 @@ def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_later_run_reuses_the_analysis_of_the_same_document(
     fresh_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from securecart_tf.policy import lint
+    from securecart_tf.iam import lint
 
     first = lint.parliament_issues(DOC, lint.Kind.identity)
     grants = lint.grant_issues(DOC, name="policy 'P'")
@@ -207,7 +207,7 @@ def test_a_later_run_reuses_the_analysis_of_the_same_document(
 
 
 def test_a_damaged_cache_is_ignored(fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from securecart_tf.policy import lint
+    from securecart_tf.iam import lint
 
     expected = lint.grant_issues(DOC, name="policy 'P'")
     _new_process(monkeypatch)
@@ -217,7 +217,7 @@ def test_a_damaged_cache_is_ignored(fresh_cache: Path, monkeypatch: pytest.Monke
 
 
 def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from securecart_tf.policy import lint, lint_cache
+    from securecart_tf.iam import lint, lint_cache
 
     monkeypatch.setattr(lint_cache, "_caches", {})
     monkeypatch.setenv("SECURECART_CACHE_DIR", "off")

@@ -226,7 +226,7 @@ def test_other_commands_refuse_bad_input_the_same_way() -> None:
 
 def test_the_timeout_help_states_the_default_the_run_uses() -> None:
     from securecart_tf.cli import TIMEOUT_HELP
-    from securecart_tf.orchestrate import Options
+    from securecart_tf.run.orchestrate import Options
 
     assert f"(default: {Options().timeout:.0f})" in TIMEOUT_HELP
 

@@ -38,7 +38,7 @@ from securecart_tf.drift import (
     unmanaged_roles,
     unmanaged_scp_attachments,
 )
-from securecart_tf.terraform import ResourceChange
+from securecart_tf.run.terraform import ResourceChange
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"

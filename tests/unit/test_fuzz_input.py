@@ -25,12 +25,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.load import load_project
 from securecart_tf.config.yamlpos import parse_yaml
 from securecart_tf.errors import InputError
+from securecart_tf.findings import has_errors
 from securecart_tf.model import build_model
-from securecart_tf.policy.findings import has_errors
-from securecart_tf.validate import run_checks
 from tests.conftest import EXAMPLE_MATRIX, ROOT
 
 SEED_MATRIX = EXAMPLE_MATRIX.read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ import json
 import multiprocessing
 from pathlib import Path
 
-from securecart_tf.ledger import LocalLedger, Record, environment_status, last_applied
+from securecart_tf.run.ledger import LocalLedger, Record, environment_status, last_applied
 
 PER_WRITER = 300
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from securecart_tf.errors import SecureCartError
-from securecart_tf.ledger import LocalLedger, Record, last_applied
+from securecart_tf.run.ledger import LocalLedger, Record, last_applied
 from tests.conftest import ROOT
 
 LEDGER = Path(".securecart") / "ledger.jsonl"
@@ -157,7 +157,7 @@ def test_a_damaged_record_after_a_clean_apply_never_leaves_the_stack_looking_app
 def test_a_record_cut_short_mid_ledger_is_skipped_with_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from securecart_tf import ledger as ledger_module
+    from securecart_tf.run import ledger as ledger_module
 
     said: list[str] = []
     monkeypatch.setattr(ledger_module, "warning_handler", said.append)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from securecart_tf.checks.references import check_references
 from securecart_tf.config.load import load_project
-from securecart_tf.config.references import check_references
 from securecart_tf.model import build_model
 from securecart_tf.render import render
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from test_policy_support import check, errors
 
-from securecart_tf.policy.findings import Severity
-from securecart_tf.policy.guardrails import LIBRARY, build_guardrail
-from securecart_tf.policy.limits import LIMITS, Limits, fit_scp
-from securecart_tf.policy.lint import Kind, parliament_issues, statements
-from securecart_tf.policy.lockout import excludes, role_arn
+from securecart_tf.findings import Severity
+from securecart_tf.iam.guardrails import LIBRARY, build_guardrail
+from securecart_tf.iam.limits import LIMITS, Limits, fit_scp
+from securecart_tf.iam.lint import Kind, parliament_issues, statements
+from securecart_tf.iam.lockout import excludes, role_arn
 
 SAMPLE_PARAMETERS: dict[str, dict[str, Any]] = {"region-allow-list": {"regions": ["us-east-1", "eu-west-1"]}}
 PLATFORM = ["OrganizationAccountAccessRole", "BreakGlassRole"]

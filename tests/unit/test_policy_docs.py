@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from test_policy_support import ROOT
 
-from securecart_tf.policy import docs
-from securecart_tf.policy.limits import LIMITS, limits_markdown
-from securecart_tf.policy.rules import RULES, rules_markdown
+from securecart_tf.checks import docs
+from securecart_tf.checks.rules import RULES, rules_markdown
+from securecart_tf.iam.limits import LIMITS, limits_markdown
 
 
 def test_the_readme_shows_the_limits_table_and_rule_list_the_code_has() -> None:

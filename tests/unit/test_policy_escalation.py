@@ -7,7 +7,7 @@ from typing import Any
 
 from test_policy_support import by_rule, check, line_of, write_matrix
 
-from securecart_tf.policy.escalation import escalations
+from securecart_tf.iam.escalation import escalations
 
 
 def policy(*statements: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from test_policy_support import EXEMPTION, deny, policy, validate_cli, write_matrix
 
-from securecart_tf.policy import iam_data
-from securecart_tf.policy.lint import Kind, parliament_issues
+from securecart_tf.iam import iam_data
+from securecart_tf.iam.lint import Kind, parliament_issues
 
 # Actions and condition keys AWS published in 2025; an older copy of AWS's reference flags each of them.
 ADDED_IN_2025: list[dict[str, Any]] = [

@@ -20,8 +20,8 @@ from test_policy_support import (
 )
 
 from securecart_tf.config.load import load_project
+from securecart_tf.iam.limits import minified
 from securecart_tf.model import build_model
-from securecart_tf.policy.limits import minified
 
 
 def buckets_deny(sid: str, count: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_policy_support import EXEMPTION, by_rule, check, deny, errors, line_of, one, policy, rules, write_matrix
 
-from securecart_tf.policy.lint import Kind, parliament_issues, unbounded_creation
+from securecart_tf.iam.lint import Kind, parliament_issues, unbounded_creation
 
 # ------------------------------------------------------------------------------------ parliament, in SCPs
 
@@ -602,7 +602,7 @@ def test_vendor_trust_ends_at_midnight_utc_on_its_expiry_date(
 ) -> None:
     import datetime as dt
 
-    from securecart_tf.policy import checks
+    from securecart_tf.checks import policies as checks
 
     monkeypatch.setattr(checks, "today", lambda: dt.date(2027, 6, 30))
     principal = '        - external: { account_id: "999988887777", external_id: acme-7f3a }'

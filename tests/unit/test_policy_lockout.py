@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_policy_support import EXEMPTION, by_rule, check, deny, line_of, one, policy, rules, write_matrix
 
-from securecart_tf.policy.lockout import excludes
+from securecart_tf.iam.lockout import excludes
 
 REGIONS = {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}
 

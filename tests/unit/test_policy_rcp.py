@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from test_policy_support import by_rule, check, line_of, one, rules, write_matrix
 
+from securecart_tf.checks.rcp import rcp_issues
 from securecart_tf.config.load import load_project
+from securecart_tf.iam.guardrails import LIBRARY, build_guardrail
+from securecart_tf.iam.limits import Limits, fit_scp
+from securecart_tf.iam.lint import Kind, parliament_issues
 from securecart_tf.model import ORGANIZATION, build_model
-from securecart_tf.policy.guardrails import LIBRARY, build_guardrail
-from securecart_tf.policy.limits import Limits, fit_scp
-from securecart_tf.policy.lint import Kind, parliament_issues
-from securecart_tf.policy.rcp import rcp_issues
 
 RCPS = sorted(k for k, g in LIBRARY.items() if g.type == "rcp")
 

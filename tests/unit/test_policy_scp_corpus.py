@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_policy_support import by_rule, check, write_matrix
 
-from securecart_tf.policy.findings import Severity
+from securecart_tf.findings import Severity
 
 DEPLOY, GLASS = "OrganizationAccountAccessRole", "BreakGlassRole"
 PLATFORM = {"ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::*:role/{DEPLOY}", f"arn:aws:iam::*:role/{GLASS}"]}}

@@ -12,9 +12,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.load import load_project
-from securecart_tf.policy.findings import Finding
-from securecart_tf.validate import run_checks
+from securecart_tf.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
 

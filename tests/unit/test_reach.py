@@ -6,8 +6,8 @@ from pathlib import Path
 
 from securecart_tf.config.load import load_project
 from securecart_tf.model import build_model
-from securecart_tf.orchestrate import reached_environments
-from securecart_tf.terraform import ResourceChange
+from securecart_tf.run.orchestrate import reached_environments
+from securecart_tf.run.terraform import ResourceChange
 
 
 def _change(resource_type: str, index: str) -> ResourceChange:

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
+from securecart_tf.checks.references import check_references
+from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.load import load_project
-from securecart_tf.config.references import check_references
-from securecart_tf.policy.findings import Finding, Severity
-from securecart_tf.validate import run_checks
+from securecart_tf.findings import Finding, Severity
 
 Data = dict[str, Any]
 Edit = Callable[[Data, dict[str, Data]], None]
@@ -715,8 +715,7 @@ def test_a_promotion_cycle_is_reported_once_however_many_stages_it_spans(tmp_pat
 
 
 def test_ou_paths_walk_nested_units_in_order() -> None:
-    from securecart_tf.config.references import ou_paths
-    from securecart_tf.config.schema import AccessMatrix
+    from securecart_tf.config.schema import AccessMatrix, ou_paths
 
     matrix = AccessMatrix.model_validate(BASE)
     assert [(p, d) for p, d, _ in ou_paths(matrix.organization.units)] == [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from securecart_tf.orchestrate import removal_refusal, split_for_destroy
-from securecart_tf.terraform import ResourceChange
+from securecart_tf.run.orchestrate import removal_refusal, split_for_destroy
+from securecart_tf.run.terraform import ResourceChange
 
 ACCOUNT = "module.organization.aws_organizations_account.this"
 

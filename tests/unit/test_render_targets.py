@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.environments import Environment
 from securecart_tf.config.load import load_project
 from securecart_tf.model import OrgFacts, build_model
 from securecart_tf.render import render
-from securecart_tf.validate import run_checks
 
 FACTS = OrgFacts(
     account_ids={

@@ -12,14 +12,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from securecart_tf.cli.report import register
 from securecart_tf.config.load import load_project
 from securecart_tf.errors import SecureCartError
 from securecart_tf.report.access import build_report
 from securecart_tf.report.actions import Level
-from securecart_tf.report.cli import register
 from securecart_tf.report.diff import ChangeKind, diff_reports
-from securecart_tf.revision import revision_of, snapshot
-from securecart_tf.workspace import Workspace
+from securecart_tf.run.revision import revision_of, snapshot
+from securecart_tf.run.workspace import Workspace
 from tests.unit.test_report import BEFORE_EXPIRY, edit_matrix, named
 
 

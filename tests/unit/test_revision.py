@@ -9,10 +9,10 @@ from pathlib import Path
 from securecart_tf import __version__
 from securecart_tf.config.load import load_project
 from securecart_tf.model import build_model
-from securecart_tf.promote import stored_tool_files
 from securecart_tf.render import render
 from securecart_tf.resources import data_root, modules_dir, tool_files
-from securecart_tf.revision import revision_of, snapshot
+from securecart_tf.run.promote import stored_tool_files
+from securecart_tf.run.revision import revision_of, snapshot
 
 
 def _install(tmp_path: Path) -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from securecart_tf.errors import TerraformError
-from securecart_tf.terraform import OUTPUT_FILE, RUNNING_RECORD, Earlier, Outcome, ProcessRegistry, Runner
+from securecart_tf.run.terraform import OUTPUT_FILE, RUNNING_RECORD, Earlier, Outcome, ProcessRegistry, Runner
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -423,7 +423,7 @@ def test_a_held_state_lock_is_named_with_its_id_and_the_force_unlock_command(tmp
 
 
 def test_a_terraform_a_killed_run_left_is_waited_for_then_its_output_logged(tmp_path: Path, fake: Path) -> None:
-    from securecart_tf.terraform import wait_for_earlier
+    from securecart_tf.run.terraform import wait_for_earlier
 
     stand = Stand(tmp_path, fake, "stack", "events", FAKE_EVENTS=_events(tmp_path))
     release = tmp_path / "earlier.release"

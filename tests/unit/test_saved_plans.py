@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from securecart_tf import orchestrate
 from securecart_tf.config.environments import Approval
 from securecart_tf.errors import RunRefused
-from securecart_tf.ledger import LocalLedger
 from securecart_tf.model import Stack
-from securecart_tf.orchestrate import Options, Run, StackResult
-from securecart_tf.terraform import Outcome
-from securecart_tf.workspace import Workspace
+from securecart_tf.run import orchestrate
+from securecart_tf.run.ledger import LocalLedger
+from securecart_tf.run.orchestrate import Options, Run, StackResult
+from securecart_tf.run.terraform import Outcome
+from securecart_tf.run.workspace import Workspace
 
 pytestmark = pytest.mark.timeout(60)
 

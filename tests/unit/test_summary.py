@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from securecart_tf.orchestrate import RunReport, StackResult
-from securecart_tf.summary import markdown, table
+from securecart_tf.run.orchestrate import RunReport, StackResult
+from securecart_tf.run.summary import markdown, table
 
 TERRAFORM_ERROR = (
     "No valid credential sources found (providers.tf:17): Please see the provider's documentation\n"

@@ -15,7 +15,7 @@ import pytest
 from securecart_tf import sandbox
 from securecart_tf.config.environments import AwsTarget
 from securecart_tf.errors import LockHeld, SecureCartError
-from securecart_tf.workspace import (
+from securecart_tf.run.workspace import (
     PRIVATE_FOLDERS,
     Target,
     Workspace,
@@ -34,7 +34,7 @@ def _holder(home: Path, env: str) -> subprocess.Popen[str]:
         f"""\
         import sys
         from pathlib import Path
-        from securecart_tf.workspace import Workspace
+        from securecart_tf.run.workspace import Workspace
         with Workspace(Path({str(home)!r}), home=Path({str(home)!r})).lock({env!r}, "apply"):
             print("held", flush=True)
             sys.stdin.read()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from securecart_tf.checks.references import check_references
 from securecart_tf.config.load import Project
-from securecart_tf.config.references import check_references
 from securecart_tf.errors import InputError
-from securecart_tf.policy.findings import Finding, Severity, has_errors, sort_findings
+from securecart_tf.findings import Finding, Severity, has_errors, sort_findings
 
 Check = Callable[[Project], list[Finding]]
 
@@ -20,7 +20,7 @@ Check = Callable[[Project], list[Finding]]
 def _policy_checks() -> list[Check]:
     checks: list[Check] = []
     try:  # the policy package grows checks without this module changing
-        from securecart_tf.policy.checks import CHECKS
+        from securecart_tf.checks.policies import CHECKS
     except ImportError:
         return checks
     checks.extend(CHECKS)

@@ -22,11 +22,10 @@ from functools import cached_property
 from typing import Any
 
 from securecart_tf.config.load import Project
-from securecart_tf.config.references import ou_paths
-from securecart_tf.config.schema import AccessMatrix, Account, PolicyRef, Targets
-from securecart_tf.policy import documents
-from securecart_tf.policy.guardrails import build_guardrail
-from securecart_tf.policy.limits import Limits, fit_scp
+from securecart_tf.config.schema import AccessMatrix, Account, PolicyRef, Targets, ou_paths
+from securecart_tf.iam import documents
+from securecart_tf.iam.guardrails import build_guardrail
+from securecart_tf.iam.limits import Limits, fit_scp
 
 ORGANIZATION = "organization"
 SECURITY = "security"

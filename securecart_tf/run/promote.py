@@ -13,13 +13,14 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from securecart_tf import __version__, orchestrate
+from securecart_tf import __version__
 from securecart_tf.config.load import Project, load_project
 from securecart_tf.errors import RunRefused, SecureCartError
-from securecart_tf.ledger import Record, environment_status
 from securecart_tf.resources import tool_files
-from securecart_tf.revision import git_commit, revision_of
-from securecart_tf.workspace import Workspace
+from securecart_tf.run import orchestrate
+from securecart_tf.run.ledger import Record, environment_status
+from securecart_tf.run.revision import git_commit, revision_of
+from securecart_tf.run.workspace import Workspace
 
 
 def dirty_inputs(project: Project) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 from securecart_tf import sandbox
 from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.errors import LockHeld, SecureCartError
-from securecart_tf.ledger import Ledger, LocalLedger, S3Ledger
+from securecart_tf.run.ledger import Ledger, LocalLedger, S3Ledger
 
 # AWS credential variables never passed through to a sandbox run: the sandbox has its own.
 _AWS_CREDENTIAL_VARS = (

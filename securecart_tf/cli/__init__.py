@@ -24,9 +24,10 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from securecart_tf import __version__, drift_cli
+from securecart_tf import __version__
+from securecart_tf.cli import drift as drift_cli
+from securecart_tf.cli import report as report_cli
 from securecart_tf.errors import ConfigErrors, SecureCartError
-from securecart_tf.report import cli as report_cli
 
 app = typer.Typer(
     name="securecart-tf",
@@ -79,7 +80,7 @@ def _load(matrix: Path) -> Any:
 
 
 def _valid_project(matrix: Path) -> Any:
-    from securecart_tf.validate import require_valid
+    from securecart_tf.checks.validate import require_valid
 
     project = _load(matrix)
     warnings = require_valid(project)
@@ -90,7 +91,7 @@ def _valid_project(matrix: Path) -> Any:
 
 
 def _workspace(project: Any) -> Any:
-    from securecart_tf.workspace import Workspace
+    from securecart_tf.run.workspace import Workspace
 
     return Workspace(project.root)
 
@@ -119,7 +120,7 @@ class Progress:
             )
 
     def _table(self) -> Table:
-        from securecart_tf.summary import STATUS_STYLE
+        from securecart_tf.run.summary import STATUS_STYLE
 
         t = Table(title=self.title, title_justify="left", show_edge=False)
         t.add_column("stack")
@@ -147,7 +148,7 @@ def _interruptible() -> Iterator[None]:
     SIGTERM (a service manager, a CI runner cancelling a job, `kill`) is a request to stop, like Ctrl-C:
     cut off, an apply leaves resources in AWS that no state knows, and its state lock held.
     """
-    from securecart_tf.terraform import REGISTRY
+    from securecart_tf.run.terraform import REGISTRY
 
     presses = 0
 
@@ -226,8 +227,8 @@ def _confirm(command: str, env: Any, results: list[Any]) -> bool:
 
 
 def _print_report(report: Any, as_json: bool, ws: Any) -> None:
-    from securecart_tf.orchestrate import write_summary
-    from securecart_tf.summary import table
+    from securecart_tf.run.orchestrate import write_summary
+    from securecart_tf.run.summary import table
 
     write_summary(report, ws)
     if as_json:
@@ -261,7 +262,7 @@ def _with_progress(title: str, options: Any, work: Any) -> Any:
 def _options(
     *, auto_approve: bool, confirm_env: str | None, parallelism: int | None, timeout: float | None = None
 ) -> Any:
-    from securecart_tf import orchestrate
+    from securecart_tf.run import orchestrate
 
     options = orchestrate.Options(auto_approve=auto_approve, confirm=_confirmer(confirm_env))
     if parallelism is not None:
@@ -287,7 +288,7 @@ def _run_env(
     timeout: float | None = None,
     confirm_env: str | None = None,
 ) -> int:
-    from securecart_tf import orchestrate
+    from securecart_tf.run import orchestrate
 
     project = _valid_project(matrix)
     env = orchestrate.load_env(project, env_name)
@@ -355,9 +356,9 @@ def validate(
     ] = ValidateFormat.table,
 ) -> None:
     """Check the matrix and environment files before any Terraform runs. Exit 1 on any error."""
-    from securecart_tf.policy.findings import has_errors
-    from securecart_tf.report_findings import findings_json, findings_sarif, findings_table
-    from securecart_tf.validate import run_checks
+    from securecart_tf.checks.formats import findings_json, findings_sarif, findings_table
+    from securecart_tf.checks.validate import run_checks
+    from securecart_tf.findings import has_errors
 
     project = _load(matrix)
     findings = run_checks(project)
@@ -385,10 +386,10 @@ def generate(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("build"),
 ) -> None:
     """Render one Terraform root per stack, a manifest.json, and the modules they use."""
-    from securecart_tf import orchestrate
     from securecart_tf.model import OrgFacts, build_model
     from securecart_tf.render import default_environment, render
-    from securecart_tf.workspace import Workspace
+    from securecart_tf.run import orchestrate
+    from securecart_tf.run.workspace import Workspace
 
     project = _valid_project(matrix)
     facts = OrgFacts()
@@ -415,7 +416,7 @@ def generate(
     )
     pending = sorted({s.stack.name for s in result.stacks.values() if s.stack.pending_accounts})
     if pending:
-        from securecart_tf.policy.lint import shorten
+        from securecart_tf.iam.lint import shorten
 
         err.print(
             f"[cyan]note:[/] {len(pending)} stack(s) use stand-in account IDs until the organization stack "
@@ -484,7 +485,7 @@ def destroy(
     ] = None,
 ) -> None:
     """Destroy an environment's stacks in reverse dependency order."""
-    from securecart_tf import orchestrate
+    from securecart_tf.run import orchestrate
 
     project = _load(matrix)
     environment = orchestrate.load_env(project, env)
@@ -526,7 +527,7 @@ def promote(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Apply to the next stage the revision that applied cleanly to every stack of the one before."""
-    from securecart_tf import promote as promotion
+    from securecart_tf.run import promote as promotion
 
     project = _valid_project(matrix)
     ws = _workspace(project)
@@ -551,7 +552,7 @@ def rollback(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Re-render an earlier revision from its stored inputs and apply it to an environment."""
-    from securecart_tf import promote as promotion
+    from securecart_tf.run import promote as promotion
 
     project = _load(matrix)
     ws = _workspace(project)
@@ -570,7 +571,7 @@ def status(
     """Which revision each environment runs, in promotion order, against the working tree's."""
     from dataclasses import asdict
 
-    from securecart_tf import promote as promotion
+    from securecart_tf.run import promote as promotion
 
     project = _load(matrix)
     rows = promotion.status(project, _workspace(project))
@@ -605,7 +606,7 @@ def schema(
 @app.command()
 def guardrails() -> None:
     """List the built-in guardrails and their parameters."""
-    from securecart_tf.policy.guardrails import LIBRARY
+    from securecart_tf.iam.guardrails import LIBRARY
 
     t = Table(title="Guardrail library", title_justify="left")
     t.add_column("builtin")
@@ -624,7 +625,7 @@ def guardrails() -> None:
 
 
 def _sandbox_home() -> Path:
-    from securecart_tf.workspace import Workspace
+    from securecart_tf.run.workspace import Workspace
 
     return Workspace(Path.cwd()).home
 
@@ -682,7 +683,7 @@ drift_cli.register(app)
 
 
 def main() -> None:
-    from securecart_tf import ledger
+    from securecart_tf.run import ledger
 
     debug = bool(os.environ.get("SECURECART_DEBUG"))
     ledger.warning_handler = lambda message: err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)

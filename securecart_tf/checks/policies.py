@@ -12,16 +12,19 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from securecart_tf.aws_managed import aws_managed_iam_document
+from securecart_tf.checks.context import Context, PathT
+from securecart_tf.checks.limits import check_limits
+from securecart_tf.checks.needs import Need, break_glass_needs, deployment_needs, request_region
+from securecart_tf.checks.rcp import rcp_denied, rcp_issues
+from securecart_tf.checks.rules import finding
 from securecart_tf.config.load import Project
 from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
 from securecart_tf.errors import Location
-from securecart_tf.policy.context import Context, PathT
-from securecart_tf.policy.documents import partition_of
-from securecart_tf.policy.escalation import escalations
-from securecart_tf.policy.findings import Finding, Severity
-from securecart_tf.policy.limits_check import check_limits
-from securecart_tf.policy.lint import (
+from securecart_tf.findings import Finding, Severity
+from securecart_tf.iam.aws_managed import aws_managed_iam_document
+from securecart_tf.iam.documents import partition_of
+from securecart_tf.iam.escalation import escalations
+from securecart_tf.iam.lint import (
     AWS_MANAGED,
     Issue,
     Kind,
@@ -35,10 +38,7 @@ from securecart_tf.policy.lint import (
     statements,
     unbounded_creation,
 )
-from securecart_tf.policy.lockout import Request, applies, exemption_hint, role_arn
-from securecart_tf.policy.needs import Need, break_glass_needs, deployment_needs, request_region
-from securecart_tf.policy.rcp import rcp_denied, rcp_issues
-from securecart_tf.policy.rules import finding
+from securecart_tf.iam.lockout import Request, applies, exemption_hint, role_arn
 
 
 def today() -> dt.date:

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from securecart_tf.policy import iam_data
-from securecart_tf.policy.lint import as_list, shorten, statement_covers, statements
+from securecart_tf.iam import iam_data
+from securecart_tf.iam.lint import as_list, shorten, statement_covers, statements
 
 Doc = dict[str, Any]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from securecart_tf.iam.documents import partition_of
 from securecart_tf.model import SECURITY, Model, access_stack
-from securecart_tf.policy.documents import partition_of
 
 Need = tuple[str, str | None]
 

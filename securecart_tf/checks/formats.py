@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from securecart_tf import __version__
-from securecart_tf.policy.findings import Finding, Severity
+from securecart_tf.findings import Finding, Severity
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
 _SARIF_LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.info: "note"}
@@ -36,7 +36,7 @@ def findings_table(findings: list[Finding], root: Path) -> Table:
 
 def iam_data_info() -> dict[str, str]:
     """Which IAM data judged actions and condition keys: its version and the date AWS's reference was read."""
-    from securecart_tf.policy import iam_data
+    from securecart_tf.iam import iam_data
 
     return {"version": iam_data.data_version(), "updated": iam_data.data_updated()}
 
@@ -66,7 +66,7 @@ def findings_json(findings: list[Finding], root: Path) -> dict[str, Any]:
 
 def _sarif_rule(rule: str, seen: Severity) -> dict[str, Any]:
     """A rule as code scanning lists it: its summary from the rule table, and its usual level."""
-    from securecart_tf.policy.rules import RULES
+    from securecart_tf.checks.rules import RULES
 
     known = RULES.get(rule)
     summary = known.summary.replace("`", "") if known else rule.replace("-", " ")

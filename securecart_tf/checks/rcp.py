@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from securecart_tf.checks.context import Context
+from securecart_tf.checks.needs import Need, deployment_needs, request_region
 from securecart_tf.config.environments import S3Backend
-from securecart_tf.policy import iam_data
-from securecart_tf.policy.context import Context
-from securecart_tf.policy.lint import Issue, as_list, shorten, statement_label, statements
-from securecart_tf.policy.lockout import Request, applies, role_arn
-from securecart_tf.policy.needs import Need, deployment_needs, request_region
+from securecart_tf.iam import iam_data
+from securecart_tf.iam.lint import Issue, as_list, shorten, statement_label, statements
+from securecart_tf.iam.lockout import Request, applies, role_arn
 
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 

@@ -23,8 +23,8 @@ import jinja2
 from securecart_tf import __version__
 from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.errors import SecureCartError
+from securecart_tf.iam.documents import partition_of
 from securecart_tf.model import Model, Stack
-from securecart_tf.policy.documents import partition_of
 from securecart_tf.resources import modules_dir, templates_dir
 
 PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"

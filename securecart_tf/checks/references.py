@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
 
 from securecart_tf.config.load import Project, explain_all
-from securecart_tf.config.schema import OrganizationalUnit, Targets
-from securecart_tf.policy.findings import Finding, Severity
-from securecart_tf.policy.guardrails import LIBRARY, GuardrailParameterError, build_guardrail
+from securecart_tf.config.schema import OrganizationalUnit, Targets, ou_paths
+from securecart_tf.findings import Finding, Severity
+from securecart_tf.iam.guardrails import LIBRARY, GuardrailParameterError, build_guardrail
 
 PathT = tuple[str | int, ...]
 
@@ -35,19 +35,6 @@ def _suggest(kind: str, name: str, known: Iterable[str]) -> str:
     if kind == "environment":  # environments exist through the accounts tagged with them
         return f"tag an account with environment: {name}, or use one of: {shown}"
     return f"declare it, or use one of: {shown}"
-
-
-def ou_paths(units: Iterable[OrganizationalUnit], parent: str = "") -> Iterator[tuple[str, int, PathT]]:
-    """Every OU path with its depth and its position path in the matrix."""
-
-    def walk(nodes: list[OrganizationalUnit], prefix: str, depth: int, pos: PathT) -> Iterator[tuple[str, int, PathT]]:
-        for i, unit in enumerate(nodes):
-            path = f"{prefix}/{unit.name}" if prefix else unit.name
-            here = (*pos, i)
-            yield path, depth, here
-            yield from walk(unit.units, path, depth + 1, (*here, "units"))
-
-    yield from walk(list(units), parent, 1, ("organization", "units"))
 
 
 class _Checker:

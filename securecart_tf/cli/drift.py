@@ -29,8 +29,9 @@ def drift(
     from rich.markup import escape
 
     from securecart_tf import drift as drift_mod
-    from securecart_tf import orchestrate, sandbox
+    from securecart_tf import sandbox
     from securecart_tf.cli import Progress, _interruptible, _options, _valid_project, _workspace, err, out
+    from securecart_tf.run import orchestrate
 
     project = _valid_project(matrix)
     environment = orchestrate.load_env(project, env)

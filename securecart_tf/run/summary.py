@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from securecart_tf.orchestrate import RunReport
+    from securecart_tf.run.orchestrate import RunReport
 
 STATUS_STYLE = {
     "applied": "green",

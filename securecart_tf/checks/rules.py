@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from securecart_tf.errors import Location
-from securecart_tf.policy.findings import Finding, Severity
+from securecart_tf.findings import Finding, Severity
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from securecart_tf.policy import iam_data
-from securecart_tf.policy.findings import Severity
-from securecart_tf.policy.lint_cache import lint_cache, remembered
+from securecart_tf.findings import Severity
+from securecart_tf.iam import iam_data
+from securecart_tf.iam.lint_cache import lint_cache, remembered
 
 
 @cache

@@ -14,10 +14,10 @@ from typing import Any
 from securecart_tf.config.load import Project
 from securecart_tf.config.schema import AccessMatrix, Guardrail, Targets
 from securecart_tf.errors import Location
+from securecart_tf.iam.documents import in_partition, partition_of
+from securecart_tf.iam.guardrails import build_guardrail
+from securecart_tf.iam.limits import Limits
 from securecart_tf.model import IDENTITY_CENTER, ORGANIZATION, Model, access_stack, build_model
-from securecart_tf.policy.documents import in_partition, partition_of
-from securecart_tf.policy.guardrails import build_guardrail
-from securecart_tf.policy.limits import Limits
 
 PathT = tuple[str | int, ...]
 

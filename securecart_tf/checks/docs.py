@@ -1,6 +1,6 @@
 """The README's generated blocks: the limits table and the rule list, between marker comments.
 
-Regenerate them with `python -m securecart_tf.policy.docs README.md`; a unit test fails when they drift.
+Regenerate them with `python -m securecart_tf.checks.docs README.md`; a unit test fails when they drift.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import re
 import sys
 from pathlib import Path
 
-from securecart_tf.policy.limits import limits_markdown
-from securecart_tf.policy.rules import rules_markdown
+from securecart_tf.checks.rules import rules_markdown
+from securecart_tf.iam.limits import limits_markdown
 
-COMMAND = "python -m securecart_tf.policy.docs README.md"
+COMMAND = "python -m securecart_tf.checks.docs README.md"
 
 
 def blocks() -> dict[str, str]:

@@ -6,14 +6,13 @@ import json
 import re
 from collections import defaultdict
 
+from securecart_tf.checks.context import Context, PathT
+from securecart_tf.checks.rules import finding
 from securecart_tf.config.load import Project
-from securecart_tf.config.references import ou_paths
-from securecart_tf.config.schema import iso_duration_hours
-from securecart_tf.policy.context import Context, PathT
-from securecart_tf.policy.findings import Finding
-from securecart_tf.policy.limits import COUNT_LIMIT, FULL_ACCESS, SIZE_LIMIT, minified
-from securecart_tf.policy.lint import shorten, statement_label, statements
-from securecart_tf.policy.rules import finding
+from securecart_tf.config.schema import iso_duration_hours, ou_paths
+from securecart_tf.findings import Finding
+from securecart_tf.iam.limits import COUNT_LIMIT, FULL_ACCESS, SIZE_LIMIT, minified
+from securecart_tf.iam.lint import shorten, statement_label, statements
 
 _RAISED_SCP = 10240
 

@@ -24,13 +24,13 @@ from securecart_tf import __version__
 from securecart_tf.config.environments import Approval, AwsTarget, Environment, S3Backend
 from securecart_tf.config.load import Project
 from securecart_tf.errors import RunRefused, SecureCartError, TerraformError
-from securecart_tf.ledger import Record, environment_status, last_applied
+from securecart_tf.iam.limits import LIMITS
+from securecart_tf.iam.lint import shorten
 from securecart_tf.model import IDENTITY_CENTER, ORGANIZATION, SECURITY, OrgFacts, Stack, build_model
-from securecart_tf.policy.limits import LIMITS
-from securecart_tf.policy.lint import shorten
 from securecart_tf.render import RenderedStack, render, stacks_of
-from securecart_tf.revision import revision_of, snapshot
-from securecart_tf.terraform import (
+from securecart_tf.run.ledger import Record, environment_status, last_applied
+from securecart_tf.run.revision import revision_of, snapshot
+from securecart_tf.run.terraform import (
     S3_LOCKFILE_VERSION,
     Outcome,
     ResourceChange,
@@ -42,7 +42,7 @@ from securecart_tf.terraform import (
     terraform_version,
     wait_for_earlier,
 )
-from securecart_tf.workspace import Workspace, check_aws_credentials
+from securecart_tf.run.workspace import Workspace, check_aws_credentials
 
 PROVIDER_MEMORY_MIB = 700
 """Peak resident memory of one Terraform plan, Terraform and its AWS provider together: up to 690 MiB
@@ -620,7 +620,7 @@ class Run:
 
     @property
     def interrupted(self) -> bool:
-        from securecart_tf.terraform import REGISTRY
+        from securecart_tf.run.terraform import REGISTRY
 
         return REGISTRY.interrupted.is_set()
 
@@ -1198,7 +1198,7 @@ def environment_revision(run: Run) -> str | None:
 
 
 def write_summary(report: RunReport, ws: Workspace) -> Path:
-    from securecart_tf.summary import markdown
+    from securecart_tf.run.summary import markdown
 
     ws.summaries.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")

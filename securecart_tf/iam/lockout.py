@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from securecart_tf.policy import iam_data
-from securecart_tf.policy.lint import as_list, statement_covers
+from securecart_tf.iam import iam_data
+from securecart_tf.iam.lint import as_list, statement_covers
 
 _OWN_ORG = "\0own-organization"
 """The organization's ID where it is not known: equal to itself, and to no ID written in a policy."""

@@ -29,16 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from securecart_tf import __version__
 from securecart_tf.errors import SecureCartError
-from securecart_tf.ledger import Record
-from securecart_tf.policy.documents import partition_of
+from securecart_tf.iam.documents import partition_of
+from securecart_tf.run.ledger import Record
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from securecart_tf.config.schema import DriftIgnore
     from securecart_tf.model import Stack
-    from securecart_tf.orchestrate import Run
-    from securecart_tf.terraform import ResourceChange
+    from securecart_tf.run.orchestrate import Run
+    from securecart_tf.run.terraform import ResourceChange
 
 # Attributes that mirror what other resources manage. Each of those resources reports its own drift, so a
 # difference here is a reflection, not a change of its own.
