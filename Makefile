@@ -30,6 +30,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check securecart_tf tests bench
 	$(BIN)/ruff format --check securecart_tf tests bench
+	$(BIN)/mypy securecart_tf
 	env -u TF_CLI_CONFIG_FILE terraform fmt -check -recursive modules
 
 bench: $(STAMP)

@@ -288,10 +288,11 @@ def _run_env(
     timeout: float | None = None,
     confirm_env: str | None = None,
 ) -> int:
+    from securecart_tf.render import load_env
     from securecart_tf.run import orchestrate
 
     project = _valid_project(matrix)
-    env = orchestrate.load_env(project, env_name)
+    env = load_env(project, env_name)
     ws = _workspace(project)
     options = _options(auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism, timeout=timeout)
     options.refresh = refresh
@@ -387,8 +388,7 @@ def generate(
 ) -> None:
     """Render one Terraform root per stack, a manifest.json, and the modules they use."""
     from securecart_tf.model import OrgFacts, build_model
-    from securecart_tf.render import default_environment, render
-    from securecart_tf.run import orchestrate
+    from securecart_tf.render import default_environment, load_env, render
     from securecart_tf.run.workspace import Workspace
 
     project = _valid_project(matrix)
@@ -405,7 +405,7 @@ def generate(
             pass
     model = build_model(project, facts)
     if env is not None:
-        envs = [orchestrate.load_env(project, env)]
+        envs = [load_env(project, env)]
     else:
         envs = list(project.environments.values()) or [default_environment(model)]
     result = render(model, envs, out_dir)
@@ -485,10 +485,10 @@ def destroy(
     ] = None,
 ) -> None:
     """Destroy an environment's stacks in reverse dependency order."""
-    from securecart_tf.run import orchestrate
+    from securecart_tf.render import load_env
 
     project = _load(matrix)
-    environment = orchestrate.load_env(project, env)
+    environment = load_env(project, env)
     if environment.target.type != "sandbox":
         typed = confirm_env or typer.prompt(
             f"This destroys the resources of '{env}' in real AWS (never the organization, its accounts and OUs, "

@@ -31,10 +31,11 @@ def drift(
     from securecart_tf import drift as drift_mod
     from securecart_tf import sandbox
     from securecart_tf.cli import Progress, _interruptible, _options, _valid_project, _workspace, err, out
+    from securecart_tf.render import load_env
     from securecart_tf.run import orchestrate
 
     project = _valid_project(matrix)
-    environment = orchestrate.load_env(project, env)
+    environment = load_env(project, env)
     ws = _workspace(project)
     options = _options(auto_approve=False, confirm_env=None, parallelism=parallelism, timeout=timeout)
     if environment.target.type == "sandbox" and sandbox.read(ws.home) is None:

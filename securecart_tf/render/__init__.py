@@ -22,9 +22,10 @@ import jinja2
 
 from securecart_tf import __version__
 from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
+from securecart_tf.config.load import Project
 from securecart_tf.errors import SecureCartError
 from securecart_tf.iam.documents import partition_of
-from securecart_tf.model import Model, Stack
+from securecart_tf.model import Model, Stack, build_model
 from securecart_tf.resources import modules_dir, templates_dir
 
 PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"
@@ -399,3 +400,13 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+def load_env(project: Project, name: str) -> Environment:
+    """The named environment; "default" for a project without environment files."""
+    if name in project.environments:
+        return project.environments[name]
+    if not project.environments and name == "default":
+        return default_environment(build_model(project))
+    known = ", ".join(sorted(project.environments)) or "none (add environments/*.yaml)"
+    raise SecureCartError(f"unknown environment '{name}'", hint=f"known environments: {known}")

@@ -1208,14 +1208,3 @@ def write_summary(report: RunReport, ws: Workspace) -> Path:
     (ws.summaries / f"{report.environment}-{report.command}-latest.md").write_text(text)
     report.summary_file = str(path)
     return path
-
-
-def load_env(project: Project, name: str) -> Environment:
-    if name in project.environments:
-        return project.environments[name]
-    if not project.environments and name == "default":
-        from securecart_tf.render import default_environment
-
-        return default_environment(build_model(project))
-    known = ", ".join(sorted(project.environments)) or "none (add environments/*.yaml)"
-    raise SecureCartError(f"unknown environment '{name}'", hint=f"known environments: {known}")
