@@ -458,7 +458,7 @@ def provision_scim_groups(client: Any, names: list[str]) -> list[str]:
     sso = client("sso-admin")
     store_id = sso.list_instances()["Instances"][0]["IdentityStoreId"]
     identitystore = client("identitystore")
-    existing = set()
+    existing: set[str] = set()
     for page in identitystore.get_paginator("list_groups").paginate(IdentityStoreId=store_id):
         existing.update(g["DisplayName"] for g in page["Groups"])
     created = []

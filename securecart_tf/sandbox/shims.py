@@ -203,7 +203,7 @@ class Shims:
         if CLOUDTRAIL_PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:  # moto lacks it; AWS has it
             FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(CLOUDTRAIL_PRINCIPAL)
         body = r.json()
-        account = body.get("MemberAccountId") if register else body.get("DelegatedAdminAccountId")
+        account = str((body.get("MemberAccountId") if register else body.get("DelegatedAdminAccountId")) or "")
         backend = organizations_backends[r.account]["aws"]
         try:
             if register:
@@ -466,7 +466,7 @@ def _patch_cloudtrail_delete() -> None:
         trail = self.get_trail(name)  # by name or ARN; raises TrailNotFoundException
         del self.trails[trail.trail_name]
 
-    CloudTrailBackend.delete_trail = delete_trail
+    CloudTrailBackend.delete_trail = delete_trail  # type: ignore[method-assign]
 
 
 def _patch_ssoadmin_managed_policies() -> None:
@@ -475,6 +475,7 @@ def _patch_ssoadmin_managed_policies() -> None:
 
     from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.ssoadmin import models
+    from moto.ssoadmin.exceptions import ResourceNotFoundException
 
     def find_managed_policy(self: Any, managed_policy_arn: str) -> Any:
         if self.aws_managed_policies is None:
@@ -485,9 +486,9 @@ def _patch_ssoadmin_managed_policies() -> None:
             path = policy.get("Path", policy.get("path", "/"))
             if managed_policy_arn == f"arn:{self.partition}:iam::aws:policy{path}{name}":
                 return models.ManagedPolicy(managed_policy_arn, name)
-        raise models.ResourceNotFoundException(f"Policy does not exist with ARN: {managed_policy_arn}")
+        raise ResourceNotFoundException(f"Policy does not exist with ARN: {managed_policy_arn}")
 
-    models.SSOAdminBackend._find_managed_policy = find_managed_policy
+    models.SSOAdminBackend._find_managed_policy = find_managed_policy  # type: ignore[method-assign]
 
     from moto.organizations.models import FakeDelegatedAdministrator
 
