@@ -120,14 +120,14 @@ class Progress:
             )
 
     def _table(self) -> Table:
-        from securecart_tf.run.summary import STATUS_STYLE
+        from securecart_tf.run.status import StackStatus
 
         t = Table(title=self.title, title_justify="left", show_edge=False)
         t.add_column("stack")
         t.add_column("status")
         t.add_column("detail", overflow="fold")
         for stack, (status, detail, _) in self.rows.items():
-            t.add_row(stack, f"[{STATUS_STYLE.get(status, 'cyan')}]{status}[/]", escape(detail))
+            t.add_row(stack, f"[{StackStatus.style_of(status, 'cyan')}]{status}[/]", escape(detail))
         return t
 
     def __enter__(self) -> Progress:
@@ -227,8 +227,7 @@ def _confirm(command: str, env: Any, results: list[Any]) -> bool:
 
 
 def _print_report(report: Any, as_json: bool, ws: Any) -> None:
-    from securecart_tf.run.orchestrate import write_summary
-    from securecart_tf.run.summary import table
+    from securecart_tf.run.summary import table, write_summary
 
     write_summary(report, ws)
     if as_json:
@@ -290,6 +289,8 @@ def _run_env(
 ) -> int:
     from securecart_tf.render import load_env
     from securecart_tf.run import orchestrate
+    from securecart_tf.run.apply import apply as apply_env
+    from securecart_tf.run.plan import plan as plan_env
 
     project = _valid_project(matrix)
     env = load_env(project, env_name)
@@ -306,10 +307,7 @@ def _run_env(
                 f"on {run.target.id} (parallelism {options.parallelism})"
             )
         with progress, _interruptible():
-            if command == "plan":
-                report = orchestrate.plan(run)
-            else:
-                report = orchestrate.apply(run, destroy=command == "destroy")
+            report = plan_env(run) if command == "plan" else apply_env(run, destroy=command == "destroy")
     _print_report(report, as_json, ws)
     return report.exit_code()
 

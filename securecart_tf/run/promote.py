@@ -17,8 +17,10 @@ from securecart_tf import __version__
 from securecart_tf.config.load import Project, load_project
 from securecart_tf.errors import RunRefused, SecureCartError
 from securecart_tf.resources import tool_files
-from securecart_tf.run import orchestrate
+from securecart_tf.run.apply import apply
 from securecart_tf.run.ledger import Record, environment_status
+from securecart_tf.run.orchestrate import Options, Run
+from securecart_tf.run.results import RunReport
 from securecart_tf.run.revision import git_commit, revision_of
 from securecart_tf.run.workspace import Workspace
 
@@ -89,24 +91,20 @@ def check_promotion(project: Project, ws: Workspace, source: str, destination: s
     return revision
 
 
-def promote(
-    project: Project, ws: Workspace, source: str, destination: str, options: orchestrate.Options
-) -> orchestrate.RunReport:
+def promote(project: Project, ws: Workspace, source: str, destination: str, options: Options) -> RunReport:
     revision = check_promotion(project, ws, source, destination)
     env = project.environments[destination]
     options.use_saved_plans = False
     with ws.lock(destination, "promote"):
-        run = orchestrate.Run(project, env, ws, options, "promote")
+        run = Run(project, env, ws, options, "promote")
         if run.revision != revision:  # the inputs changed between the check and the run
             raise RunRefused(f"the inputs changed while promoting ({revision} → {run.revision}); nothing was applied")
-        report = orchestrate.apply(run)
+        report = apply(run)
     report.command = "promote"
     return report
 
 
-def rollback(
-    project: Project, ws: Workspace, env_name: str, revision: str, options: orchestrate.Options
-) -> orchestrate.RunReport:
+def rollback(project: Project, ws: Workspace, env_name: str, revision: str, options: Options) -> RunReport:
     """Re-render a revision recorded in the ledger from its stored inputs, and apply it."""
     if env_name not in project.environments:
         raise SecureCartError(
@@ -133,12 +131,12 @@ def rollback(
     options.use_saved_plans = False
     tools, why_not = stored_tool_files(snapshot)
     with ws.lock(env_name, "rollback"), tools:
-        run = orchestrate.Run(old, env, ws, options, "rollback")
+        run = Run(old, env, ws, options, "rollback")
         if run.revision != full:
             run.notices.append(
                 f"revision {full} re-renders as {run.revision}: {why_not}; its inputs are applied unchanged"
             )
-        report = orchestrate.apply(run)
+        report = apply(run)
     report.command = "rollback"
     return report
 

@@ -25,6 +25,14 @@ class StackStatus(StrEnum):
         """The rich style the terminal shows it in."""
         return _STYLE[self]
 
+    @classmethod
+    def style_of(cls, word: str, default: str) -> str:
+        """The style of a word a progress listener hears: a status's own, `default` for an activity (init...)."""
+        try:
+            return cls(word).style
+        except ValueError:
+            return default
+
     @property
     def ledger(self) -> str:
         """The word the ledger records it as (ledger records are read by older and newer versions alike)."""

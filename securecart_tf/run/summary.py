@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from securecart_tf.run.orchestrate import RunReport
-
-STATUS_STYLE = {
-    "applied": "green",
-    "destroyed": "green",
-    "no changes": "dim",
-    "unchanged": "dim",
-    "planned": "yellow",
-    "waiting": "cyan",
-    "failed": "bold red",
-    "timed out": "bold red",
-    "interrupted": "bold red",
-    "refused": "red",
-    "skipped": "magenta",
-}
+from securecart_tf.run.results import RunReport
+from securecart_tf.run.workspace import Workspace
 
 
 def _counts(add: int, change: int, remove: int) -> str:
@@ -44,7 +31,7 @@ def table(report: RunReport) -> Table:
             r.account,
             _counts(r.add, r.change, r.remove),
             f"{r.duration:.1f}s",
-            f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
+            f"[{r.status.style}]{r.status}[/]",
             escape(notes),  # Terraform's messages and ours hold [brackets] that are text, not styles
         )
     return t
@@ -84,3 +71,15 @@ def markdown(report: RunReport) -> str:
     for notice in report.notices:
         lines += ["", *(f"> {line}" for line in notice.splitlines())]
     return "\n".join(lines) + "\n"
+
+
+def write_summary(report: RunReport, ws: Workspace) -> Path:
+    """Write the run's Markdown summary, stamped and as the environment's latest, and note where in the report."""
+    ws.summaries.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path = ws.summaries / f"{report.environment}-{report.command}-{stamp}.md"
+    text = markdown(report)
+    path.write_text(text)
+    (ws.summaries / f"{report.environment}-{report.command}-latest.md").write_text(text)
+    report.summary_file = str(path)
+    return path

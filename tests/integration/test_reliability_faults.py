@@ -20,6 +20,7 @@ import pytest
 from securecart_tf import sandbox
 from securecart_tf.config.load import load_project
 from securecart_tf.run import orchestrate
+from securecart_tf.run.plan import plan
 from securecart_tf.run.workspace import Workspace
 from tests.integration.conftest import SMALL_MATRIX, Deployed, cli, explain, write_project
 from tests.integration.faultproxy import (
@@ -213,7 +214,7 @@ def test_a_module_rejecting_its_input_fails_that_stack_with_the_message_and_log(
     data["organization"]["feature_set"] = "CONSOLIDATED_BILLING"
     tfvars.write_text(json.dumps(data))
 
-    report = orchestrate.plan(run)
+    report = plan(run)
 
     assert report.exit_code() == 1
     org = next(r for r in report.results if r.stack == "organization")

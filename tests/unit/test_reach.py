@@ -6,7 +6,7 @@ from pathlib import Path
 
 from securecart_tf.config.load import load_project
 from securecart_tf.model import build_model
-from securecart_tf.run.orchestrate import reached_environments
+from securecart_tf.run.guards import reached_environments
 from securecart_tf.run.terraform import ResourceChange
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from securecart_tf.run.orchestrate import removal_refusal, split_for_destroy
+from securecart_tf.run.guards import removal_refusal, split_for_destroy
 from securecart_tf.run.terraform import ResourceChange
 
 ACCOUNT = "module.organization.aws_organizations_account.this"

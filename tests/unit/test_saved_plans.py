@@ -18,9 +18,11 @@ import pytest
 from securecart_tf.config.environments import Approval
 from securecart_tf.errors import RunRefused
 from securecart_tf.model import Stack
-from securecart_tf.run import orchestrate
+from securecart_tf.run.apply import apply
 from securecart_tf.run.ledger import LocalLedger
-from securecart_tf.run.orchestrate import Options, Run, StackResult
+from securecart_tf.run.orchestrate import Options, Run
+from securecart_tf.run.plan import plan
+from securecart_tf.run.results import StackResult
 from securecart_tf.run.terraform import Outcome
 from securecart_tf.run.workspace import Workspace
 
@@ -139,7 +141,7 @@ def _plan_files(root: Path) -> list[str]:
 
 
 def _applied_and_recorded(root: Path) -> None:
-    report = orchestrate.apply(_run(root, "apply"))
+    report = apply(_run(root, "apply"))
     assert _status(report.results) == {"a": "applied", "b": "applied"}
 
 
@@ -154,7 +156,7 @@ def test_apply_never_applies_a_plan_a_declined_destroy_left(tmp_path: Path) -> N
     destroy.env.approval = Approval.prompt  # type: ignore[misc]
     destroy.options.confirm = lambda command, env, results: False
     with pytest.raises(RunRefused, match="not approved"):
-        orchestrate.apply(destroy, destroy=True)
+        apply(destroy, destroy=True)
     assert _plan_files(tmp_path) == []  # the declined destroy keeps nothing
 
     # and even a destroy plan that was left behind is never taken by apply
@@ -163,7 +165,7 @@ def test_apply_never_applies_a_plan_a_declined_destroy_left(tmp_path: Path) -> N
     meta = {"revision": "rev1", "stack_hash": "hash-b", "target": "sandbox:test", "destroy": True}
     planfile.with_suffix(".json").write_text(json.dumps({**meta, "created": 0, "add": 0, "change": 0, "remove": 1}))
     run = _run(tmp_path, "apply")
-    report = orchestrate.apply(run)
+    report = apply(run)
     assert [body for _, body in run.applied] == []  # b is unchanged since its apply: nothing is applied at all
     assert all(r.remove == 0 for r in report.results)
     assert _status(report.results) == {"a": "unchanged", "b": "unchanged"}
@@ -175,7 +177,7 @@ def test_apply_never_applies_a_plan_a_declined_destroy_left(tmp_path: Path) -> N
 @pytest.mark.parametrize("made_by", ["destroy", "apply", "promote"])
 def test_apply_plans_afresh_over_a_plan_another_command_made(tmp_path: Path, made_by: str) -> None:
     planner = _run(tmp_path, made_by if made_by != "destroy" else "plan")
-    orchestrate.plan(planner)  # a fresh organization: a has changes to plan
+    plan(planner)  # a fresh organization: a has changes to plan
     meta_path = tmp_path / ".securecart" / "plans" / "dev" / "a.json"
     meta = json.loads(meta_path.read_text())
     if made_by == "destroy":  # what a declined destroy left behind
@@ -183,25 +185,25 @@ def test_apply_plans_afresh_over_a_plan_another_command_made(tmp_path: Path, mad
         meta_path.write_text(json.dumps(meta))
     assert meta["command"] == made_by
     run = _run(tmp_path, "apply")
-    report = orchestrate.apply(run)
+    report = apply(run)
     assert _status(report.results)["a"] == "applied"
     assert run.applied[0] == run.planned[0]  # the plan this run made, not the one left behind
     assert any(f"made by `{made_by}`" in n for n in run.notices), run.notices
 
 
 def test_apply_takes_the_plan_plan_saved(tmp_path: Path) -> None:
-    orchestrate.plan(_run(tmp_path, "plan"))
+    plan(_run(tmp_path, "plan"))
     run = _run(tmp_path, "apply")
-    orchestrate.apply(run)
+    apply(run)
     assert run.planned == []
     assert run.applied[0][0] == "a" and run.applied[0][1].endswith(b"made by plan")
 
 
 def test_apply_refuses_a_plan_file_its_metadata_does_not_describe(tmp_path: Path) -> None:
-    orchestrate.plan(_run(tmp_path, "plan"))
+    plan(_run(tmp_path, "plan"))
     (tmp_path / ".securecart" / "plans" / "dev" / "a.tfplan").write_bytes(b"destroy: something else")
     run = _run(tmp_path, "apply")
-    orchestrate.apply(run)
+    apply(run)
     assert run.applied[0] == run.planned[0]
     assert any("not the plan its metadata describes" in n for n in run.notices), run.notices
 
@@ -226,7 +228,7 @@ def test_malformed_plan_metadata_is_no_usable_plan_and_ends_no_run(tmp_path: Pat
     (plans / "b.tfplan").write_bytes(b"some plan")
     (plans / "b.json").write_text(text)
     run = _run(tmp_path, "apply")
-    report = orchestrate.apply(run)  # a is applied first; b's metadata must not end the run
+    report = apply(run)  # a is applied first; b's metadata must not end the run
     assert _status(report.results) == {"a": "applied", "b": "applied"}
     assert [body for stack, body in run.applied if stack == "b"] == [
         body for stack, body in run.planned if stack == "b"
@@ -242,16 +244,16 @@ def test_malformed_plan_metadata_is_no_usable_plan_and_ends_no_run(tmp_path: Pat
 
 
 def test_a_failed_apply_drops_its_plan_so_the_next_plans_afresh(tmp_path: Path) -> None:
-    orchestrate.plan(_run(tmp_path, "plan"))
+    plan(_run(tmp_path, "plan"))
     assert "a.tfplan" in _plan_files(tmp_path)
     run = _run(tmp_path, "apply")
     run.failing.add("a")
-    report = orchestrate.apply(run)
+    report = apply(run)
     assert _status(report.results) == {"a": "failed", "b": "skipped"}
     assert _plan_files(tmp_path) == ["b.json", "b.tfplan"]  # b never ran: the plan `plan` saved for it stays
 
     retry = _run(tmp_path, "apply")
-    report = orchestrate.apply(retry)
+    report = apply(retry)
     assert _status(report.results) == {"a": "applied", "b": "applied"}
     assert run_planned_a(retry)
 
@@ -261,7 +263,7 @@ def run_planned_a(run: StandInRun) -> bool:
 
 
 def test_terraform_calling_a_saved_plan_stale_says_to_plan_again(tmp_path: Path) -> None:
-    orchestrate.plan(_run(tmp_path, "plan"))
+    plan(_run(tmp_path, "plan"))
     run = _run(tmp_path, "apply")
     run.failing.add("a")
     original = StandInTerraform.apply
@@ -273,21 +275,21 @@ def test_terraform_calling_a_saved_plan_stale_says_to_plan_again(tmp_path: Path)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(StandInTerraform, "apply", stale)
-        report = orchestrate.apply(run)
+        report = apply(run)
     assert "run `securecart-tf plan --env dev`" in report.results[0].message
     assert not {"a.json", "a.tfplan"} & set(_plan_files(tmp_path))
 
 
 def test_a_stale_saved_plan_is_planned_afresh_with_refresh(tmp_path: Path) -> None:
-    orchestrate.plan(_run(tmp_path, "plan"))
+    plan(_run(tmp_path, "plan"))
     stale = _run(tmp_path, "apply")
     stale.revision = "rev2"
     with pytest.raises(RunRefused, match="stale") as refused:
-        orchestrate.apply(stale)
+        apply(stale)
     assert "plan --env dev" in (refused.value.hint or "")
     fresh = _run(tmp_path, "apply", refresh=True)
     fresh.revision = "rev2"
-    report = orchestrate.apply(fresh)
+    report = apply(fresh)
     assert _status(report.results)["a"] == "applied"
     assert any("stale" in n and "--refresh" in n for n in fresh.notices), fresh.notices
 
@@ -324,7 +326,7 @@ def test_the_fast_path_refuses_a_state_that_is_not_the_one_applied(tmp_path: Pat
     _applied_and_recorded(tmp_path)
     _break_state(tmp_path, how)
     planner = _run(tmp_path, "plan")
-    report = orchestrate.plan(planner)
+    report = plan(planner)
     by_stack = {r.stack: r for r in report.results}
     assert why in by_stack["a"].message and "planned in full" in by_stack["a"].message
     assert [stack for stack, _ in planner.planned] == ["a"]  # Terraform compared a's state with AWS
@@ -332,14 +334,14 @@ def test_the_fast_path_refuses_a_state_that_is_not_the_one_applied(tmp_path: Pat
     if how in ("deleted", "emptied"):  # nothing in state: everything is to be created again
         assert by_stack["a"].status == "planned" and report.exit_code() == 2
         run = _run(tmp_path, "apply")
-        report = orchestrate.apply(run)
+        report = apply(run)
         assert _status(report.results) == {"a": "applied", "b": "unchanged"}
         assert [stack for stack, _ in run.applied] == ["a"]
 
 
 def test_the_fast_path_holds_while_the_state_is_the_one_applied(tmp_path: Path) -> None:
     _applied_and_recorded(tmp_path)
-    report = orchestrate.plan(_run(tmp_path, "plan"))
+    report = plan(_run(tmp_path, "plan"))
     assert _status(report.results) == {"a": "unchanged", "b": "unchanged"}
     assert report.exit_code() == 0
     applies = [r for r in _records(tmp_path) if r["action"] == "apply" and r["stack"] == "a"]
@@ -356,7 +358,7 @@ def test_an_apply_recorded_without_a_state_fingerprint_is_planned_in_full(tmp_pa
             record.pop(key, None)
         old.append(json.dumps(record))
     ledger.write_text("\n".join(old) + "\n")
-    report = orchestrate.plan(_run(tmp_path, "plan"))
+    report = plan(_run(tmp_path, "plan"))
     assert all("no fingerprint" in r.message for r in report.results), report.results
 
 
@@ -370,7 +372,7 @@ def test_a_finished_stack_is_recorded_before_the_next_one_runs(tmp_path: Path) -
         [(r["stack"], r["result"]) for r in _records(tmp_path) if r["action"] == "apply"]
     )
     run.failing.add("b")
-    report = orchestrate.apply(run)
+    report = apply(run)
     assert _status(report.results) == {"a": "applied", "b": "failed"}
     assert seen_when_b_applied == [[("a", "ok")]]  # a run killed here would keep a's record
     records = [(r["stack"], r["result"]) for r in _records(tmp_path) if r["action"] == "apply"]

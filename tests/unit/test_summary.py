@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from securecart_tf.run.orchestrate import RunReport, StackResult
+from securecart_tf.run.results import RunReport, StackResult
 from securecart_tf.run.summary import markdown, table
 
 TERRAFORM_ERROR = (

@@ -1,0 +1,142 @@
+"""Saved plans and state fingerprints: which plan file `apply` may take, and whether a state is as an apply left it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from securecart_tf.run.ledger import Record
+
+APPLICABLE_PLAN_COMMAND = "plan"
+"""The only command whose saved plans `apply` takes: plans made by apply, destroy, promote or rollback are
+theirs alone, and one left behind (declined, failed, killed) must never be applied by a later command."""
+
+
+class UnusablePlan(Exception):
+    """A saved plan is there but `apply` must not take it; the message says why."""
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file and what its metadata says about it, checked for shape and for which command made it."""
+
+    planfile: Path
+    command: str
+    revision: str
+    stack_hash: str
+    target: str
+    add: int
+    change: int
+    remove: int
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.remove)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _checked_meta(planfile: Path, meta_path: Path) -> dict[str, Any]:
+    """The metadata of a saved plan, when its shape says `apply` may take the plan; else UnusablePlan."""
+    try:
+        meta = json.loads(meta_path.read_text())
+    except FileNotFoundError:
+        raise UnusablePlan(f"{planfile} has no metadata file {meta_path.name}") from None
+    except (OSError, ValueError) as exc:
+        raise UnusablePlan(f"its metadata {meta_path} is unreadable ({exc})") from None
+    if not isinstance(meta, dict):
+        raise UnusablePlan(f"its metadata {meta_path} is not a JSON object")
+    if meta.get("destroy") is True:
+        raise UnusablePlan("it was made by `destroy`; apply takes only plans that `plan` saved")
+    for key in ("add", "change", "remove"):
+        value = meta.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise UnusablePlan(f"its metadata {meta_path} has no valid {key!r} count")
+    for key in ("command", "revision", "stack_hash", "target", "digest"):
+        if not isinstance(meta.get(key), str):
+            raise UnusablePlan(f"its metadata {meta_path} has no {key!r} (written by an older securecart-tf?)")
+    if meta.get("destroy") is not False:
+        raise UnusablePlan(f"its metadata {meta_path} does not say whether it destroys")
+    if meta["command"] != APPLICABLE_PLAN_COMMAND:
+        raise UnusablePlan(f"it was made by `{meta['command']}`; apply takes only plans that `plan` saved")
+    return meta
+
+
+def read_saved_plan(planfile: Path, meta_path: Path) -> SavedPlan | None:
+    """The plan `plan` saved for a stack, or None when there is none; UnusablePlan when one is there that
+    `apply` must not take (unreadable, made by another command, or not the file its metadata describes)."""
+    if not planfile.exists() and not meta_path.exists():
+        return None
+    meta = _checked_meta(planfile, meta_path)
+    if not planfile.is_file():
+        raise UnusablePlan(f"its plan file {planfile} is missing")
+    try:
+        digest = file_digest(planfile)
+    except OSError as exc:
+        raise UnusablePlan(f"its plan file {planfile} is unreadable ({exc.strerror or exc})") from None
+    if digest != meta["digest"]:
+        raise UnusablePlan(f"{planfile} is not the plan its metadata describes")
+    return SavedPlan(
+        planfile,
+        command=meta["command"],
+        revision=meta["revision"],
+        stack_hash=meta["stack_hash"],
+        target=meta["target"],
+        add=meta["add"],
+        change=meta["change"],
+        remove=meta["remove"],
+    )
+
+
+def write_plan_meta(planfile: Path, meta_path: Path, meta: dict[str, Any]) -> None:
+    """Write a plan's metadata, with the plan file's digest, whole or not at all (a torn file must never
+    describe a plan)."""
+    meta = {**meta, "digest": file_digest(planfile)}
+    tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(meta) + "\n")
+    os.replace(tmp, meta_path)
+
+
+@dataclass(frozen=True)
+class StateFingerprint:
+    serial: int | None
+    lineage: str
+    digest: str
+
+
+def fingerprint(state: dict[str, Any]) -> StateFingerprint:
+    serial = state.get("serial")
+    lineage = state.get("lineage")
+    return StateFingerprint(
+        serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
+        lineage if isinstance(lineage, str) else "",
+        hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest(),
+    )
+
+
+def state_mismatch(state: dict[str, Any] | None, applied: Record) -> str | None:
+    """Why a stack's state is not the one its last apply left (so its inputs alone cannot vouch for it), or None."""
+    if not state:
+        return "its state is missing or unreadable since the last apply"
+    if not applied.state_lineage or not applied.state_digest:
+        return "the ledger holds no fingerprint of its state (the last apply predates them)"
+    now = fingerprint(state)
+    if now.lineage != applied.state_lineage:
+        return "its state was replaced since the last apply (another lineage)"
+    if now.serial != applied.state_serial:
+        return f"its state changed since the last apply (serial {applied.state_serial} -> {now.serial})"
+    if now.digest != applied.state_digest:
+        return "its state was edited since the last apply"
+    return None
