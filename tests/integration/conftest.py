@@ -7,11 +7,6 @@ first use and stopped when the fixture ends.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,31 +16,7 @@ import boto3
 import pytest
 
 from securecart_tf import sandbox
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI_TIMEOUT = 900
-
-
-def cli(
-    project: Path, *args: str, input: str | None = None, timeout: int = CLI_TIMEOUT, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `securecart-tf ARGS` in `project`, the way a user would."""
-    environ = {k: v for k, v in os.environ.items() if k != "SECURECART_HOME"}
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "securecart_tf", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        input=input,
-        timeout=timeout,
-        env=environ,
-        check=False,
-    )
-
-
-def explain(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+from tests.helpers import copy_example, explain, run_cli, write_project
 
 
 @dataclass
@@ -91,30 +62,6 @@ class Deployed:
         sandbox.down(self.project / ".securecart")
 
 
-def copy_example(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("access-matrix.yaml", "environments", "policies"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, target / name)
-        else:
-            shutil.copy2(src, target / name)
-    return target
-
-
-def write_project(target: Path, matrix: str, environments: dict[str, str], files: dict[str, str] | None = None) -> Path:
-    """A small project for one scenario: matrix text, environment files, and any policy files."""
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "access-matrix.yaml").write_text(textwrap.dedent(matrix))
-    (target / "environments").mkdir(exist_ok=True)
-    for name, text in environments.items():
-        (target / "environments" / f"{name}.yaml").write_text(textwrap.dedent(text))
-    for rel, text in (files or {}).items():
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        (target / rel).write_text(textwrap.dedent(text))
-    return target
-
-
 @pytest.fixture(scope="module")
 def deployed_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     """The SecureCart example applied to a fresh sandbox: dev, then staging, then prod."""
@@ -126,7 +73,7 @@ def deployed_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deplo
             ("apply", "--env", "staging", "--auto-approve"),
             ("apply", "--env", "prod", "--auto-approve", "--confirm-env", "prod"),
         ):
-            result = cli(project, *args)
+            result = run_cli(project, *args)
             assert result.returncode == 0, explain(result)
         yield deployed
     finally:

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.helpers import cli_env
+
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -344,14 +346,12 @@ class Watched:
     """
 
     def __init__(self, project: Path, *args: str, env: dict[str, str] | None = None):
-        environ = {k: v for k, v in os.environ.items() if k not in ("SECURECART_HOME", "SECURECART_SANDBOX_ENDPOINT")}
-        environ.update(env or {})
         self.args = args
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "securecart_tf", *args],
             cwd=project,
-            env=environ,
+            env=cli_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from securecart_tf import sandbox
-from tests.integration.conftest import Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import Deployed
 from tests.integration.faultproxy import Rule, processes_in, statuses
 
 TINY_MATRIX = """\
@@ -84,10 +85,10 @@ def in_state(state: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
 
 def assert_converged(project: Path) -> None:
     """A plain rerun succeeds; then a refreshed plan finds nothing to do, and AWS holds each thing once."""
-    rerun = cli(project, "apply", "--env", "dev", "--json")
+    rerun = run_cli(project, "apply", "--env", "dev", "--json")
     assert rerun.returncode == 0, explain(rerun)
     assert statuses(rerun.stdout) == {"organization": "unchanged"}, rerun.stdout
-    replan = cli(project, "plan", "--env", "dev", "--refresh", "--json")
+    replan = run_cli(project, "plan", "--env", "dev", "--refresh", "--json")
     assert replan.returncode == 0, explain(replan)
 
     orgs = Deployed(project).client("organizations")

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     project = write_project(tmp_path_factory.mktemp("drift") / "small", SMALL_MATRIX, {"dev": SMALL_DEV})
     deployed = Deployed(project)
     try:
-        result = cli(project, "apply", "--env", "dev", "--auto-approve")
+        result = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert result.returncode == 0, explain(result)
         yield deployed
     finally:
@@ -69,7 +70,7 @@ class Tampered:
 
 
 def test_a_fresh_apply_has_no_drift(small: Deployed) -> None:
-    result = cli(small.project, "drift", "--env", "dev")
+    result = run_cli(small.project, "drift", "--env", "dev")
     assert result.returncode == 0, explain(result)
     assert "no drift" in result.stdout
     for stack in ("organization", "access-alpha", "access-beta", "identity-center"):
@@ -117,7 +118,7 @@ def tampered(small: Deployed) -> Tampered:
         PrincipalId=group_id,
     )
 
-    result = cli(small.project, "drift", "--env", "dev", "--json")
+    result = run_cli(small.project, "drift", "--env", "dev", "--json")
     assert result.returncode == 2, explain(result)
     return Tampered(
         small, json.loads(result.stdout), policy_id, workloads_id, group_id, ps_arn, instance["InstanceArn"]
@@ -221,7 +222,7 @@ def test_what_drift_ignore_names_is_shown_with_its_reason_and_not_counted(tamper
         "    - {kind: assignment, name: EngineerAccess, principal: Engineers, reason: granted during an incident}\n"
     )
     try:
-        result = cli(tampered.deployed.project, "drift", "--env", "dev", "--json")
+        result = run_cli(tampered.deployed.project, "drift", "--env", "dev", "--json")
     finally:
         matrix.write_text(original)
     assert result.returncode == 2, explain(result)  # the hand-made changes to managed resources remain drift
@@ -251,7 +252,7 @@ def test_the_reported_import_blocks_adopt_what_they_name(tampered: Tampered) -> 
     for stack, blocks in _by_stack(tampered.unmanaged("role") + tampered.unmanaged("assignment")).items():
         (project / "build" / "dev" / stack / "imports.tf").write_text(blocks)
 
-    result = cli(project, "plan", "--env", "dev", "--json")
+    result = run_cli(project, "plan", "--env", "dev", "--json")
     assert result.returncode == 2, explain(result)
     planned = {r["stack"]: r for r in json.loads(result.stdout)["results"]}
     assert planned["identity-center"]["changes"] == [

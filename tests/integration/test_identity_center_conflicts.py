@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from securecart_tf import sandbox
-from tests.integration.conftest import SMALL_MATRIX, Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_MATRIX, Deployed
 from tests.integration.faultproxy import FaultProxy, Rule, Seen, statuses
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -36,7 +37,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         tmp_path_factory.mktemp("conflicts") / "small", SMALL_MATRIX, {"dev": DEV, "people": PEOPLE}
     )
     try:
-        applied = cli(project, "apply", "--env", "dev", "--auto-approve")
+        applied = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert applied.returncode == 0, explain(applied)
         yield Deployed(project)
     finally:
@@ -52,7 +53,7 @@ def test_an_assignment_refused_with_a_conflict_is_applied_on_a_retry(org: Deploy
     first: dict[str, str] = {}
     conflict = Rule("conflict", match=lambda s: _assign(s) and first.setdefault("call", s.invocation) == s.invocation)
     with FaultProxy(org.info.endpoint, [conflict]) as proxy:
-        applied = cli(org.project, "apply", "--env", "people", "--json", env={sandbox.ENDPOINT_VAR: proxy.url})
+        applied = run_cli(org.project, "apply", "--env", "people", "--json", env={sandbox.ENDPOINT_VAR: proxy.url})
     assert len(proxy.faulted) == 1 and proxy.injected["conflict"] >= 1, proxy.injected
     assert applied.returncode == 0, explain(applied)
     assert statuses(applied.stdout) == {"identity-center": "applied"}
@@ -74,11 +75,11 @@ def test_a_conflict_that_does_not_clear_fails_after_three_attempts(org: Deployed
     old = "{group: Engineers, permission_set: EngineerAccess, accounts: [alpha]}"
     assert old in text
     matrix.write_text(text.replace(old, old.replace("[alpha]", "[alpha, beta]")))
-    policies = cli(org.project, "apply", "--env", "dev", "--auto-approve")  # the permission set's policy, in beta
+    policies = run_cli(org.project, "apply", "--env", "dev", "--auto-approve")  # the permission set's policy, in beta
     assert policies.returncode == 0, explain(policies)
     conflict = Rule("conflict", match=_assign)
     with FaultProxy(org.info.endpoint, [conflict]) as proxy:
-        applied = cli(org.project, "apply", "--env", "people", "--json", env={sandbox.ENDPOINT_VAR: proxy.url})
+        applied = run_cli(org.project, "apply", "--env", "people", "--json", env={sandbox.ENDPOINT_VAR: proxy.url})
     assert applied.returncode == 1, explain(applied)
     assert statuses(applied.stdout) == {"identity-center": "failed"}
     assert len(proxy.faulted) == 3, proxy.faulted  # one call to create the assignment per apply, three applies

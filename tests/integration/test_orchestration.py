@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -17,25 +18,25 @@ def _statuses(result) -> dict[str, str]:
 
 
 def test_apply_uses_the_saved_plan_and_refuses_a_stale_one(small_project: Path) -> None:
-    plan = cli(small_project, "plan", "--env", "dev", "--json")
+    plan = run_cli(small_project, "plan", "--env", "dev", "--json")
     assert plan.returncode == 2, explain(plan)  # the organization has changes; the rest waits for it
     assert _statuses(plan)["organization"] == "planned"
     assert (small_project / ".securecart" / "plans" / "dev" / "organization.tfplan").is_file()
 
     matrix = small_project / "access-matrix.yaml"
     matrix.write_text(matrix.read_text().replace("targets: {ous: [Workloads]}", "targets: {ous: [/]}"))
-    stale = cli(small_project, "apply", "--env", "dev", "--auto-approve")
+    stale = run_cli(small_project, "apply", "--env", "dev", "--auto-approve")
     assert stale.returncode == 1, explain(stale)
     assert "saved plan for organization is stale" in stale.stderr
     assert "run `securecart-tf plan --env dev` again" in stale.stderr
     assert not (small_project / ".securecart" / "state" / "organization" / "terraform.tfstate").exists()
 
-    replan = cli(small_project, "plan", "--env", "dev")
+    replan = run_cli(small_project, "plan", "--env", "dev")
     assert replan.returncode == 2, explain(replan)
     words = " ".join(replan.stdout.split())  # the table and the hint, however the terminal wraps them
     assert "3 stack(s) can be planned once what they wait for is applied" in words
     assert "securecart-tf apply --env dev applies in order" in words
-    applied = cli(small_project, "apply", "--env", "dev", "--auto-approve", "--json")
+    applied = run_cli(small_project, "apply", "--env", "dev", "--auto-approve", "--json")
     assert applied.returncode == 0, explain(applied)
     statuses = _statuses(applied)
     assert statuses == {
@@ -59,7 +60,7 @@ def test_a_failed_stack_skips_its_dependents_while_the_others_finish(small_proje
         "    trust:\n      principals:\n        - account: management\n"
         "    managed_policies: [arn:aws:iam::aws:policy/NoSuchPolicyAnywhere]\n"
     )
-    result = cli(small_project, "apply", "--env", "dev", "--auto-approve", "--json")
+    result = run_cli(small_project, "apply", "--env", "dev", "--auto-approve", "--json")
     assert result.returncode == 1, explain(result)
     report = json.loads(result.stdout)
     by_stack = {r["stack"]: r for r in report["results"]}
@@ -91,7 +92,7 @@ def test_s3_backend_stores_state_and_refuses_a_held_lock(tmp_path: Path) -> None
     project = write_project(tmp_path / "s3", SMALL_MATRIX, {"dev": S3_DEV})
     deployed = Deployed(project)
     try:
-        applied = cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
+        applied = run_cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
         assert applied.returncode == 0, explain(applied)
         assert not (project / ".securecart" / "state" / "organization" / "terraform.tfstate").exists()
         s3 = deployed.client("s3")
@@ -114,14 +115,14 @@ def test_s3_backend_stores_state_and_refuses_a_held_lock(tmp_path: Path) -> None
                 {"ID": "held-by-test", "Operation": "OperationTypeApply", "Who": "someone@elsewhere"}
             ).encode(),
         )
-        locked = cli(project, "plan", "--env", "dev", "--refresh", "--json", "--timeout", "120")
+        locked = run_cli(project, "plan", "--env", "dev", "--refresh", "--json", "--timeout", "120")
         assert locked.returncode == 1, explain(locked)
         org = next(r for r in json.loads(locked.stdout)["results"] if r["stack"] == "organization")
         assert org["status"] == "failed"
         assert "lock" in org["message"].lower()
         assert "force-unlock -force held-by-test`" in org["message"], org["message"]  # the command to release it
         s3.delete_object(Bucket="smallorg-terraform-state", Key="smallorg/organization/terraform.tfstate.tflock")
-        clean = cli(project, "plan", "--env", "dev", "--refresh", "--json")
+        clean = run_cli(project, "plan", "--env", "dev", "--refresh", "--json")
         assert clean.returncode == 0, explain(clean)
     finally:
         deployed.stop()
@@ -153,16 +154,16 @@ def test_an_apply_after_a_declined_destroy_removes_nothing(tmp_path: Path) -> No
     project = write_project(tmp_path / "small", SMALL_MATRIX, {"dev": PROMPT_DEV})
     deployed = Deployed(project)
     try:
-        applied = cli(project, "apply", "--env", "dev", "--auto-approve")
+        applied = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert applied.returncode == 0, explain(applied)
         assert _permission_sets(deployed) == {"EngineerAccess"}
 
-        declined = cli(project, "destroy", "--env", "dev", input="n\n")
+        declined = run_cli(project, "destroy", "--env", "dev", input="n\n")
         assert declined.returncode == 1, explain(declined)
         assert "not approved; nothing was changed" in declined.stderr
         assert _plans_left(project) == []  # nothing a later command could take
 
-        again = cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
+        again = run_cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
         assert again.returncode == 0, explain(again)
         results = json.loads(again.stdout)["results"]
         assert [r["stack"] for r in results if r["remove"]] == [], again.stdout
@@ -175,12 +176,12 @@ def test_an_apply_after_a_declined_destroy_removes_nothing(tmp_path: Path) -> No
 
 
 def test_a_lost_state_is_planned_in_full_and_said_so(small_project: Path) -> None:
-    applied = cli(small_project, "apply", "--env", "dev", "--auto-approve")
+    applied = run_cli(small_project, "apply", "--env", "dev", "--auto-approve")
     assert applied.returncode == 0, explain(applied)
     (small_project / ".securecart" / "state" / "access-beta" / "terraform.tfstate").write_text("")
     (small_project / ".securecart" / "state" / "access-alpha" / "terraform.tfstate").unlink()
 
-    plan = cli(small_project, "plan", "--env", "dev", "--json")
+    plan = run_cli(small_project, "plan", "--env", "dev", "--json")
     assert plan.returncode == 2, explain(plan)
     by_stack = {r["stack"]: r for r in json.loads(plan.stdout)["results"]}
     for stack in ("access-alpha", "access-beta"):

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     project = write_project(tmp_path_factory.mktemp("safety") / "project", SAFETY_MATRIX, {"dev": SAFETY_DEV})
     deployed = Deployed(project)
     try:
-        result = cli(project, "apply", "--env", "dev", "--auto-approve")
+        result = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert result.returncode == 0, explain(result)
         yield deployed
     finally:
@@ -70,7 +71,7 @@ def test_trusted_services_and_policy_types_enabled_outside_the_matrix_survive_an
     client.enable_aws_service_access(ServicePrincipal="ram.amazonaws.com")
     client.enable_policy_type(RootId=root["Id"], PolicyType="TAG_POLICY")
 
-    result = cli(org.project, "apply", "--env", "dev", "--refresh", "--auto-approve")
+    result = run_cli(org.project, "apply", "--env", "dev", "--refresh", "--auto-approve")
     assert result.returncode == 0, explain(result)
     assert "ram.amazonaws.com" in _trusted(org)
     assert {"SERVICE_CONTROL_POLICY", "TAG_POLICY"} <= _policy_types(org)
@@ -85,7 +86,7 @@ def test_trusted_services_and_policy_types_enabled_outside_the_matrix_survive_an
     )
     dev = org.project / "environments" / "dev.yaml"
     dev.write_text(dev.read_text().replace("stacks: [organization]", "stacks: [organization, security]"))
-    result = cli(org.project, "apply", "--env", "dev", "--auto-approve")
+    result = run_cli(org.project, "apply", "--env", "dev", "--auto-approve")
     assert result.returncode == 0, explain(result)
     assert {"ram.amazonaws.com", "access-analyzer.amazonaws.com"} <= _trusted(org)
     assert {"SERVICE_CONTROL_POLICY", "TAG_POLICY"} <= _policy_types(org)
@@ -115,7 +116,7 @@ def test_scps_attached_outside_the_matrix_count_against_the_attachment_quota(org
         )["Policy"]["PolicySummary"]["Id"]
         client.attach_policy(PolicyId=policy, TargetId=workloads["Id"])
         others.append(policy)
-    fits = cli(org.project, "plan", "--env", "dev", "--refresh")
+    fits = run_cli(org.project, "plan", "--env", "dev", "--refresh")
     assert fits.returncode in (0, 2), explain(fits)
 
     _edit(
@@ -124,7 +125,7 @@ def test_scps_attached_outside_the_matrix_count_against_the_attachment_quota(org
         "targets: {ous: [Workloads]}\n"
         "  - name: deny-root-user\n    builtin: deny-root-user\n    targets: {ous: [Workloads]}",
     )
-    over = cli(org.project, "plan", "--env", "dev")
+    over = run_cli(org.project, "plan", "--env", "dev")
     assert over.returncode == 1, explain(over)
     text = over.stdout + over.stderr
     assert "more than 5 SCPs would be attached directly to ou:Workloads" in text
@@ -139,18 +140,18 @@ def test_a_plan_that_removes_or_replaces_an_account_is_refused(org: Deployed) ->
     beta = "  - {name: beta, email: beta@safe.example, ou: Workloads, environment: dev}\n"
     _edit(org, beta, "")
     _edit(org, "accounts: [management, alpha, beta]", "accounts: [management, alpha]", "environments/dev.yaml")
-    removed = cli(org.project, "plan", "--env", "dev")
+    removed = run_cli(org.project, "plan", "--env", "dev")
     assert removed.returncode == 1, explain(removed)
     assert "remove account 'beta'" in removed.stdout + removed.stderr
     assert "closing: true" in removed.stdout + removed.stderr
-    refused_apply = cli(org.project, "apply", "--env", "dev", "--auto-approve")
+    refused_apply = run_cli(org.project, "apply", "--env", "dev", "--auto-approve")
     assert refused_apply.returncode == 1, explain(refused_apply)
     assert _accounts(org)["beta"] == "ACTIVE"
 
     _edit(org, "  - {name: alpha", beta + "  - {name: alpha")
     _edit(org, "accounts: [management, alpha]", "accounts: [management, alpha, beta]", "environments/dev.yaml")
     _edit(org, "email: alpha@safe.example", "email: alpha-new@safe.example")
-    replaced = cli(org.project, "plan", "--env", "dev")
+    replaced = run_cli(org.project, "plan", "--env", "dev")
     assert replaced.returncode == 1, explain(replaced)
     assert "replace account 'alpha'" in replaced.stdout + replaced.stderr
     _edit(org, "email: alpha-new@safe.example", "email: alpha@safe.example")
@@ -159,15 +160,15 @@ def test_a_plan_that_removes_or_replaces_an_account_is_refused(org: Deployed) ->
 
 def test_an_account_marked_closing_and_applied_may_then_be_removed_and_is_closed(org: Deployed) -> None:
     _edit(org, "email: beta@safe.example, ou: Workloads,", "email: beta@safe.example, ou: Workloads, closing: true,")
-    replanned = cli(org.project, "plan", "--env", "dev")  # the plans saved before were refused or are stale
+    replanned = run_cli(org.project, "plan", "--env", "dev")  # the plans saved before were refused or are stale
     assert replanned.returncode == 2, explain(replanned)
-    marked = cli(org.project, "apply", "--env", "dev", "--auto-approve")
+    marked = run_cli(org.project, "apply", "--env", "dev", "--auto-approve")
     assert marked.returncode == 0, explain(marked)
     assert _accounts(org)["beta"] == "ACTIVE"  # marking changes nothing in AWS
 
     _edit(org, "  - {name: beta, email: beta@safe.example, ou: Workloads, closing: true, environment: dev}\n", "")
     _edit(org, "accounts: [management, alpha, beta]", "accounts: [management, alpha]", "environments/dev.yaml")
-    removed = cli(org.project, "apply", "--env", "dev", "--auto-approve")
+    removed = run_cli(org.project, "apply", "--env", "dev", "--auto-approve")
     assert removed.returncode == 0, explain(removed)
     assert _accounts(org)["beta"] == "SUSPENDED"  # closed, as closing: true asked; not removed
     assert _accounts(org)["alpha"] == "ACTIVE"
@@ -175,7 +176,7 @@ def test_an_account_marked_closing_and_applied_may_then_be_removed_and_is_closed
 
 def test_destroy_keeps_the_organization_its_accounts_and_the_log_bucket(org: Deployed) -> None:
     bucket = org.outputs("security")["log_bucket"]
-    result = cli(org.project, "destroy", "--env", "dev", "--auto-approve")
+    result = run_cli(org.project, "destroy", "--env", "dev", "--auto-approve")
     assert result.returncode == 0, explain(result)
     assert "destroy never destroys the organization" in result.stdout + result.stderr
 

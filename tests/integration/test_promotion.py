@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from securecart_tf import sandbox
-from tests.integration.conftest import Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ def policies_of(deployed: Deployed, account: str) -> set[str]:
 
 
 def status(project: Path) -> dict[str, dict[str, object]]:
-    result = cli(project, "status", "--json")
+    result = run_cli(project, "status", "--json")
     assert result.returncode == 0, explain(result)
     return {row["environment"]: row for row in json.loads(result.stdout)}
 
@@ -74,10 +75,10 @@ def test_a_change_moves_dev_to_staging_to_prod_and_rolls_back(tmp_path: Path) ->
         git(project, "add", "-A")
         git(project, "commit", "-q", "-m", "first")
         # revision A everywhere
-        assert cli(project, "apply", "--env", "dev", "--auto-approve").returncode == 0
-        first = cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
+        assert run_cli(project, "apply", "--env", "dev", "--auto-approve").returncode == 0
+        first = run_cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
         assert first.returncode == 0, explain(first)
-        first = cli(project, "promote", "--from", "staging", "--to", "prod", "--confirm-env", "prod")
+        first = run_cli(project, "promote", "--from", "staging", "--to", "prod", "--confirm-env", "prod")
         assert first.returncode == 0, explain(first)
         rev_a = status(project)["prod"]["current"]
         assert {row["current"] for row in status(project).values()} == {rev_a}
@@ -86,36 +87,36 @@ def test_a_change_moves_dev_to_staging_to_prod_and_rolls_back(tmp_path: Path) ->
         matrix = project / "access-matrix.yaml"
         matrix.write_text(matrix.read_text().replace(*THE_CHANGE))
         git(project, "commit", "-q", "-am", "reader may audit")
-        refused = cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
+        refused = run_cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
         assert refused.returncode == 1, explain(refused)
         assert f"dev runs {rev_a}" in refused.stderr
         assert policies_of(deployed, "staging") == {"ReadOnlyAccess"}
 
-        applied = cli(project, "apply", "--env", "dev", "--auto-approve")
+        applied = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert applied.returncode == 0, explain(applied)
         assert policies_of(deployed, "dev") == {"ReadOnlyAccess", "SecurityAudit"}
         assert policies_of(deployed, "staging") == {"ReadOnlyAccess"}
 
         # a dirty tree is refused, naming the file
         matrix.write_text(matrix.read_text() + "# an uncommitted edit\n")
-        dirty = cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
+        dirty = run_cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
         assert dirty.returncode == 1, explain(dirty)
         assert "uncommitted changes to access-matrix.yaml" in dirty.stderr
         git(project, "checkout", "--", "access-matrix.yaml")
 
         # promotion skips a stage? no: prod promotes only from staging
-        skipped = cli(project, "promote", "--from", "dev", "--to", "prod", "--confirm-env", "prod")
+        skipped = run_cli(project, "promote", "--from", "dev", "--to", "prod", "--confirm-env", "prod")
         assert skipped.returncode == 1 and "prod does not promote from dev" in skipped.stderr
 
-        promoted = cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
+        promoted = run_cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
         assert promoted.returncode == 0, explain(promoted)
         assert policies_of(deployed, "staging") == {"ReadOnlyAccess", "SecurityAudit"}
         assert policies_of(deployed, "prod") == {"ReadOnlyAccess"}
         # prod always asks: without the typed name nothing changes
-        unconfirmed = cli(project, "promote", "--from", "staging", "--to", "prod", "--auto-approve", input="\n")
+        unconfirmed = run_cli(project, "promote", "--from", "staging", "--to", "prod", "--auto-approve", input="\n")
         assert unconfirmed.returncode == 1, explain(unconfirmed)
         assert policies_of(deployed, "prod") == {"ReadOnlyAccess"}
-        promoted = cli(project, "promote", "--from", "staging", "--to", "prod", input="prod\n")
+        promoted = run_cli(project, "promote", "--from", "staging", "--to", "prod", input="prod\n")
         assert promoted.returncode == 0, explain(promoted)
         assert policies_of(deployed, "prod") == {"ReadOnlyAccess", "SecurityAudit"}
         rev_b = status(project)["prod"]["current"]
@@ -123,7 +124,7 @@ def test_a_change_moves_dev_to_staging_to_prod_and_rolls_back(tmp_path: Path) ->
         assert {row["current"] for row in status(project).values()} == {rev_b}
 
         # rollback dev to A, re-rendered from A's stored inputs
-        rolled = cli(project, "rollback", "--env", "dev", "--to", str(rev_a), "--auto-approve")
+        rolled = run_cli(project, "rollback", "--env", "dev", "--to", str(rev_a), "--auto-approve")
         assert rolled.returncode == 0, explain(rolled)
         assert policies_of(deployed, "dev") == {"ReadOnlyAccess"}
         after = status(project)
@@ -141,15 +142,15 @@ def test_a_failed_apply_in_staging_blocks_prod(tmp_path: Path) -> None:
     )
     project = write_project(tmp_path / "fail", broken, ENVIRONMENTS)
     try:
-        assert cli(project, "apply", "--env", "dev", "--auto-approve").returncode == 0
-        failed = cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve", "--json")
+        assert run_cli(project, "apply", "--env", "dev", "--auto-approve").returncode == 0
+        failed = run_cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve", "--json")
         assert failed.returncode == 1, explain(failed)
         (result,) = json.loads(failed.stdout)["results"]
         assert result["stack"] == "access-staging" and result["status"] == "failed"
         rows = status(project)
         assert rows["staging"]["current"] is None
         assert rows["staging"]["last_result"] == "failed"
-        blocked = cli(project, "promote", "--from", "staging", "--to", "prod", "--confirm-env", "prod")
+        blocked = run_cli(project, "promote", "--from", "staging", "--to", "prod", "--confirm-env", "prod")
         assert blocked.returncode == 1, explain(blocked)
         assert "staging has no revision that applied cleanly" in blocked.stderr
         assert not (project / ".securecart" / "state" / "access-prod").exists()

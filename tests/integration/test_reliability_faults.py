@@ -22,7 +22,8 @@ from securecart_tf.config.load import load_project
 from securecart_tf.run import orchestrate
 from securecart_tf.run.plan import plan
 from securecart_tf.run.workspace import Workspace
-from tests.integration.conftest import SMALL_MATRIX, Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_MATRIX, Deployed
 from tests.integration.faultproxy import (
     FAULTS,
     FaultProxy,
@@ -117,9 +118,9 @@ def test_the_sandbox_dying_mid_apply_fails_the_stack_skips_its_dependents_and_a_
     assert state_lock_free(_org_state(project))
     kept = _org_state(project).read_bytes()
 
-    up = cli(project, "sandbox", "up")
+    up = run_cli(project, "sandbox", "up")
     assert up.returncode == 0, explain(up)
-    rerun = cli(project, "apply", "--env", "dev", "--json")
+    rerun = run_cli(project, "apply", "--env", "dev", "--json")
     assert rerun.returncode == 0, explain(rerun)
     assert set(statuses(rerun.stdout).values()) == {"applied"}, rerun.stdout
     notices = json.loads(rerun.stdout)["notices"]
@@ -129,7 +130,7 @@ def test_the_sandbox_dying_mid_apply_fails_the_stack_skips_its_dependents_and_a_
     fresh = assert_state_sound(_org_state(project))
     assert fresh["lineage"] != first["lineage"]  # a new sandbox is an empty AWS: a new state, not the old one
 
-    replan = cli(project, "plan", "--env", "dev", "--refresh", "--json")
+    replan = run_cli(project, "plan", "--env", "dev", "--refresh", "--json")
     assert replan.returncode == 0, explain(replan)
     assert set(statuses(replan.stdout).values()) == {"no changes"}
     _assert_converged(project)
@@ -146,7 +147,9 @@ def test_throttling_and_5xx_are_retried_and_persistent_errors_fail_cleanly_in_bo
     ]
     with FaultProxy(info.endpoint, flaky) as proxy:
         start = time.monotonic()
-        applied = cli(project, "apply", "--env", "dev", "--json", env={sandbox.ENDPOINT_VAR: proxy.url}, timeout=600)
+        applied = run_cli(
+            project, "apply", "--env", "dev", "--json", env={sandbox.ENDPOINT_VAR: proxy.url}, timeout=600
+        )
         took = time.monotonic() - start
     assert applied.returncode == 0, explain(applied)
     assert set(statuses(applied.stdout).values()) == {"applied"}
@@ -160,7 +163,7 @@ def test_throttling_and_5xx_are_retried_and_persistent_errors_fail_cleanly_in_bo
     broken = [Rule("unavailable", match=lambda s: s.service == "iam")]  # IAM answers 503, every time
     with FaultProxy(info.endpoint, broken) as proxy:
         start = time.monotonic()
-        planned = cli(
+        planned = run_cli(
             project, "plan", "--env", "dev", "--refresh", "--json", env={sandbox.ENDPOINT_VAR: proxy.url}, timeout=600
         )
         took = time.monotonic() - start

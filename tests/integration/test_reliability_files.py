@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from securecart_tf import sandbox
-from tests.integration.conftest import SMALL_MATRIX, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_MATRIX
 from tests.integration.faultproxy import Watched
 
 DEV = """\
@@ -76,7 +77,7 @@ def _modes(root: Path) -> dict[Path, int]:
 @pytest.mark.timeout(900)
 def test_no_credential_is_written_outside_the_sandbox_record_and_state_is_owner_only(project: Path) -> None:
     home = project / ".securecart"
-    planned = cli(project, "plan", "--env", "dev", "--json")
+    planned = run_cli(project, "plan", "--env", "dev", "--json")
     assert planned.returncode == 2, explain(planned)
     info = sandbox.read(home)
     assert info is not None
@@ -94,7 +95,7 @@ def test_no_credential_is_written_outside_the_sandbox_record_and_state_is_owner_
     for path, mode in _modes(home / "plans").items():
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
 
-    applied = cli(project, "apply", "--env", "dev", "--json")
+    applied = run_cli(project, "apply", "--env", "dev", "--json")
     assert applied.returncode == 0, explain(applied)
     leaks, _ = _scan([project / "build", home], secrets, skip={record})
     leaks += _leaks((applied.stdout + applied.stderr).encode(), secrets, "apply output")
@@ -165,18 +166,18 @@ def _assert_clear_error(result: subprocess.CompletedProcess[str], folder: Path) 
 
 def test_a_read_only_output_folder_is_a_clear_error(project: Path, tmp_path: Path) -> None:
     with _read_only_folder(tmp_path / "ro") as folder:
-        _assert_clear_error(cli(project, "generate", "--out", str(folder)), folder)
-        _assert_clear_error(cli(project, "generate", "--out", str(folder / "build")), folder / "build")
-        _assert_clear_error(cli(project, "plan", "--env", "dev", env={"SECURECART_HOME": str(folder)}), folder)
+        _assert_clear_error(run_cli(project, "generate", "--out", str(folder)), folder)
+        _assert_clear_error(run_cli(project, "generate", "--out", str(folder / "build")), folder / "build")
+        _assert_clear_error(run_cli(project, "plan", "--env", "dev", env={"SECURECART_HOME": str(folder)}), folder)
         home = folder / "home"
-        _assert_clear_error(cli(project, "apply", "--env", "dev", env={"SECURECART_HOME": str(home)}), home)
+        _assert_clear_error(run_cli(project, "apply", "--env", "dev", env={"SECURECART_HOME": str(home)}), home)
     assert not (project / ".securecart").exists()  # nothing was started, or written, elsewhere
 
 
 def test_a_full_output_folder_is_a_clear_error(project: Path, tmp_path: Path) -> None:
     with _full_folder(tmp_path / "full") as folder:
-        _assert_clear_error(cli(project, "generate", "--out", str(folder)), folder)
-        _assert_clear_error(cli(project, "plan", "--env", "dev", env={"SECURECART_HOME": str(folder)}), folder)
+        _assert_clear_error(run_cli(project, "generate", "--out", str(folder)), folder)
+        _assert_clear_error(run_cli(project, "plan", "--env", "dev", env={"SECURECART_HOME": str(folder)}), folder)
 
 
 @pytest.mark.integration
@@ -199,7 +200,7 @@ def test_a_disk_that_fills_during_a_run_is_a_clear_error_and_harms_nothing(proje
             run.stop()
         _assert_clear_error(result, folder)
         filler.unlink()  # space again: the next run finds everything as it was
-        again = cli(project, "plan", "--env", "dev", "--json", env={"SECURECART_HOME": str(folder)})
+        again = run_cli(project, "plan", "--env", "dev", "--json", env={"SECURECART_HOME": str(folder)})
         assert again.returncode == 2, explain(again)
         assert "organization" in again.stdout
     finally:

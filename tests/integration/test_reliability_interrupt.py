@@ -15,7 +15,8 @@ import pytest
 
 from securecart_tf import sandbox
 from securecart_tf.run.workspace import Workspace
-from tests.integration.conftest import SMALL_MATRIX, Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_MATRIX, Deployed
 from tests.integration.faultproxy import (
     FaultProxy,
     Rule,
@@ -112,10 +113,10 @@ def test_ctrl_c_lets_the_apply_in_flight_finish_and_stops_with_a_summary(project
     in_aws = {a["Name"] for a in Deployed(project).client("organizations").list_accounts()["Accounts"]} & ACCOUNTS
     assert in_state == in_aws == ACCOUNTS  # every account AWS created is in state: nothing orphaned
 
-    rerun = cli(project, "apply", "--env", "dev", "--json")
+    rerun = run_cli(project, "apply", "--env", "dev", "--json")
     assert rerun.returncode == 0, explain(rerun)
     assert statuses(rerun.stdout) == {"organization": "unchanged", "access-alpha": "applied", "access-beta": "applied"}
-    replan = cli(project, "plan", "--env", "dev", "--refresh", "--json")
+    replan = run_cli(project, "plan", "--env", "dev", "--refresh", "--json")
     assert replan.returncode == 0, explain(replan)
     names = [a["Name"] for a in Deployed(project).client("organizations").list_accounts()["Accounts"]]
     assert sorted(n for n in names if n in ACCOUNTS) == sorted(ACCOUNTS)  # each once

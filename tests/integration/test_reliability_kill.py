@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from securecart_tf import sandbox
-from tests.integration.conftest import explain
+from tests.helpers import explain
 from tests.integration.faultproxy import FaultProxy, Watched, processes_in, statuses
 from tests.integration.killing import assert_converged, holding_alpha, tiny_project
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from securecart_tf import sandbox
-from tests.integration.conftest import SMALL_MATRIX, Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_MATRIX, Deployed
 from tests.integration.faultproxy import (
     FaultProxy,
     Rule,
@@ -67,7 +68,7 @@ def test_a_second_apply_of_an_environment_is_refused_while_another_environment_p
     )
     home = project / ".securecart"
     try:
-        org = cli(project, "apply", "--env", "org", "--json")
+        org = run_cli(project, "apply", "--env", "org", "--json")
         assert org.returncode == 0, explain(org)
         info = sandbox.read(home)
         assert info is not None
@@ -79,7 +80,7 @@ def test_a_second_apply_of_an_environment_is_refused_while_another_environment_p
             try:
                 assert held.hit.wait(300), dev.explain()  # dev holds its lock and is mid-plan
                 stage = Watched(project, "apply", "--env", "stage", "--json", env=through)
-                refused = cli(project, "apply", "--env", "dev", "--json", timeout=120)
+                refused = run_cli(project, "apply", "--env", "dev", "--json", timeout=120)
                 assert dev.proc.poll() is None
                 staged = stage.finish(timeout=300)  # another environment finishes while dev is still held
                 assert dev.proc.poll() is None
@@ -118,14 +119,14 @@ def test_a_stuck_stack_times_out_and_does_not_block_the_others(tmp_path: Path) -
     home = project / ".securecart"
     timeout = 30
     try:
-        org = cli(project, "apply", "--env", "org", "--json")
+        org = run_cli(project, "apply", "--env", "org", "--json")
         assert org.returncode == 0, explain(org)
         info = sandbox.read(home)
         assert info is not None
         stuck = _assume_role_into("access-beta")  # AWS never answers beta's stack
         with FaultProxy(info.endpoint, [stuck]) as proxy:
             start = time.monotonic()
-            run = cli(
+            run = run_cli(
                 project,
                 "apply",
                 "--env",
@@ -160,7 +161,7 @@ def test_a_stuck_stack_times_out_and_does_not_block_the_others(tmp_path: Path) -
 @pytest.mark.parametrize("value", ["0", "-5", "nan"])
 def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_refused(tmp_path: Path, value: str) -> None:
     project = _project(tmp_path, {"dev": "name: dev\naccounts: [alpha, beta]\napproval: none\n"})
-    refused = cli(project, "plan", "--env", "dev", "--timeout", value)
+    refused = run_cli(project, "plan", "--env", "dev", "--timeout", value)
     assert refused.returncode == 1, explain(refused)
     assert "--timeout must be a positive number of seconds" in refused.stderr
     assert not (project / ".securecart").exists()  # refused before anything started

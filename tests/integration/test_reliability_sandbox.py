@@ -20,7 +20,8 @@ import pytest
 
 from securecart_tf.run.ledger import LocalLedger, Record
 from securecart_tf.run.workspace import Target, Workspace
-from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -71,7 +72,7 @@ def _record(home: Path) -> dict[str, object]:
 
 
 def _up(project: Path) -> dict[str, object]:
-    started = cli(project, "sandbox", "up", timeout=180)
+    started = run_cli(project, "sandbox", "up", timeout=180)
     assert started.returncode == 0, explain(started)
     return _record(project / ".securecart")
 
@@ -91,7 +92,7 @@ def test_down_leaves_alone_a_recorded_pid_that_another_program_now_uses(project:
             "started": 0.0,
         }
         (home / "sandbox.json").write_text(json.dumps(record))
-        stopped = cli(project, "sandbox", "down", timeout=120)
+        stopped = run_cli(project, "sandbox", "down", timeout=120)
         assert stopped.returncode == 0, explain(stopped)
         assert other.poll() is None, f"sandbox down signalled pid {other.pid}, not the sandbox\n{explain(stopped)}"
         assert str(other.pid) in stopped.stdout and "left alone" in stopped.stdout, explain(stopped)
@@ -116,7 +117,7 @@ def test_a_paused_sandbox_is_refused_never_replaced_and_runs_on_once_resumed(pro
     os.kill(pid, signal.SIGSTOP)
     try:
         for args in (("sandbox", "up"), ("plan", "--env", "dev")):
-            refused = cli(project, *args, timeout=180)
+            refused = run_cli(project, *args, timeout=180)
             assert refused.returncode == 1, explain(refused)
             assert "does not answer" in refused.stderr and f"kill -CONT {pid}" in refused.stderr, explain(refused)
             assert "Traceback" not in refused.stderr, explain(refused)
@@ -126,7 +127,7 @@ def test_a_paused_sandbox_is_refused_never_replaced_and_runs_on_once_resumed(pro
     finally:
         os.kill(pid, signal.SIGCONT)
 
-    running = cli(project, "sandbox", "status", timeout=120)
+    running = run_cli(project, "sandbox", "status", timeout=120)
     assert running.returncode == 0 and f"session {first['session']}" in running.stdout, explain(running)
 
 
@@ -134,7 +135,7 @@ def test_down_stops_a_paused_sandbox(project: Path) -> None:
     home = project / ".securecart"
     pid = int(str(_up(project)["pid"]))
     os.kill(pid, signal.SIGSTOP)
-    stopped = cli(project, "sandbox", "down", timeout=120)
+    stopped = run_cli(project, "sandbox", "down", timeout=120)
     assert stopped.returncode == 0, explain(stopped)
     assert f"pid {pid}" in stopped.stdout, explain(stopped)
     assert _gone(pid) and _servers(home) == []
@@ -147,13 +148,13 @@ def test_a_damaged_sandbox_record_never_leaks_the_server_it_named(project: Path)
     (home / "sandbox.json").write_bytes(whole[: len(whole) // 2])  # cut short
 
     for args in (("sandbox", "up"), ("plan", "--env", "dev"), ("sandbox", "status")):
-        refused = cli(project, *args, timeout=180)
+        refused = run_cli(project, *args, timeout=180)
         assert refused.returncode == 1, explain(refused)
         output = refused.stdout + refused.stderr
         assert str(home / "sandbox.json") in output and "sandbox down" in output, explain(refused)
         assert _servers(home) == [pid], f"a second sandbox was started\n{explain(refused)}"
 
-    stopped = cli(project, "sandbox", "down", timeout=120)
+    stopped = run_cli(project, "sandbox", "down", timeout=120)
     assert stopped.returncode == 0, explain(stopped)
     assert str(pid) in stopped.stdout, explain(stopped)
     assert _gone(pid) and _servers(home) == [], explain(stopped)
@@ -161,7 +162,7 @@ def test_a_damaged_sandbox_record_never_leaks_the_server_it_named(project: Path)
 
     again = _up(project)  # nothing left behind stands in the way of a fresh one
     assert _servers(home) == [again["pid"]]
-    assert cli(project, "sandbox", "down", timeout=120).returncode == 0
+    assert run_cli(project, "sandbox", "down", timeout=120).returncode == 0
 
 
 def test_status_with_the_sandbox_off_says_so_instead_of_never_applied(project: Path) -> None:
@@ -179,16 +180,16 @@ def test_status_with_the_sandbox_off_says_so_instead_of_never_applied(project: P
             )
         ]
     )
-    shown = cli(project, "status", "--json", timeout=120)
+    shown = run_cli(project, "status", "--json", timeout=120)
     assert shown.returncode == 0, explain(shown)
     assert json.loads(shown.stdout)[0]["current"] == "0a1b2c3d4e5f"
 
-    assert cli(project, "sandbox", "down", timeout=120).returncode == 0
-    off = cli(project, "status", "--json", timeout=120)
+    assert run_cli(project, "sandbox", "down", timeout=120).returncode == 0
+    off = run_cli(project, "status", "--json", timeout=120)
     assert off.returncode == 0, explain(off)
     (row,) = json.loads(off.stdout)
     assert row["current"] is None
     assert "never applied" not in row["state"], row
     assert "not running" in row["state"] and "securecart-tf sandbox up" in row["state"], row
-    table = cli(project, "status", timeout=120)
+    table = run_cli(project, "status", timeout=120)
     assert "never applied" not in table.stdout and "sandbox up" in table.stdout, explain(table)

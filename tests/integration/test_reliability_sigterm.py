@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from securecart_tf import sandbox
-from tests.integration.conftest import explain
+from tests.helpers import explain
 from tests.integration.faultproxy import FaultProxy, Watched, processes_in
 from tests.integration.killing import assert_converged, holding_alpha, in_state, state_of, tiny_project
 

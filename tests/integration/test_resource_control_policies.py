@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,7 @@ def organization(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]
     project = write_project(tmp_path_factory.mktemp("rcp") / "project", RCP_MATRIX, {"dev": RCP_DEV})
     deployed = Deployed(project)
     try:
-        result = cli(project, "apply", "--env", "dev", "--auto-approve")
+        result = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert result.returncode == 0, explain(result)
         yield deployed
     finally:

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from securecart_tf import sandbox
 from tests.bench_scripts import load_bench
-from tests.integration.conftest import cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
 from tests.integration.test_security_baseline import BASELINE_DEV, BASELINE_MATRIX
 
 pytestmark = pytest.mark.integration
@@ -121,7 +121,7 @@ def provider_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     project = write_project(root / "project", BASELINE_MATRIX, {"dev": BASELINE_DEV})
     log = root / "terraform-debug.log"
     try:
-        result = cli(
+        result = run_cli(
             project, "apply", "--env", "dev", "--auto-approve", env={"TF_LOG": "DEBUG", "TF_LOG_PATH": str(log)}
         )
         assert result.returncode == 0, explain(result)

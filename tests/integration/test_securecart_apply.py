@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from tests.integration.conftest import ROOT, Deployed, cli, explain
+from tests.helpers import ROOT, explain, run_cli
+from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -213,7 +214,7 @@ def test_assignments_give_each_group_its_permission_set_in_its_accounts(deployed
 
 def test_second_plan_reports_no_changes(deployed_example: Deployed) -> None:
     for env in ("dev", "staging", "prod"):
-        result = cli(deployed_example.project, "plan", "--env", env, "--refresh", "--json")
+        result = run_cli(deployed_example.project, "plan", "--env", env, "--refresh", "--json")
         report = json.loads(result.stdout)
         changed = {r["stack"]: r["changes"] for r in report["results"] if r["changes"]}
         assert result.returncode == 0, (changed, explain(result))
@@ -221,7 +222,7 @@ def test_second_plan_reports_no_changes(deployed_example: Deployed) -> None:
 
 
 def test_plan_without_refresh_skips_terraform_for_unchanged_stacks(deployed_example: Deployed) -> None:
-    result = cli(deployed_example.project, "plan", "--env", "dev", "--json")
+    result = run_cli(deployed_example.project, "plan", "--env", "dev", "--json")
     assert result.returncode == 0, explain(result)
     report = json.loads(result.stdout)
     assert {r["status"] for r in report["results"]} == {"unchanged"}
@@ -229,7 +230,7 @@ def test_plan_without_refresh_skips_terraform_for_unchanged_stacks(deployed_exam
 
 
 def test_drift_finds_nothing_right_after_an_apply(deployed_example: Deployed) -> None:
-    result = cli(deployed_example.project, "drift", "--env", "dev", "--json")
+    result = run_cli(deployed_example.project, "drift", "--env", "dev", "--json")
     assert result.returncode == 0, explain(result)
 
 
@@ -270,7 +271,7 @@ def test_the_readme_walkthrough_works_as_written(deployed_example: Deployed) -> 
             done = subprocess.run([*git, *words[1:]], cwd=project, capture_output=True, text=True, check=False)
         else:
             assert words[0] == "securecart-tf", command
-            done = cli(project, *words[1:])
+            done = run_cli(project, *words[1:])
         assert done.returncode == expected, f"{command}\n{explain(done)}"
         outputs[command] = done.stdout
     assert "DeploymentRole" in outputs["securecart-tf report --diff HEAD"]
@@ -278,7 +279,7 @@ def test_the_readme_walkthrough_works_as_written(deployed_example: Deployed) -> 
         iam = deployed_example.client("iam", env)
         attached = iam.list_attached_role_policies(RoleName="DeploymentRole")["AttachedPolicies"]
         assert "AmazonEC2ContainerRegistryReadOnly" in {p["PolicyName"] for p in attached}, env
-    final = cli(project, "status", "--json")
+    final = run_cli(project, "status", "--json")
     rows = json.loads(final.stdout)
     assert len({r["current"] for r in rows}) == 1 and all(r["state"] == "up to date" for r in rows), rows
 
@@ -292,7 +293,7 @@ def test_destroy_leaves_only_the_organization_its_accounts_and_the_logs(deployed
     account_ids = deployed_example.account_ids
     bucket = deployed_example.outputs("security")["log_bucket"]
     for env, extra in (("prod", ["--confirm-env", "prod"]), ("staging", []), ("dev", [])):
-        result = cli(deployed_example.project, "destroy", "--env", env, "--auto-approve", *extra)
+        result = run_cli(deployed_example.project, "destroy", "--env", env, "--auto-approve", *extra)
         assert result.returncode == 0, explain(result)
     assert "destroy never destroys the organization" in result.stdout + result.stderr
     org = deployed_example.client("organizations")

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Deployed, cli, explain, write_project
+from tests.helpers import explain, run_cli, write_project
+from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     project = write_project(tmp_path_factory.mktemp("baseline") / "project", BASELINE_MATRIX, {"dev": BASELINE_DEV})
     deployed = Deployed(project)
     try:
-        result = cli(project, "apply", "--env", "dev", "--auto-approve")
+        result = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert result.returncode == 0, explain(result)
         yield deployed
     finally:
@@ -231,7 +232,7 @@ def test_switching_the_baseline_off_by_hand_is_drift_and_apply_restores_it(basel
     config.stop_configuration_recorder(ConfigurationRecorderName=recorder["name"])
     analyzer.delete_analyzer(analyzerName=org_analyzer["name"])
 
-    result = cli(baseline.project, "drift", "--env", "dev", "--json")
+    result = run_cli(baseline.project, "drift", "--env", "dev", "--json")
     assert result.returncode == 2, explain(result)
     report = json.loads(result.stdout)
     changed = {(c["stack"], c["address"], c["action"]) for s in report["stacks"] for c in s["changes"]}
@@ -246,7 +247,7 @@ def test_switching_the_baseline_off_by_hand_is_drift_and_apply_restores_it(basel
         ("enable_logging", True, False)
     ]
 
-    restored = cli(baseline.project, "apply", "--env", "dev", "--refresh", "--auto-approve")
+    restored = run_cli(baseline.project, "apply", "--env", "dev", "--refresh", "--auto-approve")
     assert restored.returncode == 0, explain(restored)
     assert cloudtrail.get_trail_status(Name=trail)["IsLogging"] is True
     assert guardduty.get_detector(DetectorId=detector_id)["Status"] == "ENABLED"

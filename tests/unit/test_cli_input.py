@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.helpers import run_cli
 
 CORPUS = ROOT / "tests" / "corpus" / "bad"
 CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
@@ -47,19 +47,7 @@ class Reported:
 
 
 def cli(*args: str, cwd: Path) -> Run:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECURECART_DEBUG", "FORCE_COLOR")}
-    env["NO_COLOR"] = "1"
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(
-        [sys.executable, "-m", "securecart_tf", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=120,
-    )
+    proc = run_cli(cwd, *args, timeout=120)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -5,30 +5,17 @@ None of these cases needs Terraform or a sandbox, and none may start one.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, write_project
+from tests.helpers import run_cli, write_project
+from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX
 
 
 def drift(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECURECART_DEBUG", "SECURECART_HOME", "FORCE_COLOR")}
-    env["NO_COLOR"] = "1"
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, "-m", "securecart_tf", "drift", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(project, "drift", *args, timeout=120)
 
 
 @pytest.fixture

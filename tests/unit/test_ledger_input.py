@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from securecart_tf.errors import SecureCartError
 from securecart_tf.run.ledger import LocalLedger, Record, last_applied
 from tests.conftest import ROOT
+from tests.helpers import explain, run_cli
 
 LEDGER = Path(".securecart") / "ledger.jsonl"
 
@@ -60,30 +60,19 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# Made-up credentials, and an endpoint where nothing listens: should a run get past the ledger, its calls go nowhere.
+NOWHERE = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+    "AWS_SECRET_ACCESS_KEY": "example-secret-not-real",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+}
+
+
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SECURECART_"))}
-    env.update(
-        NO_COLOR="1",
-        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-        AWS_ACCESS_KEY_ID="AKIAEXAMPLEEXAMPLE00",
-        AWS_SECRET_ACCESS_KEY="example-secret-not-real",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        # nothing may reach AWS: should a run get past the ledger, its calls go nowhere
-        AWS_ENDPOINT_URL="http://127.0.0.1:9",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "securecart_tf", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=300,
-        check=False,
-    )
+    return run_cli(project, *args, env=NOWHERE, unset=("AWS_", "SECURECART_"), timeout=300)
 
 
 def _write_ledger(project: Path, data: bytes) -> None:
@@ -91,16 +80,12 @@ def _write_ledger(project: Path, data: bytes) -> None:
     (project / LEDGER).write_bytes(data)
 
 
-def _explain(run: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {run.returncode}\n--- stdout\n{run.stdout[-4000:]}\n--- stderr\n{run.stderr[-4000:]}"
-
-
 def _refused_at(run: subprocess.CompletedProcess[str], line: int, word: str) -> None:
-    assert run.returncode == 1, _explain(run)
-    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, _explain(run)
+    assert run.returncode == 1, explain(run)
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, explain(run)
     errors = [ln for ln in run.stderr.splitlines() if ln.startswith("error: ")]
-    assert any(ln.startswith(f"error: {LEDGER}:{line}: ") and word in ln for ln in errors), _explain(run)
-    assert re.search(rf"hint: .*\b{line}\b", run.stderr), _explain(run)  # says which line to repair
+    assert any(ln.startswith(f"error: {LEDGER}:{line}: ") and word in ln for ln in errors), explain(run)
+    assert re.search(rf"hint: .*\b{line}\b", run.stderr), explain(run)  # says which line to repair
 
 
 @pytest.mark.parametrize("command", ["status", "plan"])
@@ -124,17 +109,17 @@ def test_a_torn_last_line_is_skipped_with_a_warning_and_the_records_before_it_co
     warning = f"warning: ledger {LEDGER}:3: incomplete last line skipped"
 
     shown = _cli(project, "status", "--json")
-    assert shown.returncode == 0, _explain(shown)
-    assert warning in shown.stderr, _explain(shown)
+    assert shown.returncode == 0, explain(shown)
+    assert warning in shown.stderr, explain(shown)
     rows = {r["environment"]: r for r in json.loads(shown.stdout)}
     assert rows["staging"]["current"] == "a1b2c3d4e5f6"  # what the whole records say
     assert rows["prod"]["current"] is None
 
     # promote reads the same ledger: past the torn line it finds what staging runs, and refuses on that
     promoted = _cli(project, "promote", "--from", "staging", "--to", "prod")
-    assert promoted.returncode == 1, _explain(promoted)
-    assert warning in promoted.stderr, _explain(promoted)
-    assert "staging runs a1b2c3d4e5f6" in promoted.stderr, _explain(promoted)
+    assert promoted.returncode == 1, explain(promoted)
+    assert warning in promoted.stderr, explain(promoted)
+    assert "staging runs a1b2c3d4e5f6" in promoted.stderr, explain(promoted)
 
 
 def _apply(stack: str, result: str = "ok") -> Record:

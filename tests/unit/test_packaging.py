@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,19 +51,10 @@ def test_the_wheel_carries_templates_modules_and_the_example(unpacked_wheel: Pat
 
 
 def test_init_and_generate_from_the_installed_package_alone(unpacked_wheel: Path, tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(unpacked_wheel))
+    wheel_only = {"PYTHONPATH": str(unpacked_wheel)}
+    env = dict(os.environ, **wheel_only)
     project = tmp_path / "fresh"
     cwd = tmp_path  # not the checkout: nothing may be found through the source tree
-
-    def run(*args: str, where: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "securecart_tf", *args],
-            cwd=where,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
 
     probe = subprocess.run(
         [sys.executable, "-c", "import securecart_tf, sys; print(securecart_tf.__file__)"],
@@ -72,14 +65,14 @@ def test_init_and_generate_from_the_installed_package_alone(unpacked_wheel: Path
         check=True,
     )
     assert probe.stdout.startswith(str(unpacked_wheel))
-    made = run("init", str(project), where=cwd)
+    made = run_cli(cwd, "init", str(project), env=wheel_only)
     assert made.returncode == 0, made.stderr
     schema = json.loads((project / "access-matrix.schema.json").read_text())
     assert schema["title"] == "securecart-tf access matrix"
-    generated = run("generate", "--out", "out", where=project)
+    generated = run_cli(project, "generate", "--out", "out", env=wheel_only)
     assert generated.returncode == 0, generated.stderr
     manifest = json.loads((project / "out" / "dev" / "manifest.json").read_text())
     assert next(s["name"] for s in manifest["stacks"]) == "organization"
     assert (project / "out" / "modules" / "iam-role" / "main.tf").is_file()
-    again = run("init", str(project), where=cwd)
+    again = run_cli(cwd, "init", str(project), env=wheel_only)
     assert again.returncode == 1 and "already has" in again.stderr

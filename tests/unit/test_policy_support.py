@@ -6,8 +6,6 @@ This module holds no tests; the test_policy_* modules import it.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.load import load_project
 from securecart_tf.findings import Finding
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,12 +101,6 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
 def validate_cli(path: Path, fmt: str = "json") -> tuple[int, dict[str, Any]]:
     """Run `python -m securecart_tf validate --matrix F --format FMT` (json or sarif); return the exit code and
     the parsed output."""
-    result = subprocess.run(
-        [sys.executable, "-m", "securecart_tf", "validate", "--matrix", str(path), "--format", fmt],
-        capture_output=True,
-        text=True,
-        cwd=path.parent,
-        timeout=120,
-    )
+    result = run_cli(path.parent, "validate", "--matrix", str(path), "--format", fmt, timeout=120)
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)

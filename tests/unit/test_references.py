@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from securecart_tf.checks.references import check_references
 from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.load import load_project
 from securecart_tf.findings import Finding, Severity
+from tests.helpers import write_project
 
 Data = dict[str, Any]
 Edit = Callable[[Data, dict[str, Data]], None]
@@ -107,20 +107,11 @@ class Check:
     """Which line with that text, when the text repeats (a duplicate)."""
 
 
-def write_project(folder: Path, matrix: Data, envs: dict[str, Data]) -> Path:
-    (folder / "environments").mkdir(parents=True, exist_ok=True)
-    for name, env in envs.items():
-        (folder / "environments" / f"{name}.yaml").write_text(yaml.safe_dump(env, sort_keys=False))
-    path = folder / "access-matrix.yaml"
-    path.write_text(yaml.safe_dump(matrix, sort_keys=False))
-    return path
-
-
 def findings_for(folder: Path, edit: Edit | None) -> list[Finding]:
     matrix, envs = copy.deepcopy(BASE), copy.deepcopy(ENVS)
     if edit is not None:
         edit(matrix, envs)
-    return check_references(load_project(write_project(folder, matrix, envs)))
+    return check_references(load_project(write_project(folder, matrix, envs) / "access-matrix.yaml"))
 
 
 def line_in(file: Path, text: str, nth: int) -> int:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from securecart_tf.config.environments import Environment
 from securecart_tf.config.load import load_project
 from securecart_tf.model import OrgFacts, build_model
 from securecart_tf.render import render
+from tests.helpers import run_cli
 
 FACTS = OrgFacts(
     account_ids={
@@ -180,14 +179,8 @@ def test_an_s3_backend_with_terraform_older_than_1_11_stops_before_init(example_
     dev = example_project.parent / "environments" / "dev.yaml"
     dev.write_text(dev.read_text().replace("  type: local", "  type: s3\n  bucket: securecart-tfstate"))
     backend_line = dev.read_text().splitlines().index("  type: s3") + 1
-    result = subprocess.run(
-        [sys.executable, "-m", "securecart_tf", "plan", "--env", "dev"],
-        cwd=example_project.parent,
-        env={**os.environ, "SECURECART_TERRAFORM": str(fake)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_cli(
+        example_project.parent, "plan", "--env", "dev", env={"SECURECART_TERRAFORM": str(fake)}, timeout=120
     )
     assert result.returncode == 1, result.stderr
     assert f"dev.yaml:{backend_line}:" in result.stderr
@@ -200,15 +193,7 @@ def test_an_s3_backend_with_terraform_older_than_1_11_stops_before_init(example_
 def test_destroy_outside_the_sandbox_needs_the_typed_name(example_project: Path) -> None:
     prod = example_project.parent / "environments" / "prod.yaml"
     prod.write_text(prod.read_text().replace("type: sandbox", "type: aws"))
-    result = subprocess.run(
-        [sys.executable, "-m", "securecart_tf", "destroy", "--env", "prod"],
-        cwd=example_project.parent,
-        input="production\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(example_project.parent, "destroy", "--env", "prod", input="production\n", timeout=120)
     assert result.returncode == 1
     assert "destroy was not confirmed; nothing was changed" in result.stderr
     assert not (example_project.parent / ".securecart" / "state").exists()
@@ -217,21 +202,12 @@ def test_destroy_outside_the_sandbox_needs_the_typed_name(example_project: Path)
 def test_plan_against_aws_without_credentials_stops_before_terraform(example_project: Path, tmp_path: Path) -> None:
     dev = example_project.parent / "environments" / "dev.yaml"
     dev.write_text(dev.read_text().replace("type: sandbox", "type: aws"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env |= {
+    env = {
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "securecart_tf", "plan", "--env", "dev"],
-        cwd=example_project.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(example_project.parent, "plan", "--env", "dev", env=env, unset=("AWS_",), timeout=120)
     assert result.returncode == 1
     assert "environment 'dev' targets AWS, but the default credential chain gives no credentials" in result.stderr
     assert "Traceback" not in result.stderr

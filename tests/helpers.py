@@ -1,0 +1,100 @@
+"""Run the real command line in a project folder, and write small projects for it, as every suite needs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI_TIMEOUT = 900
+"""Long enough for an apply of a whole environment to the sandbox on a busy machine."""
+LEFT_OUT = ("SECURECART_HOME", "SECURECART_DEBUG", "SECURECART_SANDBOX_ENDPOINT", "FORCE_COLOR")
+"""Set in a developer's shell, these would change what a run does or prints; a test sets them itself."""
+
+
+def cli_env(env: Mapping[str, str] | None = None, unset: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment `securecart-tf` runs in under test: this checkout importable, no colour, nothing from
+    LEFT_OUT, no variable whose name starts with one of `unset`; then `env` on top."""
+    environ = {k: v for k, v in os.environ.items() if k not in LEFT_OUT and not any(map(k.startswith, unset))}
+    environ["NO_COLOR"] = "1"
+    environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), environ.get("PYTHONPATH")) if p)
+    environ.update(env or {})
+    return environ
+
+
+def run_cli(
+    project: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    input: str | None = None,
+    timeout: float = CLI_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """Run `securecart-tf ARGS` in the folder `project` the way a user would, through `python -m`, and wait.
+
+    `env` and `unset` shape the environment as `cli_env` says; `input` is typed on stdin. Output is text,
+    read as UTF-8 (a byte that is not shows as U+FFFD instead of failing the test elsewhere).
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "securecart_tf", *args],
+        cwd=project,
+        env=cli_env(env, unset),
+        input=input,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+        check=False,
+    )
+
+
+def explain(result: subprocess.CompletedProcess[str]) -> str:
+    """A run's exit code and the end of its output, for an assertion's message."""
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+
+
+def copy_example(target: Path) -> Path:
+    """The SecureCart example project (matrix, environments, policies) copied into `target`, returned."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("access-matrix.yaml", "environments", "policies"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name)
+        else:
+            shutil.copy2(source, target / name)
+    return target
+
+
+def write_project(
+    target: Path,
+    matrix: str | Mapping[str, Any],
+    environments: Mapping[str, str | Mapping[str, Any]],
+    files: Mapping[str, str] | None = None,
+) -> Path:
+    """A small project in `target` (returned): access-matrix.yaml, environments/NAME.yaml and any other files
+    (by path in the project). Text is written dedented; a mapping is written as YAML, in its own key order."""
+    target.mkdir(parents=True, exist_ok=True)
+    _write(target / "access-matrix.yaml", matrix)
+    (target / "environments").mkdir(exist_ok=True)
+    for name, environment in environments.items():
+        _write(target / "environments" / f"{name}.yaml", environment)
+    for rel, text in (files or {}).items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        _write(target / rel, text)
+    return target
+
+
+def _write(path: Path, content: str | Mapping[str, Any]) -> None:
+    if isinstance(content, str):
+        path.write_text(textwrap.dedent(content))
+    else:
+        path.write_text(yaml.safe_dump(dict(content), sort_keys=False))
