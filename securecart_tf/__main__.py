@@ -1,3 +1,3 @@
-from securecart_tf.cli import main
+from securecart_tf.cli.app import main
 
 main()

@@ -1,14 +1,14 @@
-"""The `report` command. `securecart_tf.cli` mounts it with `register(app)`."""
+"""The `report` command: who can do what, where, from the matrix alone."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from securecart_tf.cli.options import DEFAULT_MATRIX, MatrixOpt, OutputOpt
 from securecart_tf.errors import SecureCartError
 from securecart_tf.report.formats import ReportFormat
 
@@ -23,12 +23,12 @@ def _date(value: str | None) -> dt.date | None:
 
 
 def report(
-    matrix: Annotated[Path, typer.Option("--matrix", "-m", help="The access matrix.")] = Path("access-matrix.yaml"),
+    matrix: MatrixOpt = DEFAULT_MATRIX,
     env: Annotated[
         str | None, typer.Option("--env", "-e", help="Only the accounts of this environment, as columns.")
     ] = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="md, json or html.")] = ReportFormat.md,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
+    output: OutputOpt = None,
     diff: Annotated[
         str | None,
         typer.Option(

@@ -89,7 +89,7 @@ def at(problem: Reported, file: str, line: int | None) -> bool:
 
 def main_in_process(args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Run:
     """`securecart-tf ARGS` through the console script's `main()`: the same error-to-exit-code mapping."""
-    from securecart_tf.cli import main
+    from securecart_tf.cli.app import main
 
     monkeypatch.chdir(cwd)
     monkeypatch.setattr(sys, "argv", ["securecart-tf", *args])
@@ -213,7 +213,7 @@ def test_other_commands_refuse_bad_input_the_same_way() -> None:
 
 
 def test_the_timeout_help_states_the_default_the_run_uses() -> None:
-    from securecart_tf.cli import TIMEOUT_HELP
+    from securecart_tf.cli.options import TIMEOUT_HELP
     from securecart_tf.run.orchestrate import Options
 
     assert f"(default: {Options().timeout:.0f})" in TIMEOUT_HELP

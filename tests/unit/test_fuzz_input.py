@@ -224,7 +224,7 @@ def outcome(matrix: Path) -> str:
 
 def run_cli(*args: str) -> tuple[int, str]:
     """`securecart-tf ARGS` through main(), the console script's entry point, capturing its output."""
-    from securecart_tf.cli import main
+    from securecart_tf.cli.app import main
 
     out, err = io.StringIO(), io.StringIO()
     argv = sys.argv

@@ -310,7 +310,7 @@ def as_an_editor_reads(value: Any) -> Any:
 def test_the_committed_schema_is_what_the_schema_command_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from securecart_tf.cli import main
+    from securecart_tf.cli.app import main
 
     fresh = tmp_path / "schema.json"
     monkeypatch.setattr("sys.argv", ["securecart-tf", "schema", "--output", str(fresh)])

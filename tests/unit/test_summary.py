@@ -64,7 +64,7 @@ def test_the_markdown_table_keeps_one_row_per_stack_whatever_the_message() -> No
 
 
 def test_progress_lines_show_brackets_in_details_as_text(capsys: pytest.CaptureFixture[str]) -> None:
-    from securecart_tf.cli import Progress
+    from securecart_tf.cli.console import Progress
 
     progress = Progress("plan · dev")
     progress("access-dev", "failed", 'module.role["HandRole"]: accounts [dev] refused')
