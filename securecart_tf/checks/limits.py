@@ -8,7 +8,6 @@ from collections import defaultdict
 
 from securecart_tf.checks.context import Context, PathT
 from securecart_tf.checks.rules import finding
-from securecart_tf.config.load import Project
 from securecart_tf.config.schema import iso_duration_hours, ou_paths
 from securecart_tf.findings import Finding
 from securecart_tf.iam.limits import COUNT_LIMIT, FULL_ACCESS, SIZE_LIMIT, minified
@@ -17,8 +16,7 @@ from securecart_tf.iam.lint import shorten, statement_label, statements
 _RAISED_SCP = 10240
 
 
-def check_limits(project: Project) -> list[Finding]:
-    ctx = Context.of(project)
+def check_limits(ctx: Context) -> list[Finding]:
     return [
         *_scps(ctx),
         *_ou_depth(ctx),
