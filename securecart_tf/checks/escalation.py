@@ -13,9 +13,9 @@ from typing import Any
 from securecart_tf.checks.context import Context, PathT
 from securecart_tf.checks.rules import FindingSet, finding
 from securecart_tf.config.schema import PolicyRef
-from securecart_tf.iam.aws_managed import aws_managed_iam_document
+from securecart_tf.iam.aws_managed import aws_managed_iam_document, aws_managed_name, known_iam_document
 from securecart_tf.iam.escalation import escalations
-from securecart_tf.iam.lint import AWS_MANAGED, aws_managed_name, grant_issues, unbounded_creation
+from securecart_tf.iam.lint import grant_issues, unbounded_creation
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Holder:
 def aws_managed_grants(ctx: Context, out: FindingSet, holder: Holder, entries: list[tuple[PathT, str]]) -> None:
     """Our grant rules on the AWS-managed policies we know, for a holder not marked admin."""
     for path, arn in entries:
-        known = AWS_MANAGED.get(arn)
+        known = known_iam_document(arn)
         if known is not None:
             for issue in grant_issues(known, name=f"{holder.owner}: AWS-managed {aws_managed_name(arn)}"):
                 message = f"{issue.message}, and it is not marked admin: true"
@@ -53,7 +53,7 @@ def _identity_documents(ctx: Context, refs: Iterable[PolicyRef | str]) -> list[d
 
 def _aws_managed_document(arn: str) -> dict[str, Any] | None:
     """The few AWS-managed policies the rules know by heart, or else the IAM part of AWS's own document."""
-    return AWS_MANAGED.get(arn) or aws_managed_iam_document(arn)
+    return known_iam_document(arn) or aws_managed_iam_document(arn)
 
 
 def escalation(
