@@ -12,8 +12,7 @@ unconditional Deny blocks it. Two kinds:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +70,7 @@ def _intersect(granted: list[str], capped: list[str]) -> list[str]:
 
 
 def _covers(pattern: str, resource: str) -> bool:
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, resource) is not None
+    return iam_data.wildcard(pattern).fullmatch(resource) is not None
 
 
 def _any_function(resource: str) -> bool:
@@ -92,7 +90,7 @@ def allowed_actions(docs: Sequence[Doc], boundary: Doc | None = None) -> set[str
 def escalations(
     identity: Sequence[Doc],
     boundary: Doc | None,
-    passable: dict[str, Sequence[Doc]],
+    passable: Mapping[str, Sequence[Doc]],
 ) -> list[Escalation]:
     """The identity's paths to what a more privileged role runs. `passable`: role name → its policies."""
     out: list[Escalation] = []
