@@ -92,7 +92,7 @@ class Context:
     def target_entries(self, index: int) -> list[tuple[str, str, PathT]]:
         """(attachment key, label, YAML path) for each target a guardrail lists."""
         targets: Targets = self.matrix.guardrails[index].targets
-        out = []
+        out: list[tuple[str, str, PathT]] = []
         for j, ou in enumerate(targets.ous):
             key = "root" if ou == "/" else f"ou:{ou}"
             out.append((key, "the root" if ou == "/" else f"OU {ou}", ("guardrails", index, "targets", "ous", j)))
