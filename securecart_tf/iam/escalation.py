@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from securecart_tf.iam import iam_data
+from securecart_tf.iam.iam_data import wildcard
 from securecart_tf.iam.lint import as_list, shorten, statement_covers, statements
 
 Doc = dict[str, Any]
@@ -70,7 +71,7 @@ def _intersect(granted: list[str], capped: list[str]) -> list[str]:
 
 
 def _covers(pattern: str, resource: str) -> bool:
-    return iam_data.wildcard(pattern).fullmatch(resource) is not None
+    return wildcard(pattern, False).fullmatch(resource) is not None
 
 
 def _any_function(resource: str) -> bool:

@@ -174,7 +174,7 @@ def expand(pattern: str) -> tuple[Action, ...]:
     service, sep, verb = pattern.partition(":")
     if not sep or any(c in service for c in "*?"):
         return ()
-    regex = wildcard(verb, ignore_case=True)
+    regex = wildcard(verb, True)
     return tuple(a for lower, a in service_actions(service).items() if regex.fullmatch(lower))
 
 

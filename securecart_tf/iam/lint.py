@@ -26,6 +26,7 @@ from typing import Any
 
 from securecart_tf.findings import Severity
 from securecart_tf.iam import iam_data
+from securecart_tf.iam.iam_data import wildcard
 from securecart_tf.iam.lint_cache import lint_cache, remembered
 
 
@@ -338,7 +339,7 @@ def _iam_data_issues(statement: dict[str, Any], kind: Kind) -> list[Issue]:
 
 def action_matches(pattern: str, action: str) -> bool:
     """IAM action matching: case-insensitive, with * and ? wildcards."""
-    return iam_data.wildcard(pattern, ignore_case=True).fullmatch(action) is not None
+    return wildcard(pattern, True).fullmatch(action) is not None
 
 
 def statement_covers(statement: dict[str, Any], action: str) -> bool:

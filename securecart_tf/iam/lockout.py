@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from securecart_tf.iam import iam_data
+from securecart_tf.iam.iam_data import wildcard
 from securecart_tf.iam.lint import as_list, statement_covers
 
 _OWN_ORG = "\0own-organization"
@@ -64,7 +65,7 @@ class Request:
 
 
 def _glob(pattern: str, value: str) -> bool:
-    return iam_data.wildcard(pattern).fullmatch(value) is not None
+    return wildcard(pattern, False).fullmatch(value) is not None
 
 
 @lru_cache(maxsize=4096)
