@@ -30,14 +30,10 @@ class Context:
     _policy_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, project: Project) -> Context:
-        """The context for a project; the checks of one `validate` run share it."""
-        global _last
-        if _last is not None and _last[0] is project:
-            return _last[1]
-        ctx = cls(project, build_model(project), Limits.from_matrix(project.matrix))
-        _last = (project, ctx)
-        return ctx
+    def build(cls, project: Project) -> Context:
+        """The context for a project. One `validate` run builds it once and hands it to every check, which
+        share the model and the documents it has already parsed."""
+        return cls(project, build_model(project), Limits.from_matrix(project.matrix))
 
     @property
     def matrix(self) -> AccessMatrix:
@@ -96,7 +92,7 @@ class Context:
     def target_entries(self, index: int) -> list[tuple[str, str, PathT]]:
         """(attachment key, label, YAML path) for each target a guardrail lists."""
         targets: Targets = self.matrix.guardrails[index].targets
-        out = []
+        out: list[tuple[str, str, PathT]] = []
         for j, ou in enumerate(targets.ous):
             key = "root" if ou == "/" else f"ou:{ou}"
             out.append((key, "the root" if ou == "/" else f"OU {ou}", ("guardrails", index, "targets", "ous", j)))
@@ -149,6 +145,3 @@ class Context:
     def rendered_permission_set(self, name: str) -> dict[str, Any] | None:
         stack = self.model.stacks.get(IDENTITY_CENTER)
         return stack.inputs["permission_sets"].get(name) if stack is not None else None
-
-
-_last: tuple[Project, Context] | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from securecart_tf.checks.rules import rules_markdown
@@ -34,8 +35,13 @@ def update(text: str) -> str:
     for name, body in blocks().items():
         if current(text, name) is None:
             raise ValueError(f"no <!-- {name}:begin --> ... <!-- {name}:end --> markers")
-        text = _pattern(name).sub(lambda m, body=body: m.group(1) + body + m.group(3), text)
+        text = _pattern(name).sub(_between(body), text)
     return text
+
+
+def _between(body: str) -> Callable[[re.Match[str]], str]:
+    """A replacement that puts `body` between a match's begin and end markers."""
+    return lambda m: m.group(1) + body + m.group(3)
 
 
 def main(argv: list[str]) -> int:

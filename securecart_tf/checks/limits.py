@@ -8,17 +8,16 @@ from collections import defaultdict
 
 from securecart_tf.checks.context import Context, PathT
 from securecart_tf.checks.rules import finding
-from securecart_tf.config.load import Project
-from securecart_tf.config.schema import iso_duration_hours, ou_paths
+from securecart_tf.config.schema import Guardrail, iso_duration_hours, ou_paths
 from securecart_tf.findings import Finding
-from securecart_tf.iam.limits import COUNT_LIMIT, FULL_ACCESS, SIZE_LIMIT, minified
+from securecart_tf.iam.documents import minify
+from securecart_tf.iam.limits import COUNT_LIMIT, FULL_ACCESS, SIZE_LIMIT
 from securecart_tf.iam.lint import shorten, statement_label, statements
 
 _RAISED_SCP = 10240
 
 
-def check_limits(project: Project) -> list[Finding]:
-    ctx = Context.of(project)
+def check_limits(ctx: Context) -> list[Finding]:
     return [
         *_scps(ctx),
         *_ou_depth(ctx),
@@ -61,91 +60,108 @@ def _scp_fix(ctx: Context, what: str, kind: str = "scp") -> str:
 
 def _scps(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    name_limit = ctx.limits["policy_name_chars"]
     attached: dict[tuple[str, str], list[tuple[str, PathT]]] = defaultdict(list)
     labels: dict[str, str] = {}
     for i, g in enumerate(ctx.matrix.guardrails):
-        loc = ctx.guardrail_location(i)
-        limit = ctx.limits[SIZE_LIMIT[g.type]]
-        kind = g.type.upper()
         parts = ctx.scp_parts(g)
-        document = ctx.guardrail_document(g)
-        oversized = [(name, content) for name, content in parts if len(content) > limit]
-        for _name, content in oversized:
-            inside = statements(json.loads(content))
-            originals = statements(document)
-            labels_in = [statement_label(s, originals.index(s) if s in originals else k) for k, s in enumerate(inside)]
-            out.append(
-                finding(
-                    "scp-too-large",
-                    f"guardrail '{g.name}': {' and '.join(labels_in)} alone is {_n(len(content))} characters "
-                    f"minified, over the {_n(limit)} {kind} limit, so no packing can fit it",
-                    loc,
-                    _scp_fix(ctx, "split its actions over several statements", g.type),
-                    g.name,
-                )
-            )
-        if g.file is not None and len(parts) == 1 and not oversized:
-            written = len(ctx.project.policy_files[g.file].text)
-            if written > limit:
-                out.append(
-                    finding(
-                        "scp-minified",
-                        f"guardrail '{g.name}': {g.file} is {_n(written)} characters as written, over the "
-                        f"{_n(limit)} {kind} limit; it is sent minified, at {_n(len(parts[0][1]))}",
-                        loc,
-                        "nothing to do: whitespace is stripped before the SCP is sent",
-                        g.name,
-                    )
-                )
-        if len(parts) > 1 and not oversized:
-            sizes = ", ".join(f"{name} ({_n(len(content))})" for name, content in parts)
-            out.append(
-                finding(
-                    "scp-packed",
-                    f"guardrail '{g.name}' is {_n(len(minified(document)))} characters minified, over the "
-                    f"{_n(limit)} {kind} limit; its statements are packed into {len(parts)} {kind}s: {sizes}",
-                    loc,
-                    _scp_fix(ctx, "nothing to do, but each part takes an attachment slot on every target", g.type),
-                    g.name,
-                )
-            )
-        longest = max((name for name, _ in parts), key=len)
-        if len(longest) > name_limit:
-            out.append(
-                finding(
-                    "scp-name-length",
-                    f"{kind} name '{longest}' is {len(longest)} characters; AWS allows {name_limit}",
-                    ctx.at("guardrails", i, "name"),
-                    f"shorten the guardrail name to at most {name_limit - len(longest) + len(g.name)} characters",
-                    g.name,
-                )
-            )
+        out += _scp_size(ctx, i, g, parts)
+        out += _scp_name(ctx, i, g, parts)
         for key, label, path in ctx.target_entries(i):
             labels[key] = label
             attached[(g.type, key)].extend((name, path) for name, _ in parts)
     for (policy_type, key), items in attached.items():
-        slots = ctx.limits[COUNT_LIMIT[policy_type]]
-        total = 1 + len(items)  # (RCP)FullAWSAccess is attached to every root, OU and account
-        if total <= slots:
-            continue
-        names = [FULL_ACCESS[policy_type], *(name for name, _ in items)]
-        _, path = items[slots - 1]  # the attachment that takes the first slot beyond the limit
-        subject = key.split(":", 1)[1] if ":" in key else key
-        fix = f"merge guardrails into fewer {policy_type.upper()}s, or attach some at a parent OU"
-        if policy_type == "scp" and slots < 10:
-            fix += "; or set limits.scps_per_target: 10 if your organization has the raised quota"
+        out += _scp_slots(ctx, policy_type, key, labels[key], items)
+    return out
+
+
+def _scp_size(ctx: Context, i: int, g: Guardrail, parts: list[tuple[str, str]]) -> list[Finding]:
+    """A guardrail over the size limit: packed into several policies, fitting once minified, or too large."""
+    out: list[Finding] = []
+    loc = ctx.guardrail_location(i)
+    limit = ctx.limits[SIZE_LIMIT[g.type]]
+    kind = g.type.upper()
+    document = ctx.guardrail_document(g)
+    oversized = [(name, content) for name, content in parts if len(content) > limit]
+    for _name, content in oversized:
+        inside = statements(json.loads(content))
+        originals = statements(document)
+        labels_in = [statement_label(s, originals.index(s) if s in originals else k) for k, s in enumerate(inside)]
         out.append(
             finding(
-                "scps-per-target",
-                f"{labels[key]} would have {total} {policy_type.upper()}s attached directly, over the limit of "
-                f"{slots}: {', '.join(names)}",
-                ctx.at(*path),
-                fix,
-                subject,
+                "scp-too-large",
+                f"guardrail '{g.name}': {' and '.join(labels_in)} alone is {_n(len(content))} characters "
+                f"minified, over the {_n(limit)} {kind} limit, so no packing can fit it",
+                loc,
+                _scp_fix(ctx, "split its actions over several statements", g.type),
+                g.name,
+            )
+        )
+    if g.file is not None and len(parts) == 1 and not oversized:
+        written = len(ctx.project.policy_files[g.file].text)
+        if written > limit:
+            out.append(
+                finding(
+                    "scp-minified",
+                    f"guardrail '{g.name}': {g.file} is {_n(written)} characters as written, over the "
+                    f"{_n(limit)} {kind} limit; it is sent minified, at {_n(len(parts[0][1]))}",
+                    loc,
+                    "nothing to do: whitespace is stripped before the SCP is sent",
+                    g.name,
+                )
+            )
+    if len(parts) > 1 and not oversized:
+        sizes = ", ".join(f"{name} ({_n(len(content))})" for name, content in parts)
+        out.append(
+            finding(
+                "scp-packed",
+                f"guardrail '{g.name}' is {_n(len(minify(document)))} characters minified, over the "
+                f"{_n(limit)} {kind} limit; its statements are packed into {len(parts)} {kind}s: {sizes}",
+                loc,
+                _scp_fix(ctx, "nothing to do, but each part takes an attachment slot on every target", g.type),
+                g.name,
             )
         )
     return out
+
+
+def _scp_name(ctx: Context, i: int, g: Guardrail, parts: list[tuple[str, str]]) -> list[Finding]:
+    name_limit = ctx.limits["policy_name_chars"]
+    longest = max((name for name, _ in parts), key=len)
+    if len(longest) <= name_limit:
+        return []
+    return [
+        finding(
+            "scp-name-length",
+            f"{g.type.upper()} name '{longest}' is {len(longest)} characters; AWS allows {name_limit}",
+            ctx.at("guardrails", i, "name"),
+            f"shorten the guardrail name to at most {name_limit - len(longest) + len(g.name)} characters",
+            g.name,
+        )
+    ]
+
+
+def _scp_slots(ctx: Context, policy_type: str, key: str, label: str, items: list[tuple[str, PathT]]) -> list[Finding]:
+    """More policies of one type attached to a target than it has slots for."""
+    slots = ctx.limits[COUNT_LIMIT[policy_type]]
+    total = 1 + len(items)  # (RCP)FullAWSAccess is attached to every root, OU and account
+    if total <= slots:
+        return []
+    names = [FULL_ACCESS[policy_type], *(name for name, _ in items)]
+    _, path = items[slots - 1]  # the attachment that takes the first slot beyond the limit
+    subject = key.split(":", 1)[1] if ":" in key else key
+    fix = f"merge guardrails into fewer {policy_type.upper()}s, or attach some at a parent OU"
+    if policy_type == "scp" and slots < 10:
+        fix += "; or set limits.scps_per_target: 10 if your organization has the raised quota"
+    return [
+        finding(
+            "scps-per-target",
+            f"{label} would have {total} {policy_type.upper()}s attached directly, over the limit of "
+            f"{slots}: {', '.join(names)}",
+            ctx.at(*path),
+            fix,
+            subject,
+        )
+    ]
 
 
 def _ou_depth(ctx: Context) -> list[Finding]:
@@ -276,7 +292,7 @@ def _policies(ctx: Context) -> list[Finding]:
     limit = ctx.limits["managed_policy_chars"]
     out = []
     for p in ctx.matrix.policies:
-        size = len(minified(ctx.policy_document(p.name)))
+        size = len(minify(ctx.policy_document(p.name)))
         if size > limit:
             out.append(
                 finding(

@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from securecart_tf.config.environments import AwsTarget, Environment
 from securecart_tf.config.load import Project, explain_all
-from securecart_tf.config.schema import OrganizationalUnit, Targets, ou_paths
+from securecart_tf.config.schema import Guardrail, OrganizationalUnit, PolicyRef, Role, Targets, ou_paths
 from securecart_tf.findings import Finding, Severity
 from securecart_tf.iam.guardrails import LIBRARY, GuardrailParameterError, build_guardrail
 
@@ -21,6 +22,8 @@ PathT = tuple[str | int, ...]
 
 _LISTED = 12
 """Known names listed at most in a fix; more would not fit on a line."""
+
+_PLACE = "add accounts:, ous: or environments:"
 
 
 def _suggest(kind: str, name: str, known: Iterable[str]) -> str:
@@ -94,6 +97,33 @@ class _Checker:
 
     def run(self) -> list[Finding]:
         m = self.m
+        self._accounts()
+        self.duplicates("guardrail", [g.name for g in m.guardrails], ("guardrails",))
+        for i, g in enumerate(m.guardrails):
+            self._guardrail(i, g)
+        self.duplicates("policy", [p.name for p in m.policies], ("policies",))
+        self.duplicates("role", [r.name for r in m.roles], ("roles",))
+        self.duplicates("service role", [r.name for r in m.service_roles], ("service_roles",))
+        self._iam_names()
+        for i, r in enumerate(m.roles):
+            self._role(i, r)
+        for i, s in enumerate(m.service_roles):
+            self._placed("service role", s.name, s.targets(), ("service_roles", i))
+            self._policy_refs(s.permissions_boundary, s.managed_policies, ("service_roles", i))
+        if m.identity_center is not None:
+            self._identity_center()
+        if m.security_baseline is not None and m.security_baseline.account not in self.accounts:
+            self.unknown("account", m.security_baseline.account, self.accounts, ("security_baseline", "account"))
+        for i, rule in enumerate(m.drift.ignore):
+            for j, account in enumerate(rule.accounts):
+                if account not in self.accounts:
+                    self.unknown("account", account, self.accounts, ("drift", "ignore", i, "accounts", j))
+        self._environments()
+        self._adopted_accounts()
+        return self.findings
+
+    def _accounts(self) -> None:
+        m = self.m
         self.duplicates("account", [a.name for a in m.accounts], ("accounts",))
         self.duplicates("account email", [a.email.lower() for a in m.accounts], ("accounts",), "email")
         first_with_id: dict[str, int] = {}
@@ -128,99 +158,69 @@ class _Checker:
                     "set ou: /",
                     a.name,
                 )
-        self.duplicates("guardrail", [g.name for g in m.guardrails], ("guardrails",))
-        for i, g in enumerate(m.guardrails):
-            self.targets(g.targets, ("guardrails", i, "targets"))
-            if g.targets.is_empty():
-                self.error(
-                    "empty-targets",
-                    f"guardrail '{g.name}' is attached nowhere",
-                    ("guardrails", i, "targets"),
-                    "add ous: or accounts: under targets",
-                    g.name,
-                )
-            if g.builtin is not None:
-                if g.builtin not in LIBRARY:
-                    self.unknown("library guardrail", g.builtin, set(LIBRARY), ("guardrails", i, "builtin"))
-                elif LIBRARY[g.builtin].type != g.type:
-                    kind = LIBRARY[g.builtin].type
-                    self.error(
-                        "guardrail-type",
-                        f"guardrail '{g.name}' is of type {g.type}, but library guardrail {g.builtin} is an "
-                        f"{kind.upper()}",
-                        ("guardrails", i, "builtin"),
-                        f"set type: {kind}, or choose a library {g.type.upper()} (`securecart-tf guardrails`)",
-                        g.name,
+
+    def _guardrail(self, i: int, g: Guardrail) -> None:
+        self.targets(g.targets, ("guardrails", i, "targets"))
+        if g.targets.is_empty():
+            self.error(
+                "empty-targets",
+                f"guardrail '{g.name}' is attached nowhere",
+                ("guardrails", i, "targets"),
+                "add ous: or accounts: under targets",
+                g.name,
+            )
+        if g.builtin is None:
+            return
+        if g.builtin not in LIBRARY:
+            self.unknown("library guardrail", g.builtin, set(LIBRARY), ("guardrails", i, "builtin"))
+        elif LIBRARY[g.builtin].type != g.type:
+            kind = LIBRARY[g.builtin].type
+            self.error(
+                "guardrail-type",
+                f"guardrail '{g.name}' is of type {g.type}, but library guardrail {g.builtin} is an {kind.upper()}",
+                ("guardrails", i, "builtin"),
+                f"set type: {kind}, or choose a library {g.type.upper()} (`securecart-tf guardrails`)",
+                g.name,
+            )
+        else:
+            self._guardrail_parameters(i, g.name, g.builtin, g.parameters)
+
+    def _placed(self, kind: str, name: str, targets: Targets, base: PathT) -> None:
+        """A role's or service role's placement: its targets exist, and there is at least one."""
+        self.targets(targets, base)
+        if targets.is_empty():
+            self.error("empty-targets", f"{kind} '{name}' is placed in no account", base, _PLACE, name)
+
+    def _policy_refs(self, boundary: PolicyRef | None, managed: list[PolicyRef], base: PathT) -> None:
+        if boundary is not None:
+            self.policy_ref(boundary.policy, (*base, "permissions_boundary", "policy"))
+        for j, ref in enumerate(managed):
+            self.policy_ref(ref.policy, (*base, "managed_policies", j))
+
+    def _role(self, i: int, r: Role) -> None:
+        base: PathT = ("roles", i)
+        self._placed("role", r.name, r.targets(), base)
+        for j, principal in enumerate(r.trust.principals):
+            ppath = (*base, "trust", "principals", j)
+            if principal.identity_center is not None:
+                ic = principal.identity_center
+                if ic.permission_set not in self.permission_sets:
+                    self.unknown(
+                        "permission set",
+                        ic.permission_set,
+                        self.permission_sets,
+                        (*ppath, "identity_center", "permission_set"),
                     )
-                else:
-                    self._guardrail_parameters(i, g.name, g.builtin, g.parameters)
-        self.duplicates("policy", [p.name for p in m.policies], ("policies",))
-        self.duplicates("role", [r.name for r in m.roles], ("roles",))
-        self.duplicates("service role", [r.name for r in m.service_roles], ("service_roles",))
-        self._iam_names()
-        for i, r in enumerate(m.roles):
-            base = ("roles", i)
-            self.targets(r.targets(), base)
-            if r.targets().is_empty():
-                self.error(
-                    "empty-targets",
-                    f"role '{r.name}' is placed in no account",
-                    base,
-                    "add accounts:, ous: or environments:",
-                    r.name,
-                )
-            for j, principal in enumerate(r.trust.principals):
-                ppath = (*base, "trust", "principals", j)
-                if principal.identity_center is not None:
-                    ic = principal.identity_center
-                    if ic.permission_set not in self.permission_sets:
-                        self.unknown(
-                            "permission set",
-                            ic.permission_set,
-                            self.permission_sets,
-                            (*ppath, "identity_center", "permission_set"),
-                        )
-                    if ic.account not in self.accounts:
-                        self.unknown("account", ic.account, self.accounts, (*ppath, "identity_center", "account"))
-                if principal.role is not None and principal.role.account not in self.accounts:
-                    self.unknown("account", principal.role.account, self.accounts, (*ppath, "role", "account"))
-                if principal.account is not None and principal.account not in self.accounts:
-                    self.unknown("account", principal.account, self.accounts, (*ppath, "account"))
-            if r.permissions_boundary is not None:
-                self.policy_ref(r.permissions_boundary.policy, (*base, "permissions_boundary", "policy"))
-            for j, ref in enumerate(r.managed_policies):
-                self.policy_ref(ref.policy, (*base, "managed_policies", j))
-        for i, s in enumerate(m.service_roles):
-            base = ("service_roles", i)
-            self.targets(s.targets(), base)
-            if s.targets().is_empty():
-                self.error(
-                    "empty-targets",
-                    f"service role '{s.name}' is placed in no account",
-                    base,
-                    "add accounts:, ous: or environments:",
-                    s.name,
-                )
-            if s.permissions_boundary is not None:
-                self.policy_ref(s.permissions_boundary.policy, (*base, "permissions_boundary", "policy"))
-            for j, ref in enumerate(s.managed_policies):
-                self.policy_ref(ref.policy, (*base, "managed_policies", j))
-        if m.identity_center is not None:
-            self._identity_center()
-        if m.security_baseline is not None and m.security_baseline.account not in self.accounts:
-            self.unknown("account", m.security_baseline.account, self.accounts, ("security_baseline", "account"))
-        for i, rule in enumerate(m.drift.ignore):
-            for j, account in enumerate(rule.accounts):
-                if account not in self.accounts:
-                    self.unknown("account", account, self.accounts, ("drift", "ignore", i, "accounts", j))
-        self._environments()
-        self._adopted_accounts()
-        return self.findings
+                if ic.account not in self.accounts:
+                    self.unknown("account", ic.account, self.accounts, (*ppath, "identity_center", "account"))
+            if principal.role is not None and principal.role.account not in self.accounts:
+                self.unknown("account", principal.role.account, self.accounts, (*ppath, "role", "account"))
+            if principal.account is not None and principal.account not in self.accounts:
+                self.unknown("account", principal.account, self.accounts, (*ppath, "account"))
+        self._policy_refs(r.permissions_boundary, r.managed_policies, base)
 
     def _adopted_accounts(self) -> None:
         """An invited account has no access role: AWS creates one only in accounts Organizations creates."""
-        from securecart_tf.config.environments import AwsTarget
-
         mgmt = self.m.organization.management_account
         for i, a in enumerate(self.m.accounts):
             if a.id is None or a.name == mgmt or a.access_role_exists:
@@ -250,10 +250,14 @@ class _Checker:
             if role_name:
                 access_roles.add(role_name)
         reserved = {name.lower(): name for name in access_roles}
-        entries = [("role", r.name, ("roles", i, "name")) for i, r in enumerate(self.m.roles)]
+        entries: list[tuple[str, str, PathT]] = [
+            ("role", r.name, ("roles", i, "name")) for i, r in enumerate(self.m.roles)
+        ]
         entries += [("service role", r.name, ("service_roles", i, "name")) for i, r in enumerate(self.m.service_roles)]
         self._case_clashes(entries, "IAM role names are unique in an account regardless of case", reserved)
-        policies = [("policy", p.name, ("policies", i, "name")) for i, p in enumerate(self.m.policies)]
+        policies: list[tuple[str, str, PathT]] = [
+            ("policy", p.name, ("policies", i, "name")) for i, p in enumerate(self.m.policies)
+        ]
         self._case_clashes(policies, "IAM policy names are unique in an account regardless of case", {})
 
     def _case_clashes(self, entries: list[tuple[str, str, PathT]], why: str, reserved: dict[str, str]) -> None:
@@ -363,82 +367,98 @@ class _Checker:
             return
         owner: dict[str, str] = {}
         for name, env in envs.items():
-            pos = self.p.environment_positions[name]
-            file = self.p.environment_files[name]
-
-            def err(rule: str, message: str, path: PathT, fix: str, subject: str = name, pos=pos) -> None:
-                self.findings.append(Finding(rule, Severity.error, message, pos.at(path), fix, subject))
-
-            for i, account in enumerate(env.accounts):
-                if account not in self.accounts:
-                    close = difflib.get_close_matches(account, sorted(self.accounts), n=1)
-                    err(
-                        "unknown-reference",
-                        f"account '{account}' is not in the matrix",
-                        ("accounts", i),
-                        f"did you mean '{close[0]}'?" if close else "declare it under accounts: in the matrix",
-                    )
-                    continue
-                declared = self.declared_environment[account]
-                if declared and declared != name:
-                    err(
-                        "environment-mismatch",
-                        f"account '{account}' is tagged environment '{declared}' in the matrix "
-                        f"but rolls out in '{name}'",
-                        ("accounts", i),
-                        f"move it to environments/{declared}.yaml",
-                    )
-            role_name = getattr(env.target, "role_name", None)
-            deployment_role = self.m.organization.deployment_role
-            if role_name and role_name != deployment_role and not getattr(env.target, "role_name_reason", None):
-                err(
-                    "role-name-mismatch",
-                    f"target.role_name '{role_name}' differs from the matrix's deployment_role '{deployment_role}', "
-                    "which is the role guardrails exempt",
-                    ("target", "role_name"),
-                    "remove role_name to assume deployment_role, or say why in target.role_name_reason:",
-                )
-            for i, stack in enumerate(env.stacks):
-                if stack == "security" and self.m.security_baseline is None:
-                    err(
-                        "unknown-reference",
-                        "stack 'security' needs a security_baseline in the matrix",
-                        ("stacks", i),
-                        "add security_baseline: or drop the stack",
-                    )
-                if stack == "identity-center" and self.m.identity_center is None:
-                    err(
-                        "unknown-reference",
-                        "stack 'identity-center' needs identity_center in the matrix",
-                        ("stacks", i),
-                        "add identity_center: or drop the stack",
-                    )
-            entries: list[tuple[str, PathT]] = [(s, ("stacks", i)) for i, s in enumerate(env.stacks)]
-            entries += [(f"access-{a}", ("accounts", i)) for i, a in enumerate(env.accounts)]
-            for key, entry in entries:
-                if key in owner:
-                    other = owner[key]
-                    err(
-                        "duplicate-name",
-                        f"stack '{key}' is covered by both {other} and {name}"
-                        if other != name
-                        else f"stack '{key}' is listed twice in {file.name}",
-                        entry,
-                        f"keep it in one environment file ({file.name} or {self.p.environment_files[other].name})"
-                        if other != name
-                        else "remove the repeated entry",
-                    )
-                    continue
-                owner[key] = name
+            self._environment_accounts(name, env)
+            self._environment_stacks(name, env)
+            self._stack_owners(name, env, owner)
             if env.promotes_from is not None and env.promotes_from not in envs:
                 close = difflib.get_close_matches(env.promotes_from, sorted(envs), n=1)
-                err(
+                self._env_error(
+                    name,
                     "unknown-reference",
                     f"promotes_from names unknown environment '{env.promotes_from}'",
                     ("promotes_from",),
                     f"did you mean '{close[0]}'?" if close else "name an environment file",
                 )
-        # every account needs an environment once environment files exist
+        self._uncovered(owner)
+        self._promotion_cycles()
+
+    def _env_error(self, env: str, rule: str, message: str, path: PathT, fix: str) -> None:
+        """An error in an environment file, about that environment."""
+        at = self.p.environment_positions[env].at(path)
+        self.findings.append(Finding(rule, Severity.error, message, at, fix, env))
+
+    def _environment_accounts(self, name: str, env: Environment) -> None:
+        for i, account in enumerate(env.accounts):
+            if account not in self.accounts:
+                close = difflib.get_close_matches(account, sorted(self.accounts), n=1)
+                self._env_error(
+                    name,
+                    "unknown-reference",
+                    f"account '{account}' is not in the matrix",
+                    ("accounts", i),
+                    f"did you mean '{close[0]}'?" if close else "declare it under accounts: in the matrix",
+                )
+                continue
+            declared = self.declared_environment[account]
+            if declared and declared != name:
+                self._env_error(
+                    name,
+                    "environment-mismatch",
+                    f"account '{account}' is tagged environment '{declared}' in the matrix but rolls out in '{name}'",
+                    ("accounts", i),
+                    f"move it to environments/{declared}.yaml",
+                )
+
+    def _environment_stacks(self, name: str, env: Environment) -> None:
+        role_name = getattr(env.target, "role_name", None)
+        deployment_role = self.m.organization.deployment_role
+        if role_name and role_name != deployment_role and not getattr(env.target, "role_name_reason", None):
+            self._env_error(
+                name,
+                "role-name-mismatch",
+                f"target.role_name '{role_name}' differs from the matrix's deployment_role '{deployment_role}', "
+                "which is the role guardrails exempt",
+                ("target", "role_name"),
+                "remove role_name to assume deployment_role, or say why in target.role_name_reason:",
+            )
+        for i, stack in enumerate(env.stacks):
+            if stack == "security" and self.m.security_baseline is None:
+                self._env_error(
+                    name,
+                    "unknown-reference",
+                    "stack 'security' needs a security_baseline in the matrix",
+                    ("stacks", i),
+                    "add security_baseline: or drop the stack",
+                )
+            if stack == "identity-center" and self.m.identity_center is None:
+                self._env_error(
+                    name,
+                    "unknown-reference",
+                    "stack 'identity-center' needs identity_center in the matrix",
+                    ("stacks", i),
+                    "add identity_center: or drop the stack",
+                )
+
+    def _stack_owners(self, name: str, env: Environment, owner: dict[str, str]) -> None:
+        """Record which environment covers each stack in `owner`; a stack covered twice is an error."""
+        file = self.p.environment_files[name]
+        entries: list[tuple[str, PathT]] = [(s, ("stacks", i)) for i, s in enumerate(env.stacks)]
+        entries += [(f"access-{a}", ("accounts", i)) for i, a in enumerate(env.accounts)]
+        for key, entry in entries:
+            if key not in owner:
+                owner[key] = name
+                continue
+            other = owner[key]
+            if other != name:
+                message = f"stack '{key}' is covered by both {other} and {name}"
+                fix = f"keep it in one environment file ({file.name} or {self.p.environment_files[other].name})"
+            else:
+                message, fix = f"stack '{key}' is listed twice in {file.name}", "remove the repeated entry"
+            self._env_error(name, "duplicate-name", message, entry, fix)
+
+    def _uncovered(self, owner: dict[str, str]) -> None:
+        """Once environment files exist, every account and every stack the matrix needs is in one."""
+        envs = self.p.environments
         for i, a in enumerate(self.m.accounts):
             if f"access-{a.name}" not in owner:
                 self.error(
@@ -467,7 +487,10 @@ class _Checker:
                         stack,
                     )
                 )
-        # promotion chain: no cycles; each cycle is reported once, at its first member by name
+
+    def _promotion_cycles(self) -> None:
+        """The promotion chain has no cycle; each cycle is reported once, at its first member by name."""
+        envs = self.p.environments
         reported: set[frozenset[str]] = set()
         for name in sorted(envs):
             seen_chain = [name]
@@ -477,22 +500,25 @@ class _Checker:
                     cycle = seen_chain[seen_chain.index(current) :]
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
-                        start = min(cycle)
-                        ordered = cycle[cycle.index(start) :] + cycle[: cycle.index(start)]
-                        chain = " → ".join([*ordered, start])
-                        self.findings.append(
-                            Finding(
-                                "promotion-cycle",
-                                Severity.error,
-                                f"promotion order has a cycle: {chain} (each stage promotes from the next)",
-                                self.p.environment_positions[start].at(("promotes_from",)),
-                                "the first stage (usually dev) has no promotes_from; remove it there",
-                                start,
-                            )
-                        )
+                        self._cycle(cycle)
                     break
                 seen_chain.append(current)
                 current = envs[current].promotes_from
+
+    def _cycle(self, cycle: list[str]) -> None:
+        start = min(cycle)
+        ordered = cycle[cycle.index(start) :] + cycle[: cycle.index(start)]
+        chain = " → ".join([*ordered, start])
+        self.findings.append(
+            Finding(
+                "promotion-cycle",
+                Severity.error,
+                f"promotion order has a cycle: {chain} (each stage promotes from the next)",
+                self.p.environment_positions[start].at(("promotes_from",)),
+                "the first stage (usually dev) has no promotes_from; remove it there",
+                start,
+            )
+        )
 
 
 def check_references(project: Project) -> list[Finding]:

@@ -6,10 +6,15 @@ names a rule listed here, so the list cannot drift from the code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from securecart_tf.errors import Location
 from securecart_tf.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from securecart_tf.iam.lint import Issue
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,26 @@ def finding(
 ) -> Finding:
     """A finding of a registered rule, at the rule's severity unless one is given."""
     return Finding(rule, severity or RULES[rule].severity, message, location, fix, subject)
+
+
+class FindingSet:
+    """Collects findings once each: the same problem rendered into several accounts is one finding."""
+
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def add(self, f: Finding) -> None:
+        key = (f.rule, f.subject, f.message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.items.append(f)
+
+    def issues(self, issues: Iterable[Issue], prefix: str, location: Location, subject: str) -> None:
+        """Issues the lint found in one document, as findings of `subject` at `location`."""
+        for issue in issues:
+            message = f"{prefix} {issue.message}" if prefix else issue.message
+            self.add(finding(issue.rule, message, location, issue.fix, subject, issue.severity))
 
 
 def rules_markdown() -> str:

@@ -7,24 +7,11 @@ team has accepted, with the reason shown in every report.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from securecart_tf.checks.references import check_references
+from securecart_tf.checks.suppressions import apply_suppressions
 from securecart_tf.config.load import Project
 from securecart_tf.errors import InputError
-from securecart_tf.findings import Finding, Severity, has_errors, sort_findings
-
-Check = Callable[[Project], list[Finding]]
-
-
-def _policy_checks() -> list[Check]:
-    checks: list[Check] = []
-    try:  # the policy package grows checks without this module changing
-        from securecart_tf.checks.policies import CHECKS
-    except ImportError:
-        return checks
-    checks.extend(CHECKS)
-    return checks
+from securecart_tf.findings import Finding, has_errors, sort_findings
 
 
 def run_checks(project: Project) -> list[Finding]:
@@ -32,37 +19,21 @@ def run_checks(project: Project) -> list[Finding]:
     findings = check_references(project)
     complete = not has_errors(findings)
     if complete:  # later checks assume the references resolve
-        for check in _policy_checks():
-            findings.extend(check(project))
+        findings.extend(_policy_checks(project))
     return sort_findings(apply_suppressions(project, findings, report_unused=complete))
 
 
-def apply_suppressions(project: Project, findings: list[Finding], *, report_unused: bool = True) -> list[Finding]:
-    """Mark suppressed findings. A suppression that matches nothing is a warning, but only when every check
-    ran: after a reference error the policy checks are skipped, and their suppressions are not unused."""
-    rules = {(s.rule, s.subject): s.reason for s in project.matrix.suppressions}
-    used: set[tuple[str, str]] = set()
-    out = []
-    for f in findings:
-        key = (f.rule, f.subject)
-        if key in rules:
-            used.add(key)
-            out.append(f.suppress(rules[key]))
-        else:
-            out.append(f)
-    for i, s in enumerate(project.matrix.suppressions):
-        if report_unused and (s.rule, s.subject) not in used:
-            out.append(
-                Finding(
-                    "unused-suppression",
-                    Severity.warning,
-                    f"suppression of {s.rule} for '{s.subject}' matches no finding",
-                    project.at("suppressions", i),
-                    "remove it, or fix its rule or subject",
-                    s.subject,
-                )
-            )
-    return out
+def _policy_checks(project: Project) -> list[Finding]:
+    """AWS limits, policy lint and lockout, on one model of the project that they share."""
+    # Imported here: they build the model and lint policies, which only a project whose references
+    # resolve needs.
+    from securecart_tf.checks.context import Context
+    from securecart_tf.checks.limits import check_limits
+    from securecart_tf.checks.lint import check_policy_lint
+    from securecart_tf.checks.lockout import check_lockout
+
+    ctx = Context.build(project)
+    return [*check_limits(ctx), *check_policy_lint(ctx), *check_lockout(ctx)]
 
 
 class ValidationFailed(InputError):

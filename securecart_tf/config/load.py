@@ -132,9 +132,10 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
+        in_node = (isinstance(node, dict) and isinstance(part, str) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        ):
+        )
+        if in_node:
             node = node[part]
             path.append(part)
         elif isinstance(node, dict) and isinstance(part, str):
@@ -213,92 +214,148 @@ def explain(
 
     `data` is what `root` validated; `prefix` is where that data sits in the document `positions` maps.
     """
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    rel = _data_path(data, loc)
-    path = (*prefix, *rel)
-    where = _display_path(path)
-    location = positions.at(path)
-    got = error.get("input")
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        parent = rel[:-1] if rel and rel[-1] == key else rel
-        allowed = sorted({name for m in _models_at(root, parent) for name in m.model_fields})
+    e = _Error(error, root, data, positions, prefix)
+    for explainer in (_explain_key, _explain_value, _explain_shape):
+        explained = explainer(e)
+        if explained is not None:
+            return explained
+    msg = error["msg"]
+    if isinstance(e.got, (str, int, float, bool)):
+        msg = f"{msg} (got {_shown(e.got)})"
+    return InputError(f"{e.where}: {msg}", location=e.location)
+
+
+@dataclass
+class _Error:
+    """One pydantic error, with where it points in the user's document."""
+
+    raw: Any
+    root: type[BaseModel]
+    data: Any
+    positions: Positions
+    prefix: tuple[str | int, ...]
+    loc: tuple[Any, ...] = ()
+    rel: tuple[str | int, ...] = ()
+    path: tuple[str | int, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.loc = tuple(self.raw["loc"])
+        self.rel = _data_path(self.data, self.loc)
+        self.path = (*self.prefix, *self.rel)
+
+    @property
+    def kind(self) -> str:
+        return str(self.raw["type"])
+
+    @property
+    def ctx(self) -> dict[str, Any]:
+        return dict(self.raw.get("ctx") or {})
+
+    @property
+    def got(self) -> Any:
+        return self.raw.get("input")
+
+    @property
+    def where(self) -> str:
+        return _display_path(self.path)
+
+    @property
+    def location(self) -> Location:
+        return self.positions.at(self.path)
+
+
+def _explain_key(e: _Error) -> InputError | None:
+    """Keys: unknown, missing, or a union's tag that is wrong or missing."""
+    if e.kind == "extra_forbidden":
+        key = str(e.loc[-1])
+        parent = e.rel[:-1] if e.rel and e.rel[-1] == key else e.rel
+        allowed = sorted({name for m in _models_at(e.root, parent) for name in m.model_fields})
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         shown = key if len(key) <= 60 else f"{key[:60]}... ({len(key):,} characters)"
-        message = f"unknown key '{shown}' in {_display_path((*prefix, *parent))}"
+        message = f"unknown key '{shown}' in {_display_path((*e.prefix, *parent))}"
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-        return InputError(message, location=location, hint=hint)
-    if kind == "missing":
-        key = str(loc[-1])
-        return InputError(f"missing required key '{key}' in {where}", location=location, hint=f"add '{key}:'")
-    if kind == "string_pattern_mismatch":
-        pattern = ctx.get("pattern", "")
-        words = _PATTERN_WORDS.get(pattern, f"in the expected format (pattern {pattern})")
-        hint = _foreign_character(got, pattern) if isinstance(got, str) else None
-        return InputError(f"{where}: {_shown(got)} is not {words}", location=location, hint=hint)
-    if kind in ("literal_error", "enum"):
-        choices = _choices(str(ctx.get("expected", "")))
-        close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5) if isinstance(got, str) else []
-        hint = f"did you mean '{close[0]}'?" if close else None
+        return InputError(message, location=e.location, hint=hint)
+    if e.kind == "missing":
+        key = str(e.loc[-1])
+        return InputError(f"missing required key '{key}' in {e.where}", location=e.location, hint=f"add '{key}:'")
+    if e.kind == "union_tag_invalid":
+        field_name = e.ctx.get("discriminator", "type").strip("'")
+        choices = _choices(str(e.ctx.get("expected_tags", "")))
+        close = difflib.get_close_matches(str(e.ctx.get("tag", "")), choices, n=1, cutoff=0.5)
         return InputError(
-            f"{where}: expected {ctx.get('expected', 'one of the allowed values')}, got {_shown(got)}",
-            location=location,
-            hint=hint,
-        )
-    if kind == "union_tag_invalid":
-        field_name = ctx.get("discriminator", "type").strip("'")
-        choices = _choices(str(ctx.get("expected_tags", "")))
-        close = difflib.get_close_matches(str(ctx.get("tag", "")), choices, n=1, cutoff=0.5)
-        return InputError(
-            f"{where}.{field_name}: expected {' or '.join(repr(c) for c in choices)}, got {ctx.get('tag')!r}",
-            location=positions.at((*path, field_name)),
+            f"{e.where}.{field_name}: expected {' or '.join(repr(c) for c in choices)}, got {e.ctx.get('tag')!r}",
+            location=e.positions.at((*e.path, field_name)),
             hint=f"did you mean '{close[0]}'?" if close else None,
         )
-    if kind == "union_tag_not_found":
-        field_name = ctx.get("discriminator", "type").strip("'")
+    if e.kind == "union_tag_not_found":
+        field_name = e.ctx.get("discriminator", "type").strip("'")
         return InputError(
-            f"missing required key '{field_name}' in {where}", location=location, hint=f"add '{field_name}:'"
+            f"missing required key '{field_name}' in {e.where}", location=e.location, hint=f"add '{field_name}:'"
         )
-    if kind == "value_error":
-        msg = str(ctx.get("error", error["msg"]))
-        return InputError(f"{where}: {msg}" if path else msg, location=location)
-    if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
-        want = "a list" if kind == "list_type" else "a mapping"
-        hint = None
-        if kind == "list_type" and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 40:
+    return None
+
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "less_than_equal": ("le", "at most"),
+    "greater_than": ("gt", "more than"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _explain_value(e: _Error) -> InputError | None:
+    """Values: a pattern, a choice, a validator's own message, or a bound they do not meet."""
+    got = e.got
+    if e.kind == "string_pattern_mismatch":
+        pattern = e.ctx.get("pattern", "")
+        words = _PATTERN_WORDS.get(pattern, f"in the expected format (pattern {pattern})")
+        hint = _foreign_character(got, pattern) if isinstance(got, str) else None
+        return InputError(f"{e.where}: {_shown(got)} is not {words}", location=e.location, hint=hint)
+    if e.kind in ("literal_error", "enum"):
+        choices = _choices(str(e.ctx.get("expected", "")))
+        close = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.5) if isinstance(got, str) else []
+        return InputError(
+            f"{e.where}: expected {e.ctx.get('expected', 'one of the allowed values')}, got {_shown(got)}",
+            location=e.location,
+            hint=f"did you mean '{close[0]}'?" if close else None,
+        )
+    if e.kind == "value_error":
+        msg = str(e.ctx.get("error", e.raw["msg"]))
+        return InputError(f"{e.where}: {msg}" if e.path else msg, location=e.location)
+    if e.kind in _BOUNDS:
+        key, words = _BOUNDS[e.kind]
+        return InputError(f"{e.where}: must be {words} {e.ctx.get(key)}, got {_shown(got)}", location=e.location)
+    return None
+
+
+def _explain_shape(e: _Error) -> InputError | None:
+    """Types: a scalar where a list or mapping belongs, or a value of the wrong type."""
+    got = e.got
+    if e.kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
+        want = "a list" if e.kind == "list_type" else "a mapping"
+        hint: str | None = None
+        if e.kind == "list_type" and isinstance(got, (str, int, float, bool)) and len(str(got)) <= 40:
             hint = f"write a list: [{got}], or one '- item' per line"
-        elif kind == "list_type":
+        elif e.kind == "list_type":
             hint = "write a list: [a, b], or one '- item' per line"
-        elif kind == "model_type":
-            doc = next((m.__doc__ for m in _models_at(root, rel) if m.__name__ == ctx.get("class_name")), None)
+        elif e.kind == "model_type":
+            models = _models_at(e.root, e.rel)
+            doc = next((m.__doc__ for m in models if m.__name__ == e.ctx.get("class_name")), None)
             hint = doc.strip().splitlines()[0] if doc else None
-        if hint is None and want == "a mapping" and path and isinstance(path[-1], str):
-            hint = f"write '{path[-1]}:' followed by indented 'key: value' lines"
-        return InputError(f"{where}: expected {want}, got {_shown(got)}", location=location, hint=hint)
-    if kind in _TYPE_WORDS:
+        if hint is None and want == "a mapping" and e.path and isinstance(e.path[-1], str):
+            hint = f"write '{e.path[-1]}:' followed by indented 'key: value' lines"
+        return InputError(f"{e.where}: expected {want}, got {_shown(got)}", location=e.location, hint=hint)
+    if e.kind in _TYPE_WORDS:
         hint = None
-        if kind == "string_type" and isinstance(got, (int, float)) and not isinstance(got, bool):
+        if e.kind == "string_type" and isinstance(got, (int, float)) and not isinstance(got, bool):
             hint = "YAML read this as a number; put it in quotes so that it stays text, every digit kept"
-        elif kind == "string_type" and isinstance(got, bool):
+        elif e.kind == "string_type" and isinstance(got, bool):
             hint = "YAML read this as true/false; put it in quotes to keep it as text"
-        elif kind == "string_type" and isinstance(got, (dt.date, dt.datetime)):
+        elif e.kind == "string_type" and isinstance(got, (dt.date, dt.datetime)):
             hint = "YAML read this as a date; put it in quotes to keep it as text"
-        return InputError(f"{where}: expected {_TYPE_WORDS[kind]}, got {_shown(got)}", location=location, hint=hint)
-    bounds = {
-        "greater_than_equal": ("ge", "at least"),
-        "less_than_equal": ("le", "at most"),
-        "greater_than": ("gt", "more than"),
-        "less_than": ("lt", "less than"),
-    }
-    if kind in bounds:
-        key, words = bounds[kind]
-        return InputError(f"{where}: must be {words} {ctx.get(key)}, got {_shown(got)}", location=location)
-    msg = error["msg"]
-    if isinstance(got, (str, int, float, bool)):
-        msg = f"{msg} (got {_shown(got)})"
-    return InputError(f"{where}: {msg}", location=location)
+        message = f"{e.where}: expected {_TYPE_WORDS[e.kind]}, got {_shown(got)}"
+        return InputError(message, location=e.location, hint=hint)
+    return None
 
 
 def _yaml_type(py: str) -> str:

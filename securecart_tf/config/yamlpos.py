@@ -408,7 +408,7 @@ def _count_nodes(text: str, file: Path) -> bool:
                     mark = event.start_mark
                     raise InputError(
                         f"document has more than {MAX_NODES:,} values",
-                        location=Location(file, mark.line + 1, mark.column + 1),
+                        location=Location(file, mark.line + 1, mark.column + 1) if mark else Location(file),
                         hint="check that this is the right file; an access matrix is far smaller",
                     )
                 deepest = max(deepest, depth + 1)

@@ -1,8 +1,8 @@
-"""AWS managed policies: their names, and their documents from moto's bundled copy of them.
+"""AWS managed policies: the ones people attach most, their names, and their documents from moto's copy.
 
-The report classifies a managed policy from its whole document. The policy checks need only the
-statements that can touch IAM, to see whether an attached AWS managed policy lets a role create roles or
-attach policies. moto's copy is loaded once, on first use (about 50 ms).
+The report classifies a managed policy from its whole document, capped by the level `AWS_MANAGED` gives.
+The policy checks need only the statements that can touch IAM, to see whether an attached AWS managed
+policy lets a role create roles or attach policies. moto's copy is loaded once, on first use (about 50 ms).
 """
 
 from __future__ import annotations
@@ -11,9 +11,62 @@ import contextlib
 import importlib.util
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from securecart_tf.iam.lint import as_list
+
+Level = Literal["read", "write", "admin"]
+"""How much a policy lets its holder do, as the access report ranks it."""
+
+
+@dataclass(frozen=True)
+class KnownPolicy:
+    level: Level
+    """The level AWS designed the policy for; a level computed from its document never exceeds it."""
+    summary: str
+    iam: dict[str, Any] | None = None
+    """The part of its document that reaches IAM, for the policies whose reach the grant rules know by heart."""
+
+
+_ADMIN_IAM: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+_POWER_USER_IAM: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole", "iam:ListRoles"],
+            "Resource": "*",
+        },
+    ],
+}
+_IAM_FULL_IAM: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}],
+}
+
+AWS_MANAGED: dict[str, KnownPolicy] = {
+    "AdministratorAccess": KnownPolicy("admin", "every action on every resource", _ADMIN_IAM),
+    "PowerUserAccess": KnownPolicy("write", "every service except IAM, Organizations and Account", _POWER_USER_IAM),
+    "ReadOnlyAccess": KnownPolicy("read", "read every service, data included (S3 objects, table items)"),
+    "ViewOnlyAccess": KnownPolicy("read", "list and describe resources, no data"),
+    "SecurityAudit": KnownPolicy("read", "read security configuration and metadata"),
+    "IAMReadOnlyAccess": KnownPolicy("read", "read IAM"),
+    "IAMFullAccess": KnownPolicy("write", "all of IAM, permissions management included", _IAM_FULL_IAM),
+    "AmazonS3ReadOnlyAccess": KnownPolicy("read", "read S3"),
+    "AmazonS3FullAccess": KnownPolicy("write", "all of S3"),
+    "Billing": KnownPolicy("write", "view and change billing and cost settings"),
+    "SystemAdministrator": KnownPolicy("write", "operate compute, storage and monitoring"),
+    "DatabaseAdministrator": KnownPolicy("write", "operate database services"),
+    "NetworkAdministrator": KnownPolicy("write", "operate network services"),
+}
+"""The AWS managed policies people attach most, by name."""
 
 
 def aws_managed_name(arn: str) -> str | None:
@@ -40,7 +93,9 @@ def _moto_documents() -> dict[str, Any]:
                 data_spec.loader.exec_module(module)
                 text = getattr(module, "aws_managed_policies_data", None)
     if not isinstance(text, str):
-        from moto.iam.aws_managed_policies import aws_managed_policies_data as text
+        from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+        text = aws_managed_policies_data
     data: dict[str, Any] = json.loads(text)
     return data
 
@@ -57,10 +112,6 @@ def aws_managed_document(arn: str) -> dict[str, Any] | None:
     return document
 
 
-def _as_list(value: Any) -> list[Any]:
-    return [value] if isinstance(value, str | dict) else value if isinstance(value, list) else []
-
-
 def _iam_part(statement: Any) -> dict[str, Any] | None:
     """The part of a statement that can allow or deny IAM actions, or None. A NotAction statement is kept
     whole; otherwise only its IAM actions and wildcards are, with its resources and conditions."""
@@ -68,7 +119,7 @@ def _iam_part(statement: Any) -> dict[str, Any] | None:
         return None
     if "NotAction" in statement:
         return statement
-    actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+    actions = [a for a in as_list(statement.get("Action")) if isinstance(a, str)]
     iam = [a for a in actions if a == "*" or a.lower().startswith("iam:")]
     return {**statement, "Action": iam} if iam else None
 
@@ -78,7 +129,7 @@ def _iam_statements_from_moto() -> dict[str, list[Any]]:
     for name, entry in _moto_documents().items():
         document = entry.get("Document") if isinstance(entry, dict) else None
         if isinstance(document, dict):
-            parts = (_iam_part(s) for s in _as_list(document.get("Statement")))
+            parts = (_iam_part(s) for s in as_list(document.get("Statement")))
             out[name] = [p for p in parts if p is not None]
     return out
 
@@ -86,6 +137,14 @@ def _iam_statements_from_moto() -> dict[str, list[Any]]:
 @cache
 def _iam_index() -> dict[str, list[Any]]:
     return _iam_statements_from_moto()
+
+
+def known_iam_document(arn: str) -> dict[str, Any] | None:
+    """The IAM part of an AWS managed policy the grant rules know by heart; None for any other policy. They
+    know each by its ARN in the commercial partition."""
+    name = aws_managed_name(arn)
+    known = AWS_MANAGED.get(name) if name is not None and arn == f"arn:aws:iam::aws:policy/{name}" else None
+    return known.iam if known is not None else None
 
 
 def aws_managed_iam_document(arn: str) -> dict[str, Any] | None:

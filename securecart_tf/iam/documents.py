@@ -38,11 +38,8 @@ AccountId = Callable[[str], str]
 
 
 def minify(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"), sort_keys=False)
-
-
-def pretty(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2)
+    """The JSON as Terraform sends it to AWS, which is what AWS measures against its size limits."""
+    return json.dumps(document, separators=(",", ":"))
 
 
 def substitute(text: str, *, environment: str | None, account: str) -> str:

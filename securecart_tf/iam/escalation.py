@@ -12,12 +12,12 @@ unconditional Deny blocks it. Two kinds:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from securecart_tf.iam import iam_data
+from securecart_tf.iam.iam_data import wildcard
 from securecart_tf.iam.lint import as_list, shorten, statement_covers, statements
 
 Doc = dict[str, Any]
@@ -71,8 +71,7 @@ def _intersect(granted: list[str], capped: list[str]) -> list[str]:
 
 
 def _covers(pattern: str, resource: str) -> bool:
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, resource) is not None
+    return wildcard(pattern, False).fullmatch(resource) is not None
 
 
 def _any_function(resource: str) -> bool:
@@ -92,7 +91,7 @@ def allowed_actions(docs: Sequence[Doc], boundary: Doc | None = None) -> set[str
 def escalations(
     identity: Sequence[Doc],
     boundary: Doc | None,
-    passable: dict[str, Sequence[Doc]],
+    passable: Mapping[str, Sequence[Doc]],
 ) -> list[Escalation]:
     """The identity's paths to what a more privileged role runs. `passable`: role name → its policies."""
     out: list[Escalation] = []

@@ -158,8 +158,14 @@ def action(name: str) -> Action | None:
     return service_actions(service).get(verb.lower())
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.I)
+@lru_cache(maxsize=4096)
+def wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+    """A pattern with IAM's wildcards, `*` for any text and `?` for one character, as a regex to fullmatch.
+
+    Compiled once per pattern: a policy's patterns are matched against every action and role ARN checked.
+    """
+    text = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(text, re.I if ignore_case else 0)
 
 
 @lru_cache(maxsize=4096)
@@ -168,7 +174,7 @@ def expand(pattern: str) -> tuple[Action, ...]:
     service, sep, verb = pattern.partition(":")
     if not sep or any(c in service for c in "*?"):
         return ()
-    regex = _glob(verb)
+    regex = wildcard(verb, True)
     return tuple(a for lower, a in service_actions(service).items() if regex.fullmatch(lower))
 
 

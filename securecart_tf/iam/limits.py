@@ -5,11 +5,11 @@ Values are AWS defaults; the matrix's `limits:` block overrides the adjustable o
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from securecart_tf.config.schema import AccessMatrix
+from securecart_tf.iam.documents import minify
 
 
 @dataclass(frozen=True)
@@ -117,13 +117,6 @@ class Limits:
                 values[key] = int(value)
         return cls(values)
 
-    def with_overrides(self, **overrides: int) -> Limits:
-        return replace(self, values={**self.values, **overrides})
-
-
-def minified(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"))
-
 
 SIZE_LIMIT = {"scp": "scp_max_chars", "rcp": "rcp_max_chars"}
 """The limit on one policy's size, by policy type."""
@@ -140,16 +133,16 @@ def fit_scp(name: str, document: dict[str, Any], limits: Limits, kind: str = "sc
     A single statement larger than the limit is returned alone; validation reports it.
     """
     limit = limits[SIZE_LIMIT[kind]]
-    content = minified(document)
+    content = minify(document)
     if len(content) <= limit:
         return [(name, content)]
     statements = document.get("Statement", [])
     if isinstance(statements, dict):
         statements = [statements]
     version = document.get("Version", "2012-10-17")
-    overhead = len(minified({"Version": version, "Statement": []}))
+    overhead = len(minify({"Version": version, "Statement": []}))
     # first-fit decreasing: the fewest policies for statements of uneven size
-    sized = sorted(((len(minified(s)), i, s) for i, s in enumerate(statements)), key=lambda t: (-t[0], t[1]))
+    sized = sorted(((len(minify(s)), i, s) for i, s in enumerate(statements)), key=lambda t: (-t[0], t[1]))
     bins: list[tuple[int, list[tuple[int, dict[str, Any]]]]] = []
     for size, index, statement in sized:
         for b, (used, items) in enumerate(bins):
@@ -162,7 +155,7 @@ def fit_scp(name: str, document: dict[str, Any], limits: Limits, kind: str = "sc
     parts = []
     for b, (_, items) in enumerate(bins, start=1):
         ordered = [s for _, s in sorted(items, key=lambda t: t[0])]
-        parts.append((f"{name}-{b}", minified({"Version": version, "Statement": ordered})))
+        parts.append((f"{name}-{b}", minify({"Version": version, "Statement": ordered})))
     return parts
 
 

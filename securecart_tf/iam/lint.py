@@ -20,12 +20,13 @@ import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from securecart_tf.findings import Severity
 from securecart_tf.iam import iam_data
+from securecart_tf.iam.iam_data import wildcard
 from securecart_tf.iam.lint_cache import lint_cache, remembered
 
 
@@ -336,18 +337,9 @@ def _iam_data_issues(statement: dict[str, Any], kind: Kind) -> list[Issue]:
 # ------------------------------------------------------------------------------------------ action matching
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.I)
-
-
-@lru_cache(maxsize=4096)
-def _action_regex(pattern: str) -> re.Pattern[str]:
-    return _glob(pattern)
-
-
 def action_matches(pattern: str, action: str) -> bool:
     """IAM action matching: case-insensitive, with * and ? wildcards."""
-    return _action_regex(pattern).fullmatch(action) is not None
+    return wildcard(pattern, True).fullmatch(action) is not None
 
 
 def statement_covers(statement: dict[str, Any], action: str) -> bool:
@@ -496,31 +488,3 @@ def unbounded_creation(identity: Iterable[dict[str, Any]], boundary: dict[str, A
         if any(not _has_key(s, "iam:PermissionsBoundary") for s in grants):
             out.append(action)
     return out
-
-
-# Documents of the AWS-managed policies whose reach these rules need to know (the parts that matter here).
-AWS_MANAGED: dict[str, dict[str, Any]] = {
-    "arn:aws:iam::aws:policy/AdministratorAccess": {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-    },
-    "arn:aws:iam::aws:policy/PowerUserAccess": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
-            {
-                "Effect": "Allow",
-                "Action": ["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole", "iam:ListRoles"],
-                "Resource": "*",
-            },
-        ],
-    },
-    "arn:aws:iam::aws:policy/IAMFullAccess": {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}],
-    },
-}
-
-
-def aws_managed_name(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]

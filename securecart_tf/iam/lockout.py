@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from securecart_tf.iam import iam_data
+from securecart_tf.iam.iam_data import wildcard
 from securecart_tf.iam.lint import as_list, statement_covers
 
 _OWN_ORG = "\0own-organization"
@@ -63,15 +64,8 @@ class Request:
     """The organization's ID, when known; the principal and the resource are both in it."""
 
 
-@lru_cache(maxsize=4096)
-def _glob_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    # compiled once per pattern: a policy's patterns are matched against a role ARN in every member account
-    text = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(text, re.I if ignore_case else 0)
-
-
 def _glob(pattern: str, value: str) -> bool:
-    return _glob_regex(pattern).fullmatch(value) is not None
+    return wildcard(pattern, False).fullmatch(value) is not None
 
 
 @lru_cache(maxsize=4096)
@@ -123,7 +117,7 @@ def context_value(key: str, request: Request) -> tuple[bool, list[str]] | None:
     if k == "aws:principalarn":
         return True, [arn]
     if k == "aws:principalaccount":
-        return True, [arn.split(":")[4]] if arn.count(":") >= 5 else None
+        return (True, [arn.split(":")[4]]) if arn.count(":") >= 5 else None
     if k == "aws:principaltype":
         return True, ["AssumedRole"]
     if k in ("aws:principalisawsservice", "aws:viaawsservice"):

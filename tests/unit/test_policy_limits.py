@@ -20,7 +20,7 @@ from test_policy_support import (
 )
 
 from securecart_tf.config.load import load_project
-from securecart_tf.iam.limits import minified
+from securecart_tf.iam.documents import minify as minified
 from securecart_tf.model import build_model
 
 

@@ -602,7 +602,7 @@ def test_vendor_trust_ends_at_midnight_utc_on_its_expiry_date(
 ) -> None:
     import datetime as dt
 
-    from securecart_tf.checks import policies as checks
+    from securecart_tf.checks import roles as checks
 
     monkeypatch.setattr(checks, "today", lambda: dt.date(2027, 6, 30))
     principal = '        - external: { account_id: "999988887777", external_id: acme-7f3a }'
