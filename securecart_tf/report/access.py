@@ -48,6 +48,10 @@ from securecart_tf.report.policies import (
     principal_scope,
 )
 
+# A policy as a seat holds it: kind (aws-managed, customer-managed, inline), name, document (None when the report
+# does not know it), the managed-policy table's entry, and a summary.
+PolicySpec = tuple[str, str, Document | None, KnownPolicy | None, str]
+
 
 class PrincipalKind(StrEnum):
     group = "group"
@@ -403,12 +407,6 @@ class Report:
     def level(self, principal: str, account: str) -> Level:
         return self.cell(principal, account).level
 
-    def principal(self, principal_id: str) -> Principal:
-        for p in self.principals:
-            if p.id == principal_id:
-                return p
-        raise KeyError(principal_id)
-
     @property
     def account_names(self) -> list[str]:
         return [a.name for a in self.accounts]
@@ -497,7 +495,7 @@ class _Builder:
         self.policies = {p.name: p for p in self.m.policies}
         self.mfa = _mfa_text(self.m)
         self.seat_cache: dict[str, SeatAccess] = {}
-        self.doc_cache: dict[str, tuple[str, str, Document | None, KnownPolicy | None, str]] = {}
+        self.doc_cache: dict[str, PolicySpec] = {}
         self.notes: list[str] = []
         self._scp_documents()
 
@@ -565,13 +563,13 @@ class _Builder:
         file = self.project.policy_files.get(str(policy.file))
         return file.document if file else None
 
-    def _resolve(self, ref: PolicyRef | str) -> tuple[str, str, Document | None, KnownPolicy | None, str]:
+    def _resolve(self, ref: PolicyRef | str) -> PolicySpec:
         key = ref if isinstance(ref, str) else ref.label
         if key not in self.doc_cache:
             self.doc_cache[key] = self._resolve_uncached(ref)
         return self.doc_cache[key]
 
-    def _resolve_uncached(self, ref: PolicyRef | str) -> tuple[str, str, Document | None, KnownPolicy | None, str]:
+    def _resolve_uncached(self, ref: PolicyRef | str) -> PolicySpec:
         arn = ref if isinstance(ref, str) else ref.arn
         if arn is not None:
             name = aws_managed_name(arn)
@@ -598,10 +596,8 @@ class _Builder:
             policy.description if policy else "",
         )
 
-    def _seat_policies(
-        self, seat: Seat
-    ) -> tuple[list[tuple[str, str, Document | None, KnownPolicy | None, str]], PolicyRef | None]:
-        grants: list[tuple[str, str, Document | None, KnownPolicy | None, str]] = []
+    def _seat_policies(self, seat: Seat) -> tuple[list[PolicySpec], PolicyRef | None]:
+        grants: list[PolicySpec] = []
         if seat.kind == "permission-set":
             ps = self.permission_sets[seat.name]
             grants += [self._resolve(arn) for arn in ps.managed_policies]
@@ -650,9 +646,13 @@ class _Builder:
         return effects, hard, resource
 
     def seat(self, seat: Seat) -> SeatAccess:
-        cached = self.seat_cache.get(seat.key)
-        if cached is not None:
-            return cached
+        """What a session of this seat can do, evaluated once."""
+        access = self.seat_cache.get(seat.key)
+        if access is None:
+            access = self.seat_cache[seat.key] = self._evaluate(seat)
+        return access
+
+    def _evaluate(self, seat: Seat) -> SeatAccess:
         arn = self.principal_arn(seat)
         grant_specs, boundary_ref = self._seat_policies(seat)
         scps, scp_hard, scp_resource = self._scp_effects(seat, arn)
@@ -660,42 +660,9 @@ class _Builder:
         boundary_kind = boundary_name = ""
         if boundary_ref is not None:
             boundary_kind, boundary_name, boundary_doc, _, _ = self._resolve(boundary_ref)
-        identity_hard: list[Statement] = []
-        identity_resource: list[Statement] = []
-        for doc in [g[2] for g in grant_specs] + [boundary_doc]:
-            if doc is None:
-                continue
-            for st in doc.denies:
-                status, remaining = principal_scope(st.condition, arn)
-                if status == "applies" and not remaining:
-                    (identity_hard if st.every_resource else identity_resource).append(st)
+        identity_hard, identity_resource = _identity_denies([g[2] for g in grant_specs] + [boundary_doc], arn)
         hard = identity_hard + scp_hard
-
-        denied_known = frozenset().union(*(st.action_set for st in hard))
-        catalogued = catalogue()
-
-        def denied(action: str) -> bool:
-            if action in catalogued:
-                return action in denied_known
-            return any(st.names(action) for st in hard)
-
-        boundary_allows = Level.admin
-        if boundary_ref is not None:
-            boundary_allows = document_level(boundary_doc) if boundary_doc else Level.write
-        notes: list[str] = []
-        grants: list[Grant] = []
-        lowered = False
-        for kind, name, doc, known, summary in grant_specs:
-            capped = _grant_level(doc, known, boundary_ref is not None, boundary_doc, denied)
-            free = _grant_level(doc, known, False, None, denied)
-            lowered = lowered or capped.rank < free.rank
-            note = ""
-            if doc is None:
-                note = "level from the managed-policy table" if known else "unknown document: assumed to write"
-                if known is None:
-                    notes.append(f"{name}: the report does not know this policy's document; it assumes write")
-            assumes = doc is not None and doc.allows_action("sts:assumerole")
-            grants.append(Grant(kind, name, capped, summary, note, assumes))
+        grants, lowered, notes = _grants(grant_specs, boundary_ref is not None, boundary_doc, _denied_by(hard))
         level = highest(g.level for g in grants)
         flagged = self._admin_flag(seat)
         escalation = [] if level == Level.admin else self._escalation(grant_specs, boundary_ref, boundary_doc)
@@ -706,16 +673,16 @@ class _Builder:
             notes.append(
                 "marked `admin: true` in the matrix" if flagged else "administrator access not marked `admin: true`"
             )
-        boundary = (
-            Boundary(boundary_kind, boundary_name, boundary_allows, lowered) if boundary_ref is not None else None
-        )
+        boundary = None
+        if boundary_ref is not None:
+            allows = document_level(boundary_doc) if boundary_doc else Level.write
+            boundary = Boundary(boundary_kind, boundary_name, allows, lowered)
         denies = [
             f"{st.sid or 'Deny'}: {st.summary()}" for st in identity_hard + identity_resource if st.effect == "Deny"
         ]
         basis = ([g[2] for g in grant_specs], boundary_doc)
-        digest = hashlib.sha256(repr(basis).encode()).hexdigest()[:16]
-        access = SeatAccess(
-            fingerprint=digest,
+        return SeatAccess(
+            fingerprint=hashlib.sha256(repr(basis).encode()).hexdigest()[:16],
             seat=seat,
             principal_arn=arn,
             level=level,
@@ -731,12 +698,10 @@ class _Builder:
             hard_denies=hard,
             resource_denies=identity_resource + scp_resource,
         )
-        self.seat_cache[seat.key] = access
-        return access
 
     def _escalation(
         self,
-        grant_specs: list[tuple[str, str, Document | None, KnownPolicy | None, str]],
+        grant_specs: list[PolicySpec],
         boundary_ref: PolicyRef | None,
         boundary_doc: Document | None,
     ) -> list[str]:
@@ -753,6 +718,14 @@ class _Builder:
             if e.via.startswith("any role"):
                 paths.append(e.text())
         return paths
+
+    def role_seat(self, name: str, account: str) -> Seat | None:
+        """The seat of a role or service role placed in an account; None if it is not placed there."""
+        if name in self.roles and account in self.model.placements.get(name, []):
+            return Seat("role", name, account)
+        if name in self.service_roles and account in self.model.placements.get(name, []):
+            return Seat("service-role", name, account)
+        return None
 
     def _admin_flag(self, seat: Seat) -> bool:
         if seat.kind == "permission-set":
@@ -816,6 +789,55 @@ def _grant_level(
     return lowest(level, known.level) if known else level
 
 
+def _identity_denies(docs: list[Document | None], arn: str) -> tuple[list[Statement], list[Statement]]:
+    """The denies of a seat's own policies and boundary that apply to it whatever else holds: those on every
+    resource, and those on some."""
+    hard: list[Statement] = []
+    resource: list[Statement] = []
+    for doc in docs:
+        if doc is None:
+            continue
+        for st in doc.denies:
+            status, remaining = principal_scope(st.condition, arn)
+            if status == "applies" and not remaining:
+                (hard if st.every_resource else resource).append(st)
+    return hard, resource
+
+
+def _denied_by(hard: list[Statement]) -> Callable[[str], bool]:
+    """Whether an action is denied on every resource by one of these statements."""
+    denied_known = frozenset().union(*(st.action_set for st in hard))
+    catalogued = catalogue()
+
+    def denied(action: str) -> bool:
+        if action in catalogued:
+            return action in denied_known
+        return any(st.names(action) for st in hard)
+
+    return denied
+
+
+def _grants(
+    grant_specs: list[PolicySpec], has_boundary: bool, boundary: Document | None, denied: Callable[[str], bool]
+) -> tuple[list[Grant], bool, list[str]]:
+    """Each policy's grant within the boundary and denies; whether the boundary lowered any; notes on them."""
+    notes: list[str] = []
+    grants: list[Grant] = []
+    lowered = False
+    for kind, name, doc, known, summary in grant_specs:
+        capped = _grant_level(doc, known, has_boundary, boundary, denied)
+        free = _grant_level(doc, known, False, None, denied)
+        lowered = lowered or capped.rank < free.rank
+        note = ""
+        if doc is None:
+            note = "level from the managed-policy table" if known else "unknown document: assumed to write"
+            if known is None:
+                notes.append(f"{name}: the report does not know this policy's document; it assumes write")
+        assumes = doc is not None and doc.allows_action("sts:assumerole")
+        grants.append(Grant(kind, name, capped, summary, note, assumes))
+    return grants, lowered, notes
+
+
 # --------------------------------------------------------------------------------------------- principals
 
 
@@ -827,20 +849,27 @@ class _Entry:
     blocked: str = ""
 
 
-def build_report(
-    project: Project, *, as_of: dt.date | None = None, revision: str | None = None, model: Model | None = None
-) -> Report:
-    """Effective access of every principal in every account of a reference-checked project."""
-    model = model or build_model(project)
-    as_of = as_of or dt.date.today()
-    b = _Builder(project, model, as_of)
-    m = project.matrix
-    env_of = {a.name: a.environment for a in m.accounts}
+@dataclass
+class _Trust:
+    """Who trusts whom: for each seat, the role seats it may move on to (with the conditions on the way and
+    whether its role is named in a same-account trust), and the ways in that start outside the seats."""
 
-    # every seat that exists, by account
+    successors: dict[str, list[tuple[Seat, Conditions, bool]]] = field(default_factory=dict)
+    roles: dict[str, list[_Entry]] = field(default_factory=dict)
+    """Role name → every way in its trust policy allows."""
+    external: dict[str, list[_Entry]] = field(default_factory=dict)
+    """External account ID → the ways in it has."""
+    oidc: dict[tuple[str, str], list[_Entry]] = field(default_factory=dict)
+    """(OIDC provider, subject) → the ways in it has."""
+
+    def follow(self, source: Seat, target: Seat, conditions: Conditions, same_account: bool) -> None:
+        self.successors.setdefault(source.key, []).append((target, conditions, same_account))
+
+
+def _seats_in(model: Model, m: AccessMatrix) -> dict[str, list[Seat]]:
+    """Every seat that exists, by account."""
     seats_in: dict[str, list[Seat]] = {a.name: [] for a in m.accounts}
-    ps_seats = {(ps, acc) for _, ps, acc in model.assignments}
-    for ps, acc in sorted(ps_seats):
+    for ps, acc in sorted({(ps, acc) for _, ps, acc in model.assignments}):
         seats_in[acc].append(Seat("permission-set", ps, acc))
     for r in m.roles:
         for acc in model.placements[r.name]:
@@ -848,90 +877,87 @@ def build_report(
     for s in m.service_roles:
         for acc in model.placements[s.name]:
             seats_in[acc].append(Seat("service-role", s.name, acc))
+    return seats_in
 
-    def role_seat(name: str, account: str) -> Seat | None:
-        if name in b.roles and account in model.placements.get(name, []):
-            return Seat("role", name, account)
-        if name in b.service_roles and account in model.placements.get(name, []):
-            return Seat("service-role", name, account)
-        return None
 
-    # who each role seat trusts: seat → [(target seat, conditions, same-account named principal)]
-    successors: dict[str, list[tuple[Seat, Conditions, bool]]] = {}
-    external_entries: dict[str, list[_Entry]] = {}
-    oidc_entries: dict[tuple[str, str], list[_Entry]] = {}
-    role_entries: dict[str, list[_Entry]] = {}
-    for r in m.roles:
-        for acc in model.placements[r.name]:
-            target = Seat("role", r.name, acc)
-            session = Conditions(session=_hours(r.max_session_duration))
+def _trusted(
+    b: _Builder, trust: _Trust, seats_in: dict[str, list[Seat]], r: Role, target: Seat, p: TrustedPrincipal
+) -> None:
+    """One principal of a role's trust policy: the way in it opens, and where it can be blocked."""
+    session = Conditions(session=_hours(r.max_session_duration))
+    env = b.accounts[target.account].environment if target.account in b.accounts else None
+    subject = documents.substitute(p.oidc.subject, environment=env, account=target.account) if p.oidc else None
+    cond = _trust_conditions(r, p, subject).merge(session)
+    role_hop = Hop("role", r.name, target.account)
+    entry_hop: Hop
+    blocked = ""
+    if p.identity_center is not None:
+        src = Seat("permission-set", p.identity_center.permission_set, p.identity_center.account)
+        entry_hop = Hop("permission-set", src.name, src.account)
+        if src in seats_in.get(src.account, []):
+            trust.follow(src, target, cond, False)
+            ok, why = b.may_assume(b.seat(src), target, False)
+            blocked = "" if ok else why
+        else:
+            blocked = f"{r.name} trusts {src.name} @{src.account}, but no group is assigned it there"
+    elif p.role is not None:
+        src_seat = b.role_seat(p.role.role, p.role.account)
+        entry_hop = Hop("role", p.role.role, p.role.account)
+        if src_seat is not None:
+            same = p.role.account == target.account
+            trust.follow(src_seat, target, cond, same)
+            ok, why = b.may_assume(b.seat(src_seat), target, same)
+            blocked = "" if ok else why
+        else:
+            blocked = f"{r.name} trusts {p.role.role} @{p.role.account}, but that role is not placed there"
+    elif p.account is not None:
+        entry_hop = Hop("account", p.account)
+        for src_seat in seats_in.get(p.account, []):
+            if src_seat != target:
+                trust.follow(src_seat, target, cond, False)
+    elif p.oidc is not None:
+        assert subject is not None
+        entry_hop = Hop("oidc", subject)
+        trust.oidc.setdefault((p.oidc.provider, p.oidc.subject), []).append(_Entry([entry_hop, role_hop], target, cond))
+    else:
+        assert p.external is not None
+        entry_hop = Hop("external", p.external.account_id)
+        trust.external.setdefault(p.external.account_id, []).append(_Entry([entry_hop, role_hop], target, cond))
+    trust.roles.setdefault(r.name, []).append(_Entry([entry_hop, role_hop], target, cond, blocked))
+
+
+def _trust(b: _Builder, seats_in: dict[str, list[Seat]]) -> _Trust:
+    """Every role's trust policy, followed from each principal it names."""
+    trust = _Trust()
+    for r in b.m.roles:
+        for acc in b.model.placements[r.name]:
             for p in r.trust.principals:
-                subject = (
-                    documents.substitute(p.oidc.subject, environment=env_of.get(acc), account=acc) if p.oidc else None
-                )
-                cond = _trust_conditions(r, p, subject).merge(session)
-                entry_hop: Hop
-                blocked = ""
-                if p.identity_center is not None:
-                    src = Seat("permission-set", p.identity_center.permission_set, p.identity_center.account)
-                    entry_hop = Hop("permission-set", src.name, src.account)
-                    if (src.name, src.account) in ps_seats:
-                        successors.setdefault(src.key, []).append((target, cond, False))
-                        ok, why = b.may_assume(b.seat(src), target, False)
-                        blocked = "" if ok else why
-                    else:
-                        blocked = f"{r.name} trusts {src.name} @{src.account}, but no group is assigned it there"
-                elif p.role is not None:
-                    src_seat = role_seat(p.role.role, p.role.account)
-                    entry_hop = Hop("role", p.role.role, p.role.account)
-                    if src_seat is not None:
-                        same = p.role.account == acc
-                        successors.setdefault(src_seat.key, []).append((target, cond, same))
-                        ok, why = b.may_assume(b.seat(src_seat), target, same)
-                        blocked = "" if ok else why
-                    else:
-                        blocked = f"{r.name} trusts {p.role.role} @{p.role.account}, but that role is not placed there"
-                elif p.account is not None:
-                    entry_hop = Hop("account", p.account)
-                    for src_seat in seats_in.get(p.account, []):
-                        if src_seat != target:
-                            successors.setdefault(src_seat.key, []).append((target, cond, False))
-                elif p.oidc is not None:
-                    assert subject is not None
-                    entry_hop = Hop("oidc", subject)
-                    oidc_entries.setdefault((p.oidc.provider, p.oidc.subject), []).append(
-                        _Entry([entry_hop, Hop("role", r.name, acc)], target, cond)
-                    )
-                else:
-                    assert p.external is not None
-                    entry_hop = Hop("external", p.external.account_id)
-                    external_entries.setdefault(p.external.account_id, []).append(
-                        _Entry([entry_hop, Hop("role", r.name, acc)], target, cond)
-                    )
-                role_entries.setdefault(r.name, []).append(
-                    _Entry([entry_hop, Hop("role", r.name, acc)], target, cond, blocked)
-                )
+                _trusted(b, trust, seats_in, r, Seat("role", r.name, acc), p)
+    return trust
 
+
+def _principals(b: _Builder, trust: _Trust) -> tuple[list[Principal], dict[str, list[_Entry]]]:
+    """Every principal of the report, in the order it shows them, with the ways in each starts from."""
+    m, model = b.m, b.model
     principals: list[Principal] = []
     entries: dict[str, list[_Entry]] = {}
     ic = m.identity_center
-    if ic is not None:
-        for g in ic.groups:
-            pid = f"group:{g.name}"
-            principals.append(Principal(pid, PrincipalKind.group, g.name, g.description))
-            entries[pid] = [
-                _Entry(
-                    [Hop("group", g.name), Hop("permission-set", ps, acc)],
-                    Seat("permission-set", ps, acc),
-                    Conditions(mfa=b.mfa, session=_ps_session(b.permission_sets[ps])),
-                )
-                for grp, ps, acc in model.assignments
-                if grp == g.name
-            ]
+    for g in ic.groups if ic is not None else []:
+        pid = f"group:{g.name}"
+        principals.append(Principal(pid, PrincipalKind.group, g.name, g.description))
+        entries[pid] = [
+            _Entry(
+                [Hop("group", g.name), Hop("permission-set", ps, acc)],
+                Seat("permission-set", ps, acc),
+                Conditions(mfa=b.mfa, session=_ps_session(b.permission_sets[ps])),
+            )
+            for grp, ps, acc in model.assignments
+            if grp == g.name
+        ]
     for r in m.roles:
         pid = f"role:{r.name}"
         principals.append(Principal(pid, PrincipalKind.role, r.name, r.description))
-        entries[pid] = role_entries.get(r.name, [])
+        entries[pid] = trust.roles.get(r.name, [])
     for s in m.service_roles:
         pid = f"service-role:{s.name}"
         principals.append(Principal(pid, PrincipalKind.service_role, s.name, s.description))
@@ -944,28 +970,37 @@ def build_report(
             )
             for acc in model.placements[s.name]
         ]
-    for account_id, found in sorted(external_entries.items()):
+    for account_id, found in sorted(trust.external.items()):
         reached = sorted({e.seat.name for e in found})
         describe = "; ".join(dict.fromkeys(b.roles[n].description for n in reached if b.roles[n].description))
         pid = f"vendor:{account_id}"
-        principals.append(
-            Principal(pid, PrincipalKind.vendor, f"{account_id} (external)", f"via {', '.join(reached)}. {describe}")
-        )
+        name = f"{account_id} (external)"
+        principals.append(Principal(pid, PrincipalKind.vendor, name, f"via {', '.join(reached)}. {describe}"))
         entries[pid] = found
-    for (provider, subject), found in sorted(oidc_entries.items()):
+    for (provider, subject), found in sorted(trust.oidc.items()):
         reached = sorted({e.seat.name for e in found})
         pid = f"ci:{provider}:{subject}"
         label = {"github": "GitHub Actions"}.get(provider, provider)
         principals.append(Principal(pid, PrincipalKind.ci, f"{label} {subject}", f"via {', '.join(reached)}"))
         entries[pid] = found
+    return principals, entries
 
+
+def build_report(
+    project: Project, *, as_of: dt.date | None = None, revision: str | None = None, model: Model | None = None
+) -> Report:
+    """Effective access of every principal in every account of a reference-checked project."""
+    model = model or build_model(project)
+    as_of = as_of or dt.date.today()
+    b = _Builder(project, model, as_of)
+    m = project.matrix
+    trust = _trust(b, _seats_in(model, m))
+    principals, entries = _principals(b, trust)
     cells: dict[tuple[str, str], Cell] = {}
     for principal in principals:
-        for path in _walk(b, entries[principal.id], successors):
-            cell = cells.setdefault(
-                (principal.id, path.chain[-1].account or ""), Cell(principal.id, path.chain[-1].account or "")
-            )
-            cell.paths.append(path)
+        for path in _walk(b, entries[principal.id], trust.successors):
+            account = path.chain[-1].account or ""
+            cells.setdefault((principal.id, account), Cell(principal.id, account)).paths.append(path)
 
     # a trust that cannot be used is worth a line at the top: the matrix says one thing, AWS will do another
     for principal in principals:

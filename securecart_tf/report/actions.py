@@ -134,11 +134,3 @@ def level_of(actions: Iterable[str]) -> Level:
 def permissions_management() -> frozenset[str]:
     """IAM's permissions-management actions: whoever keeps all of them can grant themselves anything."""
     return frozenset(a for a, lv in catalogue().items() if a.startswith("iam:") and lv == "Permissions management")
-
-
-def sample(actions: Iterable[str], writes_first: bool = True, limit: int = 4) -> list[str]:
-    """A few actions to show a reader, writes first."""
-    ordered = sorted(a for a in actions if a not in HOP_ACTIONS)
-    if writes_first:
-        ordered.sort(key=lambda a: action_level(a) != Level.write)
-    return ordered[:limit]

@@ -70,9 +70,10 @@ def _tree(node: OUNode, report: Report) -> dict[str, Any]:
     }
 
 
-def _view(report: Report, diff: AccessDiff | None) -> dict[str, Any]:
+def _sections(report: Report, diff: AccessDiff | None) -> list[dict[str, Any]]:
+    """The matrix: a section per kind of principal, a row per principal, a cell per account."""
     changed = {(c.principal.id, c.account): c for c in diff.changes} if diff else {}
-    sections = []
+    sections: list[dict[str, Any]] = []
     kind = None
     for p in report.principals:
         if p.kind != kind:
@@ -94,8 +95,12 @@ def _view(report: Report, diff: AccessDiff | None) -> dict[str, Any]:
                 }
             )
         sections[-1]["rows"].append({"principal": p, "cells": cells})
+    return sections
 
-    details = []
+
+def _details(report: Report) -> list[dict[str, Any]]:
+    """Every way in of each principal, account by account."""
+    details: list[dict[str, Any]] = []
     for p in report.principals:
         rows = []
         for a in report.account_names:
@@ -129,7 +134,12 @@ def _view(report: Report, diff: AccessDiff | None) -> dict[str, Any]:
                 )
             rows.append({"account": a, "level": cell.level.value, "anchor": _anchor(p.id, a), "ways": ways})
         details.append({"principal": p, "summary": principal_summary(report, p), "rows": rows})
+    return details
 
+
+def _view(report: Report, diff: AccessDiff | None) -> dict[str, Any]:
+    sections = _sections(report, diff)
+    details = _details(report)
     counts = {lv.value: 0 for lv in Level}
     for p in report.principals:
         for a in report.account_names:

@@ -20,6 +20,7 @@ from securecart_tf.drift import (
     Assignment,
     Change,
     DriftReport,
+    DriftStatus,
     ImportBlock,
     Instance,
     Role,
@@ -38,6 +39,7 @@ from securecart_tf.drift import (
     unmanaged_roles,
     unmanaged_scp_attachments,
 )
+from securecart_tf.run.status import StackStatus
 from securecart_tf.run.terraform import ResourceChange
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -598,3 +600,31 @@ def test_principal_is_only_for_assignments_and_a_reason_is_required() -> None:
         _ignore(kind="role", name="x", principal="jane")
     with pytest.raises(ValueError, match="at least 10 characters"):
         DriftIgnore.model_validate({"kind": "role", "name": "x", "reason": "because"})
+
+
+def test_each_drift_status_has_its_ledger_word_and_only_failures_fail() -> None:
+    # the ledger spells results with hyphens, as earlier versions wrote them and readers expect
+    words = {
+        "clean": "no-drift",
+        "drifted": "drift",
+        "not applied": "not-applied",
+        "failed": "failed",
+        "timed out": "timed-out",
+        "interrupted": "interrupted",
+    }
+    assert {status.value: status.ledger for status in DriftStatus} == words
+    assert {s.value for s in DriftStatus if s.failed} == {"failed", "timed out", "interrupted"}
+    assert [StackDrift("organization", "management", word).failed for word in words] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
+def test_a_stack_whose_check_did_not_finish_looks_as_in_plan_and_apply() -> None:
+    for status in ("failed", "timed out", "interrupted"):
+        assert DriftStatus(status).style == StackStatus(status).style
+    assert [DriftStatus(s).style for s in ("clean", "drifted", "not applied")] == ["green", "yellow", "dim"]
