@@ -533,51 +533,53 @@ def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Pro
     matrix, positions = load_matrix(matrix_file)
     project = Project(matrix=matrix, matrix_file=matrix_file, positions=positions)
     errors: list[InputError] = []
-    for i, guardrail in enumerate(matrix.guardrails):
-        if guardrail.file:
-            try:
-                project.policy_files[guardrail.file] = _load_policy_file(
-                    project.root, guardrail.file, positions.at(("guardrails", i, "file"))
-                )
-            except ConfigErrors as exc:
-                errors.extend(exc.errors)
-            except InputError as exc:
-                errors.append(exc)
-    for i, policy in enumerate(matrix.policies):
-        if policy.file:
-            try:
-                project.policy_files[policy.file] = _load_policy_file(
-                    project.root, policy.file, positions.at(("policies", i, "file"))
-                )
-            except ConfigErrors as exc:
-                errors.extend(exc.errors)
-            except InputError as exc:
-                errors.append(exc)
+    _load_policy_files(project, errors)
     if environments_dir is None:
         environments_dir = matrix_file.parent / "environments"
     if environments_dir.is_dir():
         for file in sorted(environments_dir.glob("*.yaml")) + sorted(environments_dir.glob("*.yml")):
-            try:
-                env, env_positions = load_environment(file)
-            except ConfigErrors as exc:
-                errors.extend(exc.errors)
-                continue
-            except InputError as exc:
-                errors.append(exc)
-                continue
-            if env.name in project.environments:
-                other = project.environment_files[env.name]
-                errors.append(
-                    InputError(
-                        f"environment '{env.name}' is defined twice, here and in {other.name}",
-                        location=env_positions.at(("name",)),
-                        hint="keep one file per environment; delete or rename the other",
-                    )
-                )
-                continue
-            project.environments[env.name] = env
-            project.environment_files[env.name] = file
-            project.environment_positions[env.name] = env_positions
+            _add_environment(project, file, errors)
     if errors:
         raise ConfigErrors(errors)
     return project
+
+
+def _collect(errors: list[InputError], exc: InputError | ConfigErrors) -> None:
+    errors.extend(exc.errors if isinstance(exc, ConfigErrors) else [exc])
+
+
+def _load_policy_files(project: Project, errors: list[InputError]) -> None:
+    """Every guardrail and policy file the matrix names, read into `project.policy_files`."""
+    named = [("guardrails", i, g.file) for i, g in enumerate(project.matrix.guardrails)]
+    named += [("policies", i, p.file) for i, p in enumerate(project.matrix.policies)]
+    for section, i, file in named:
+        if not file:
+            continue
+        try:
+            project.policy_files[file] = _load_policy_file(
+                project.root, file, project.positions.at((section, i, "file"))
+            )
+        except (ConfigErrors, InputError) as exc:
+            _collect(errors, exc)
+
+
+def _add_environment(project: Project, file: Path, errors: list[InputError]) -> None:
+    """One environment file into the project; a second file for the same environment is an error."""
+    try:
+        env, env_positions = load_environment(file)
+    except (ConfigErrors, InputError) as exc:
+        _collect(errors, exc)
+        return
+    if env.name in project.environments:
+        other = project.environment_files[env.name]
+        errors.append(
+            InputError(
+                f"environment '{env.name}' is defined twice, here and in {other.name}",
+                location=env_positions.at(("name",)),
+                hint="keep one file per environment; delete or rename the other",
+            )
+        )
+        return
+    project.environments[env.name] = env
+    project.environment_files[env.name] = file
+    project.environment_positions[env.name] = env_positions
