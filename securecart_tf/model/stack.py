@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-ORGANIZATION = "organization"
-SECURITY = "security"
-IDENTITY_CENTER = "identity-center"
-ACCESS = "access"
-ACCESS_PREFIX = f"{ACCESS}-"
+ORGANIZATION: Final = "organization"
+SECURITY: Final = "security"
+IDENTITY_CENTER: Final = "identity-center"
+ACCESS: Final = "access"
+ACCESS_PREFIX: Final = f"{ACCESS}-"
 
 
 def access_stack(account: str) -> str:
