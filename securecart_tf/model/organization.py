@@ -40,7 +40,7 @@ def organization_stack(
     project: Project, index: MatrixIndex, facts: OrgFacts, limits: Limits
 ) -> tuple[Stack, GuardrailPolicies]:
     m = index.matrix
-    guardrails = guardrail_policies(project, index, facts, limits)
+    guardrails = _guardrail_policies(project, index, facts, limits)
     units = _units(index)
     accounts = _member_accounts(index)
     inputs = {
@@ -75,7 +75,7 @@ def organization_stack(
     return stack, guardrails
 
 
-def guardrail_policies(project: Project, index: MatrixIndex, facts: OrgFacts, limits: Limits) -> GuardrailPolicies:
+def _guardrail_policies(project: Project, index: MatrixIndex, facts: OrgFacts, limits: Limits) -> GuardrailPolicies:
     """Each guardrail as one or more policies that fit AWS's size limit, attached where it targets."""
     out = GuardrailPolicies()
     for g in index.matrix.guardrails:
