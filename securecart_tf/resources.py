@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-_tool_files: Path | None = None
+_TOOL_FILES: ContextVar[Path | None] = ContextVar("securecart_tool_files", default=None)
+"""The folder `tool_files` names for the code running inside it; None: this install's."""
 
 
 @cache
@@ -30,20 +32,19 @@ def tool_files(root: Path) -> Iterator[None]:
     A rollback renders an older revision with the modules and templates stored with it, so that it
     re-renders byte for byte as the revision it was.
     """
-    global _tool_files
-    previous, _tool_files = _tool_files, root
+    token = _TOOL_FILES.set(root)
     try:
         yield
     finally:
-        _tool_files = previous
+        _TOOL_FILES.reset(token)
 
 
 def templates_dir() -> Path:
-    return (_tool_files or data_root()) / "templates"
+    return (_TOOL_FILES.get() or data_root()) / "templates"
 
 
 def modules_dir() -> Path:
-    return (_tool_files or data_root()) / "modules"
+    return (_TOOL_FILES.get() or data_root()) / "modules"
 
 
 def example_dir() -> Path:

@@ -94,6 +94,9 @@ class Project:
     environment_files: dict[str, Path] = field(default_factory=dict)
     environment_positions: dict[str, Positions] = field(default_factory=dict)
     policy_files: dict[str, PolicyFile] = field(default_factory=dict)
+    memo: dict[type, object] = field(default_factory=dict, repr=False, compare=False)
+    """What later stages derive from this project and share while it is in use, by the type of what is kept
+    (the model the policy checks build is the one `generate` renders)."""
 
     @property
     def root(self) -> Path:

@@ -1,0 +1,113 @@
+"""The access stacks, one per account: customer-managed policies, roles, service roles and OIDC providers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from securecart_tf.config.load import Project
+from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
+from securecart_tf.iam import documents
+from securecart_tf.model.directory import AccountDirectory
+from securecart_tf.model.index import MatrixIndex
+from securecart_tf.model.placements import Placements
+from securecart_tf.model.stack import ACCESS, ORGANIZATION, Stack, access_stack, stack_sort_key
+
+
+def access_stacks(project: Project, index: MatrixIndex, placed: Placements, directory: AccountDirectory) -> list[Stack]:
+    """One stack for each account that holds a role, a service role or a customer-managed policy."""
+    builder = _AccessStacks(project, index, placed, directory)
+    stacks = (builder.stack(a.name) for a in index.matrix.accounts)
+    return [s for s in stacks if s is not None]
+
+
+def _policy_ref(ref: PolicyRef) -> dict[str, str | None]:
+    return {"arn": ref.arn, "policy": ref.policy}
+
+
+class _AccessStacks:
+    def __init__(self, project: Project, index: MatrixIndex, placed: Placements, directory: AccountDirectory):
+        self.project = project
+        self.index = index
+        self.placed = placed
+        self.directory = directory
+        self.partition = documents.partition_of(index.matrix.organization.home_region)
+        self.homes = {name: set(accounts) for name, accounts in placed.placements.items()}
+        """role name → the accounts it is placed in."""
+        self.policy_documents: dict[str, str] = {}
+        """policy name → its minified document, the same in every account that needs it."""
+
+    def stack(self, acc: str) -> Stack | None:
+        roles = self.placed.roles_in.get(acc, [])
+        sroles = self.placed.service_roles_in.get(acc, [])
+        if not (roles or sroles or self.placed.needed_policies.get(acc)):
+            return None
+        env = self.index.accounts[acc].environment
+        deps: set[str] = {ORGANIZATION}
+        oidc: dict[str, Any] = {}
+        role_inputs: dict[str, Any] = {}
+        for r in roles:
+            for p in r.trust.principals:
+                if p.oidc is not None:
+                    oidc[p.oidc.provider] = documents.OIDC_PROVIDERS[p.oidc.provider]
+                if p.role is not None and p.role.account != acc and p.role.account in self.homes.get(p.role.role, ()):
+                    deps.add(access_stack(p.role.account))  # IAM requires a trusted role to exist
+            role_inputs[r.name] = self.role(r, acc, env)
+        for s in sroles:
+            role_inputs[s.name] = self.service_role(s, acc, env)
+        policies = {name: self.policy(name) for name in self.placed.needed_policies.get(acc, {})}
+        self.directory(acc)
+        return Stack(
+            name=access_stack(acc),
+            layer=ACCESS,
+            account=acc,
+            depends_on=tuple(sorted(deps, key=stack_sort_key)),
+            modules=("account-iam", "iam-role"),
+            inputs={
+                "account": {"name": acc, "environment": env},
+                "policies": policies,
+                "oidc_providers": oidc,
+                "roles": role_inputs,
+            },
+            environment=self.index.stage_of_stack.get(access_stack(acc)),
+            pending_accounts=self.directory.take_pending(),
+        )
+
+    def role(self, r: Role, acc: str, env: str | None) -> dict[str, Any]:
+        trust = documents.role_trust_policy(r, account_id=self.directory, self_account=acc, environment=env)
+        return {
+            "description": r.description,
+            "trust_policy": documents.minify(documents.in_partition(trust, self.partition)),
+            "permissions_boundary": _policy_ref(r.permissions_boundary) if r.permissions_boundary else None,
+            "managed_policies": [_policy_ref(ref) for ref in r.managed_policies],
+            "inline_policies": {},
+            "max_session_duration": r.max_session_duration,
+            "tags": {"securecart:audience": r.audience.value},
+        }
+
+    def service_role(self, s: ServiceRole, acc: str, env: str | None) -> dict[str, Any]:
+        account_id = self.directory(acc)
+        region = self.index.matrix.organization.home_region
+        access = documents.service_access_policy(s, account_id=account_id, region=region, environment=env, account=acc)
+        inline = documents.in_partition(access, self.partition)
+        trust = documents.service_trust_policy(s, self_account_id=self.directory(acc))
+        return {
+            "description": s.description,
+            "trust_policy": documents.minify(documents.in_partition(trust, self.partition)),
+            "permissions_boundary": _policy_ref(s.permissions_boundary) if s.permissions_boundary else None,
+            "managed_policies": [_policy_ref(ref) for ref in s.managed_policies],
+            "inline_policies": {"resource-access": documents.minify(inline)} if inline else {},
+            "max_session_duration": 3600,
+            "tags": {"securecart:audience": "service", "securecart:service": s.service.value},
+        }
+
+    def policy(self, name: str) -> dict[str, Any]:
+        pol = self.index.policies[name]
+        document = self.policy_documents.get(name)
+        if document is None:
+            doc = (
+                pol.document.model_dump(mode="json", exclude_none=True)
+                if pol.document is not None
+                else self.project.policy_files[str(pol.file)].document
+            )
+            document = self.policy_documents[name] = documents.minify(doc)
+        return {"path": pol.path, "description": pol.description, "document": document}

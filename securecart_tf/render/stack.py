@@ -1,0 +1,115 @@
+"""One stack's root: providers and module wiring from templates, its data as `terraform.tfvars.json`."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import jinja2
+
+from securecart_tf import __version__
+from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
+from securecart_tf.iam.documents import partition_of
+from securecart_tf.model import SECURITY, Model, Stack
+from securecart_tf.render.hcl import hcl_string
+from securecart_tf.render.jsontext import pretty_json
+from securecart_tf.resources import modules_dir, templates_dir
+
+PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"
+TERRAFORM_MIN_VERSION = "1.9.0"
+S3_TERRAFORM_MIN_VERSION = "1.11.0"
+SANDBOX_MAX_RETRIES = 2
+AWS_MAX_RETRIES = 25
+
+
+def jinja_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["hcl"] = hcl_string
+    return env
+
+
+def module_files() -> dict[str, dict[str, bytes]]:
+    """module name → its Terraform files → their bytes."""
+    result: dict[str, dict[str, bytes]] = {}
+    for module in sorted(p for p in modules_dir().iterdir() if p.is_dir()):
+        result[module.name] = {
+            f.name: f.read_bytes() for f in sorted(module.iterdir()) if f.is_file() and f.suffix == ".tf"
+        }
+    return result
+
+
+def hash_files(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\n" + files[name])
+    return digest.hexdigest()
+
+
+def render_stack(
+    stack: Stack, model: Model, env: Environment, jinja: jinja2.Environment, module_hashes: dict[str, str]
+) -> tuple[dict[str, str], str]:
+    """The files of one stack's root and its content hash (which covers the modules it uses)."""
+    context = _provider_context(stack, model, env)
+    context["modules"] = "../../modules"
+    files = {
+        "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
+        "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
+        "terraform.tfvars.json": pretty_json(_tfvars(stack, model, env)) + "\n",
+    }
+    digest = hashlib.sha256()
+    digest.update(f"securecart-tf {__version__}\n".encode())
+    for name in sorted(files):
+        digest.update(f"{name}\n".encode())
+        digest.update(files[name].encode())
+    for module in sorted(stack.modules):
+        digest.update(f"module {module} {module_hashes[module]}\n".encode())
+    return files, digest.hexdigest()
+
+
+def _tfvars(stack: Stack, model: Model, env: Environment) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "region": stack.region or model.matrix.organization.home_region,
+        "account_id": model.directory.ids.get(stack.account) or model.directory(stack.account),
+    }
+    model.directory.take_pending()
+    data.update(stack.inputs)  # serialized as it is; only what changes below is copied first
+    if stack.layer == SECURITY and env.target.type == "sandbox":
+        data["baseline"] = {**data["baseline"], "force_destroy_logs": True}
+    return data
+
+
+def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str, Any]:
+    target = env.target
+    mgmt = model.matrix.organization.management_account
+    profile = None
+    assume_role = None
+    external_id = None
+    if isinstance(target, AwsTarget):
+        profile = target.account_profiles.get(stack.account, target.profile)
+        if stack.account != mgmt and stack.account not in target.account_profiles:
+            assume_role = target.role_name or model.matrix.organization.deployment_role
+            external_id = target.external_id
+    elif stack.account != mgmt:
+        assume_role = model.matrix.organization.deployment_role
+    backend: dict[str, Any] = {"type": "local"}
+    if isinstance(env.backend, S3Backend):
+        backend = env.backend.model_dump()
+    return {
+        "stack": {"name": stack.name, "layer": stack.layer, "account": stack.account},
+        "target": {"type": target.type},
+        "backend": backend,
+        "profile": profile,
+        "assume_role": assume_role,
+        "external_id": external_id,
+        "max_retries": SANDBOX_MAX_RETRIES,
+        "aws_max_retries": AWS_MAX_RETRIES,
+        "partition": partition_of(model.matrix.organization.home_region),
+        "provider_constraint": PROVIDER_CONSTRAINT,
+        # the S3 backend's use_lockfile needs 1.11
+        "terraform_min_version": S3_TERRAFORM_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION,
+    }
