@@ -36,52 +36,65 @@ def _float(value: float) -> str:
     return float.__repr__(value)
 
 
+def _scalar(value: Any) -> str:
+    """The JSON text of a string, number, boolean or null."""
+    if isinstance(value, str):
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _float(value)
+    raise _NotPlainJson
+
+
 def _emit(value: Any, newline: str, parts: list[str], sort_keys: bool) -> None:
     """Append the indented JSON of `value` to `parts`, in the order and forms `json.dumps` uses."""
-    if isinstance(value, str):
-        parts.append(_encode_string(value))
-    elif value is None:
-        parts.append("null")
-    elif value is True:
-        parts.append("true")
-    elif value is False:
-        parts.append("false")
-    elif isinstance(value, int):
-        parts.append(int.__repr__(value))
-    elif isinstance(value, float):
-        parts.append(_float(value))
-    elif isinstance(value, (list, tuple)):
-        if not value:
-            parts.append("[]")
-            return
-        inner = newline + "  "
-        parts.append("[" + inner)
-        for i, item in enumerate(value):
-            if i:
-                parts.append("," + inner)
-            if type(item) is str:
-                parts.append(_encode_string(item))
-            else:
-                _emit(item, inner, parts, sort_keys)
-        parts.append(newline + "]")
+    if isinstance(value, (list, tuple)):
+        _emit_list(value, newline, parts, sort_keys)
     elif isinstance(value, dict):
-        if not value:
-            parts.append("{}")
-            return
-        inner = newline + "  "
-        parts.append("{" + inner)
-        for i, key in enumerate(sorted(value) if sort_keys else value):
-            if type(key) is not str:
-                raise _NotPlainJson
-            if i:
-                parts.append("," + inner)
-            parts.append(_encode_string(key))
-            parts.append(": ")
-            item = value[key]
-            if type(item) is str:
-                parts.append(_encode_string(item))
-            else:
-                _emit(item, inner, parts, sort_keys)
-        parts.append(newline + "}")
+        _emit_dict(value, newline, parts, sort_keys)
     else:
-        raise _NotPlainJson
+        parts.append(_scalar(value))
+
+
+def _emit_list(value: list[Any] | tuple[Any, ...], newline: str, parts: list[str], sort_keys: bool) -> None:
+    if not value:
+        parts.append("[]")
+        return
+    inner = newline + "  "
+    parts.append("[" + inner)
+    for i, item in enumerate(value):
+        if i:
+            parts.append("," + inner)
+        if type(item) is str:
+            parts.append(_encode_string(item))
+        else:
+            _emit(item, inner, parts, sort_keys)
+    parts.append(newline + "]")
+
+
+def _emit_dict(value: dict[Any, Any], newline: str, parts: list[str], sort_keys: bool) -> None:
+    if not value:
+        parts.append("{}")
+        return
+    inner = newline + "  "
+    parts.append("{" + inner)
+    for i, key in enumerate(sorted(value) if sort_keys else value):
+        if type(key) is not str:
+            raise _NotPlainJson
+        if i:
+            parts.append("," + inner)
+        parts.append(_encode_string(key))
+        parts.append(": ")
+        item = value[key]
+        if type(item) is str:
+            parts.append(_encode_string(item))
+        else:
+            _emit(item, inner, parts, sort_keys)
+    parts.append(newline + "}")

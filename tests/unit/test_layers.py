@@ -277,6 +277,17 @@ def long_functions(modules: Iterable[Module], limit: int = MAX_FUNCTION_LINES) -
     return problems
 
 
+def hidden_state(modules: Iterable[Module]) -> list[str]:
+    """Every `global` statement: module state that functions rebind, which a caller cannot see or reset."""
+    problems = []
+    for module in modules:
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Global):
+                where = module.path.relative_to(ROOT) if module.path.is_relative_to(ROOT) else module.path
+                problems.append(f"{where}:{node.lineno}: global {', '.join(node.names)}")
+    return problems
+
+
 def _functions(node: ast.AST, prefix: str) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
     """Every function and method under `node`, nested ones too, named like `Class.method.inner`."""
     for child in ast.iter_child_nodes(node):
@@ -341,6 +352,11 @@ def test_no_module_imports_another_modules_private_names(imports: list[Import]) 
 
 def test_every_function_fits_in_80_lines(package: dict[str, Module]) -> None:
     problems = long_functions(package.values())
+    assert not problems, _report(problems)
+
+
+def test_no_function_rebinds_module_state(package: dict[str, Module]) -> None:
+    problems = hidden_state(package.values())
     assert not problems, _report(problems)
 
 
@@ -498,3 +514,11 @@ def test_a_function_of_81_lines_is_named_and_one_of_80_is_not(tmp_path: Path) ->
         f"{tmp_path}/securecart_tf/model/build.py:168: outer is 82 lines (at most 80)",
         f"{tmp_path}/securecart_tf/model/build.py:169: outer.inner is 81 lines (at most 80)",
     ]
+
+
+def test_a_global_statement_is_named(tmp_path: Path) -> None:
+    package = fake_package(
+        tmp_path,
+        {"model/cache.py": "_last = None\n\n\ndef build():\n    global _last\n    _last = 1\n    return _last\n"},
+    )
+    assert hidden_state(package.values()) == [f"{tmp_path}/securecart_tf/model/cache.py:5: global _last"]
