@@ -14,10 +14,8 @@ from securecart_tf.model import SECURITY, Model, Stack
 from securecart_tf.render.hcl import hcl_string
 from securecart_tf.render.jsontext import pretty_json
 from securecart_tf.resources import modules_dir, templates_dir
+from securecart_tf.versions import AWS_PROVIDER_CONSTRAINT, S3_BACKEND_MIN_VERSION, TERRAFORM_MIN_VERSION, dotted
 
-PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"
-TERRAFORM_MIN_VERSION = "1.9.0"
-S3_TERRAFORM_MIN_VERSION = "1.11.0"
 SANDBOX_MAX_RETRIES = 2
 AWS_MAX_RETRIES = 25
 
@@ -109,7 +107,7 @@ def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str,
         "max_retries": SANDBOX_MAX_RETRIES,
         "aws_max_retries": AWS_MAX_RETRIES,
         "partition": partition_of(model.matrix.organization.home_region),
-        "provider_constraint": PROVIDER_CONSTRAINT,
+        "provider_constraint": AWS_PROVIDER_CONSTRAINT,
         # the S3 backend's use_lockfile needs 1.11
-        "terraform_min_version": S3_TERRAFORM_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION,
+        "terraform_min_version": dotted(S3_BACKEND_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION),
     }

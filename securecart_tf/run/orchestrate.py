@@ -30,7 +30,6 @@ from securecart_tf.run.revision import revision_of, snapshot
 from securecart_tf.run.saved import SavedPlan, StateFingerprint, fingerprint, read_saved_plan, write_plan_meta
 from securecart_tf.run.status import StackStatus
 from securecart_tf.run.terraform import (
-    S3_LOCKFILE_VERSION,
     Outcome,
     Runner,
     cli_config,
@@ -41,6 +40,7 @@ from securecart_tf.run.terraform import (
     wait_for_earlier,
 )
 from securecart_tf.run.workspace import Workspace, check_aws_credentials
+from securecart_tf.versions import S3_BACKEND_MIN_VERSION, dotted
 
 PROVIDER_MEMORY_MIB = 700
 """Peak resident memory of one Terraform plan, Terraform and its AWS provider together: up to 690 MiB
@@ -49,9 +49,9 @@ measured against the sandbox (see bench/RESULTS.md)."""
 
 def require_backend_support(project: Project, env: Environment, version: tuple[int, int, int]) -> None:
     """Refuse, before `terraform init` fails on it, a backend this Terraform cannot use."""
-    if not isinstance(env.backend, S3Backend) or version >= S3_LOCKFILE_VERSION:
+    if not isinstance(env.backend, S3Backend) or version >= S3_BACKEND_MIN_VERSION:
         return
-    needed = ".".join(map(str, S3_LOCKFILE_VERSION))
+    needed = dotted(S3_BACKEND_MIN_VERSION)
     positions = project.environment_positions.get(env.name)
     raise TerraformError(
         f"environment '{env.name}' keeps state in S3, locked with use_lockfile, which needs Terraform {needed} "

@@ -37,10 +37,8 @@ from typing import Any, Literal
 from python_terraform import IsFlagged, Terraform
 
 from securecart_tf.errors import TerraformError
+from securecart_tf.versions import TERRAFORM_MIN_VERSION, dotted
 
-MIN_VERSION = (1, 9, 0)
-S3_LOCKFILE_VERSION = (1, 11, 0)
-"""The S3 backend's use_lockfile (state locking without DynamoDB) arrived in Terraform 1.11."""
 PROVIDER_MIRROR_CANDIDATES = (
     "/opt/tf-plugins",
     "~/.terraform.d/plugins",
@@ -71,14 +69,14 @@ def find_terraform() -> str:
     if not path:
         raise TerraformError(
             "Terraform is not installed or not on PATH",
-            hint="install Terraform 1.9 or newer (https://developer.hashicorp.com/terraform/install), "
-            "or set SECURECART_TERRAFORM to its path",
+            hint=f"install Terraform {dotted(TERRAFORM_MIN_VERSION[:2])} or newer "
+            "(https://developer.hashicorp.com/terraform/install), or set SECURECART_TERRAFORM to its path",
         )
     return path
 
 
 def terraform_version(binary: str, cache_dir: Path | None = None) -> tuple[int, int, int]:
-    """Terraform's version, checked against MIN_VERSION. Cached by the binary's size and mtime."""
+    """Terraform's version, checked against TERRAFORM_MIN_VERSION. Cached by the binary's size and mtime."""
     stat = os.stat(binary)
     key = f"{binary}:{stat.st_size}:{stat.st_mtime_ns}"
     cache = cache_dir / "terraform-version.json" if cache_dir else None
@@ -102,9 +100,9 @@ def terraform_version(binary: str, cache_dir: Path | None = None) -> tuple[int, 
     if not match:
         raise TerraformError(f"cannot read Terraform's version from {version_text!r}")
     version = (int(match[1]), int(match[2]), int(match[3]))
-    if version < MIN_VERSION:
+    if version < TERRAFORM_MIN_VERSION:
         raise TerraformError(
-            f"Terraform {version_text} is too old; securecart-tf needs {'.'.join(map(str, MIN_VERSION))} or newer",
+            f"Terraform {version_text} is too old; securecart-tf needs {dotted(TERRAFORM_MIN_VERSION)} or newer",
             hint="upgrade Terraform (cross-variable validation and for_each imports need 1.9)",
         )
     return version

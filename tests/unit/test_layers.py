@@ -2,7 +2,7 @@
 
 Layers, lowest first; a module may import from its own layer or a lower one:
 
-    base (errors, findings, resources, the package's __init__) → config → iam → model → checks → render
+    base (errors, findings, resources, versions, the package's __init__) → config → iam → model → checks → render
     → sandbox → run → drift = report → cli (and __main__, which only starts the cli)
 
 What counts as an import:
@@ -37,7 +37,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "securecart_tf"
 MAX_FUNCTION_LINES = 80
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "errors", "findings", "resources"),
+    ("", "errors", "findings", "resources", "versions"),
     ("config",),
     ("iam",),
     ("model",),
