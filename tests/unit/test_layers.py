@@ -45,7 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("render",),
     ("sandbox",),
     ("run",),
-    ("drift", "report"),
+    ("drift", "report", "adopt"),
     ("cli", "__main__"),
 )
 """Top-level parts of the package, lowest layer first; "" is the package's own __init__."""
