@@ -95,7 +95,7 @@ def _confirmer(confirm_env: str | None) -> Callable[[str, Environment, list[Stac
 def _ask(command: str, env: Environment, results: list[StackResult]) -> bool:
     from securecart_tf.config.environments import Approval
 
-    total = sum(r.add + r.change + r.remove for r in results)
+    total = sum(r.add + r.change + r.remove + r.imports for r in results)
     stacks = ", ".join(r.stack for r in results)
     err.print(f"\n[bold]{command}[/] will change {total} resource(s) in environment [bold]{env.name}[/]: {stacks}")
     for r in results:

@@ -245,7 +245,7 @@ class Apply:
             return None
         status = StackStatus.PLANNED if saved.has_changes else StackStatus.NO_CHANGES
         res = run.result(stack, status, message="saved plan")
-        res.add, res.change, res.remove = saved.add, saved.change, saved.remove
+        res.add, res.change, res.remove, res.imports = saved.add, saved.change, saved.remove, saved.imports
         return Prepared(saved.planfile if saved.has_changes else None, res)
 
     def finish_guarded(self, stack: Stack, ready: Prepared) -> StackResult:
@@ -266,7 +266,7 @@ class Apply:
             return self.retry(stack, outcome, attempt)
         done = StackStatus.DESTROYED if self.destroy else StackStatus.APPLIED
         res = run.result(stack, done if outcome.ok else StackStatus.FAILED, outcome)
-        res.add, res.change, res.remove = planned.add, planned.change, planned.remove
+        res.add, res.change, res.remove, res.imports = planned.add, planned.change, planned.remove, planned.imports
         res.duration += planned.duration
         if outcome.ok and self.destroy:
             res = run.forget_kept(stack, res)

@@ -372,7 +372,7 @@ class Run:
             stack=stack.name, account=stack.account, environment=self.env.name, status=status, message=message
         )
         if outcome is not None:
-            res.add, res.change, res.remove = outcome.add, outcome.change, outcome.remove
+            res.add, res.change, res.remove, res.imports = outcome.add, outcome.change, outcome.remove, outcome.imports
             res.duration = outcome.duration
             res.log = str(outcome.log)
             res.changes = [{"address": c.address, "action": c.action} for c in outcome.changes]

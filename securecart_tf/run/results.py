@@ -10,6 +10,12 @@ from securecart_tf import __version__
 from securecart_tf.run.status import StackStatus
 
 
+def counts(add: int, change: int, remove: int, imports: int = 0) -> str:
+    """A plan's changes in Terraform's signs: +add ~change -remove, and how many existing objects it imports."""
+    text = f"+{add} ~{change} -{remove}"
+    return f"{text} ({imports} to import)" if imports else text
+
+
 @dataclass
 class StackResult:
     stack: str
@@ -19,6 +25,8 @@ class StackResult:
     add: int = 0
     change: int = 0
     remove: int = 0
+    imports: int = 0
+    """Existing objects the plan adopts into state (Terraform `import` blocks)."""
     duration: float = 0.0
     log: str = ""
     message: str = ""
@@ -40,7 +48,7 @@ class StackResult:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.add or self.change or self.remove) or self.status is StackStatus.WAITING
+        return bool(self.add or self.change or self.remove or self.imports) or self.status is StackStatus.WAITING
 
 
 @dataclass

@@ -32,10 +32,11 @@ class SavedPlan:
     add: int
     change: int
     remove: int
+    imports: int = 0
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.add or self.change or self.remove)
+        return bool(self.add or self.change or self.remove or self.imports)
 
 
 def file_digest(path: Path) -> str:
@@ -95,6 +96,7 @@ def read_saved_plan(planfile: Path, meta_path: Path) -> SavedPlan | None:
         add=meta["add"],
         change=meta["change"],
         remove=meta["remove"],
+        imports=meta.get("imports", 0),
     )
 
 

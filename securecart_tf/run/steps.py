@@ -15,7 +15,7 @@ from securecart_tf.model import ORGANIZATION, Stack
 from securecart_tf.run.guards import removal_refusal, split_for_destroy
 from securecart_tf.run.ledger import Record
 from securecart_tf.run.orchestrate import Run
-from securecart_tf.run.results import StackResult
+from securecart_tf.run.results import StackResult, counts
 from securecart_tf.run.saved import state_mismatch
 from securecart_tf.run.status import StackStatus
 from securecart_tf.run.terraform import Outcome, Runner
@@ -113,7 +113,7 @@ def _plan_result(
     os.chmod(planfile, 0o600)
     status = StackStatus.PLANNED if outcome.has_changes else StackStatus.NO_CHANGES
     res = run.result(stack, status, outcome, message=why_full)
-    run.listen(stack.name, status, f"+{outcome.add} ~{outcome.change} -{outcome.remove}")
+    run.listen(stack.name, status, counts(outcome.add, outcome.change, outcome.remove, outcome.imports))
     if status is StackStatus.NO_CHANGES:  # nothing to apply: keep no plan that could go stale
         run.drop_plan(stack.name)
         return res
@@ -151,6 +151,7 @@ def _plan_meta(run: Run, stack: Stack, outcome: Outcome, destroy: bool) -> dict[
         "add": outcome.add,
         "change": outcome.change,
         "remove": outcome.remove,
+        "imports": outcome.imports,
     }
 
 

@@ -8,12 +8,8 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from securecart_tf.run.results import RunReport
+from securecart_tf.run.results import RunReport, counts
 from securecart_tf.run.workspace import Workspace
-
-
-def _counts(add: int, change: int, remove: int) -> str:
-    return f"+{add} ~{change} -{remove}"
 
 
 def table(report: RunReport) -> Table:
@@ -29,7 +25,7 @@ def table(report: RunReport) -> Table:
         t.add_row(
             r.stack,
             r.account,
-            _counts(r.add, r.change, r.remove),
+            counts(r.add, r.change, r.remove, r.imports),
             f"{r.duration:.1f}s",
             f"[{r.status.style}]{r.status}[/]",
             escape(notes),  # Terraform's messages and ours hold [brackets] that are text, not styles
@@ -49,15 +45,15 @@ def markdown(report: RunReport) -> str:
         "",
         f"Target: `{report.target}` · exit code {report.exit_code()} · {report.duration:.0f}s",
         "",
-        "| stack | account | + | ~ | - | time | result | notes |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "| stack | account | + | ~ | - | import | time | result | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in report.results:
         notes = _cell(r.message)
         if r.reaches:
             notes = f"**reaches {', '.join(r.reaches)} immediately**" + (f"; {notes}" if notes else "")
         lines.append(
-            f"| `{r.stack}` | {r.account} | {r.add} | {r.change} | {r.remove} | {r.duration:.1f}s | "
+            f"| `{r.stack}` | {r.account} | {r.add} | {r.change} | {r.remove} | {r.imports} | {r.duration:.1f}s | "
             f"{r.status} | {notes} |"
         )
     reaching = [r for r in report.results if r.reaches]

@@ -45,19 +45,19 @@ def test_the_terminal_table_shows_brackets_in_messages_as_text() -> None:
 def test_the_markdown_table_keeps_one_row_per_stack_whatever_the_message() -> None:
     md = markdown(_report())
     lines = md.splitlines()
-    header = lines.index("| stack | account | + | ~ | - | time | result | notes |")
+    header = lines.index("| stack | account | + | ~ | - | import | time | result | notes |")
     rows = []
     for line in lines[header + 2 :]:
         if not line.startswith("|"):
             break
         rows.append(line)
     assert [row.split(" | ")[0] for row in rows] == ["| `organization`", "| `access-dev`", "| `identity-center`"]
-    # every row has the header's 8 cells: escaped pipes do not split a cell
-    assert all(row.replace("\\|", "").count("|") == 9 for row in rows)
+    # every row has the header's 9 cells: escaped pipes do not split a cell
+    assert all(row.replace("\\|", "").count("|") == 10 for row in rows)
     failed = rows[1]
     assert "Please see the provider's documentation<br>Error: module.role" in failed
     assert "failed \\| retry [later]" in failed
-    assert "| 3 | 0 | 0 | 4.2s | planned | **reaches prod immediately** |" in rows[0]
+    assert "| 3 | 0 | 0 | 0 | 4.2s | planned | **reaches prod immediately** |" in rows[0]
     assert "**Changes that cannot be staged:** `organization` reaches prod." in md
     assert "> started the sandbox on http://127.0.0.1:4566\n> (session abc)" in md
     assert "exit code 1" in md
@@ -69,3 +69,12 @@ def test_progress_lines_show_brackets_in_details_as_text(capsys: pytest.CaptureF
     progress = Progress("plan · dev")
     progress("access-dev", "failed", 'module.role["HandRole"]: accounts [dev] refused')
     assert 'access-dev: failed (module.role["HandRole"]: accounts [dev] refused)' in capsys.readouterr().err
+
+
+def test_a_plan_that_only_imports_is_a_change_to_apply_and_says_how_many() -> None:
+    adopting = StackResult("organization", "management", "main", "planned", imports=7)
+    report = RunReport("plan", "main", "0123456789ab", "sandbox:abc", [adopting])
+    assert adopting.has_changes
+    assert report.exit_code() == 2
+    assert "+0 ~0 -0 (7 to import)" in _terminal(report)
+    assert "| `organization` | management | 0 | 0 | 0 | 7 |" in markdown(report)
