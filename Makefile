@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 # Three workers, one test file each: Terraform plans are CPU-bound, but much of an apply is waiting on AWS.
 test: $(STAMP)
-	$(BIN)/pytest -n 3 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile --durations=30
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not integration and not modules and not e2e and not browser"

@@ -1,0 +1,40 @@
+"""What `import` takes from its command line before it reads anything: stages, and files it must not overwrite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from securecart_tf.adopt.importer import existing_files, parse_stages
+from securecart_tf.errors import SecureCartError
+
+
+def test_stages_keep_the_order_given_in_one_argument_or_several() -> None:
+    assert parse_stages(["dev=a,b staging=c", "prod=d"]) == {"dev": ["a", "b"], "staging": ["c"], "prod": ["d"]}
+    assert list(parse_stages(["prod=d dev=a"]) or {}) == ["prod", "dev"]
+    assert parse_stages([]) is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("dev", "is not STAGE=ACCOUNT"),
+        ("=a", "is not STAGE=ACCOUNT"),
+        ("dev=", "is not STAGE=ACCOUNT"),
+        ("dev=a dev=b", "given twice"),
+    ],
+)
+def test_a_bad_stage_is_named_with_the_form_it_should_take(spec: str, says: str) -> None:
+    with pytest.raises(SecureCartError) as caught:
+        parse_stages([spec])
+    assert says in caught.value.message
+    assert caught.value.hint and "--stages" in caught.value.hint
+
+
+def test_only_files_that_exist_are_named_as_in_the_way(tmp_path: Path) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "main.yaml").write_text("name: main\n")
+    (tmp_path / "access-matrix.yaml").write_text("version: 1\n")
+    wanted = ["policies/scp-a.json", "environments/main.yaml", "access-matrix.yaml", "adopted.yaml"]
+    assert existing_files(tmp_path, wanted) == ["access-matrix.yaml", "environments/main.yaml"]
