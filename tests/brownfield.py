@@ -200,8 +200,10 @@ def workload_roles(bf: Brownfield, account: str) -> None:
                 "Principal": {"Federated": oidc},
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
-                    "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
-                    "StringLike": {f"{GITHUB}:sub": "repo:payments/app:ref:refs/heads/main"},
+                    "StringEquals": {
+                        f"{GITHUB}:aud": "sts.amazonaws.com",
+                        f"{GITHUB}:sub": "repo:payments/app:ref:refs/heads/main",
+                    },
                 },
             }
         ),

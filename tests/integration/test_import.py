@@ -59,6 +59,12 @@ def test_import_writes_a_matrix_in_the_shapes_a_person_would(payments: Brownfiel
     assert engineers.get("ous") == ["Workloads"] and not engineers.get("accounts")
     lambda_role = _named(matrix["roles"], "PaymentsLambda")
     assert lambda_role["accounts"] == ["payments-dev"]
+    assert lambda_role["trust"]["principals"] == [{"service": "lambda.amazonaws.com"}]
+    deploy = _named(matrix["roles"], "AppDeploy")["trust"]["principals"]
+    assert deploy == [{"oidc": {"provider": "github", "subject": "repo:payments/app:ref:refs/heads/main"}}]
+    vendor = _named(matrix["roles"], "VendorRead")["trust"]["principals"]
+    assert vendor == [{"external": {"account_id": brownfield.VENDOR_ACCOUNT, "external_id": "acme-7f3a"}}]
+    assert _named(matrix["roles"], "AuditFromLogArchive")["trust"]["principals"] == [{"account": "log-archive"}]
     office = _named(matrix["roles"], "OfficeOnly")
     kept = json.loads((payments.project / office["trust"]["policy_file"]).read_text())
     assert kept["Statement"][0]["Condition"] == {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}
