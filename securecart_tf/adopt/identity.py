@@ -13,7 +13,7 @@ from securecart_tf.adopt.inventory import (
     LiveIdentityCenter,
     LivePermissionSet,
 )
-from securecart_tf.adopt.scope import Scope, collapse, listing
+from securecart_tf.adopt.scope import Scope, collapse, count, listing
 from securecart_tf.adopt.yamltext import Commented
 from securecart_tf.config.schema import GROUP_NAME
 
@@ -25,11 +25,10 @@ IDENTITY_SOURCE_NOTE = (
 
 def _find_policy(scope: Scope, ref: CustomerPolicyRef, accounts: list[str]) -> dict[str, LiveCustomerPolicy]:
     """Account → the live customer policy `ref` names there, in each of `accounts` that has it."""
-    ids = scope.ids
     found: dict[str, LiveCustomerPolicy] = {}
     for iam in scope.inv.iam:
         name = scope.names.get(iam.account_id)
-        if name in accounts and ids.get(name) == iam.account_id:
+        if name is not None and name in accounts:
             policy = next((p for p in iam.policies if p.name == ref.name and p.path == ref.path), None)
             if policy is not None:
                 found[name] = policy
@@ -138,7 +137,7 @@ class _IdentityCenter:
         adopted |= {"inline_policies": [], "boundaries": []}
         for ps in sorted(self.ic.permission_sets, key=lambda p: p.name.lower()):
             entry = self.permission_set(ps)
-            out.append(Commented(entry, f"{ps.arn}, assigned in {len(self.accounts_of(ps))} accounts"))
+            out.append(Commented(entry, f"{ps.arn}, assigned in {count(len(self.accounts_of(ps)), 'account')}"))
             adopted["permission_sets"][ps.name] = ps.arn
             if ps.managed_policies:
                 adopted["managed_policies"][ps.name] = sorted(ps.managed_policies)
@@ -161,7 +160,7 @@ class _IdentityCenter:
         for (group_id, arn), accounts in keyed:
             group, ps = self.groups[group_id].name, self.sets[arn].name
             entry = {"group": group, "permission_set": ps, **collapse(self.scope, accounts)}
-            out.append(Commented(entry, f"{group_id} in {len(accounts)} accounts"))
+            out.append(Commented(entry, f"{group_id} in {count(len(accounts), 'account')}"))
             records += [
                 {"group": group, "permission_set": ps, "account": acc, "principal_id": group_id}
                 for acc in self.scope.sort_accounts(accounts)

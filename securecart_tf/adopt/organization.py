@@ -8,7 +8,7 @@ from typing import Any
 from securecart_tf.adopt.guardrails import match_builtin
 from securecart_tf.adopt.inventory import LivePolicy, LiveUnit
 from securecart_tf.adopt.names import file_stem, guardrail_name
-from securecart_tf.adopt.scope import Scope, listing, placements
+from securecart_tf.adopt.scope import Scope, count, listing, placements
 from securecart_tf.adopt.yamltext import Commented
 
 _KIND = {"SERVICE_CONTROL_POLICY": "scp", "RESOURCE_CONTROL_POLICY": "rcp"}
@@ -136,7 +136,7 @@ def guardrails(scope: Scope) -> tuple[list[Commented], dict[str, str], dict[str,
         entry = _guardrail(scope, policy, name, targets)
         ids[name] = policy.id
         attachments[name] = keys
-        out.append(Commented(entry, f"{policy.id}, attached to {len(keys)} target{'s' if len(keys) != 1 else ''}"))
+        out.append(Commented(entry, f"{policy.id}, attached to {count(len(keys), 'target')}"))
     return out, ids, attachments
 
 
@@ -145,7 +145,7 @@ def tag_changes(scope: Scope, ous: int, policies: int) -> None:
     managed = "securecart:managed-by, securecart:stack"
     both = "securecart:managed-by and securecart:stack"
     if ous:
-        scope.changes.append(f"tags {managed} and securecart:ou are added to {ous} OUs")
+        scope.changes.append(f"tags {managed} and securecart:ou are added to {count(ous, 'OU')}")
     members = [n for n in scope.account_order() if n != scope.management]
     if members:
         scope.changes.append(f"tags {managed} and securecart:account are added to accounts {listing(members)}")
@@ -153,6 +153,6 @@ def tag_changes(scope: Scope, ous: int, policies: int) -> None:
     if staged:
         scope.changes.append(f"tag securecart:environment is added to accounts {listing(staged)}")
     if policies:
-        scope.changes.append(f"tags {both} are added to {policies} SCPs and RCPs")
+        scope.changes.append(f"tags {both} are added to {count(policies, 'SCP or RCP', 'SCPs and RCPs')}")
     if scope.inv.feature_set != "ALL":
         scope.changes.append(f"the organization's feature set {scope.inv.feature_set} becomes ALL")

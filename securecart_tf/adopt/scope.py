@@ -13,6 +13,11 @@ _LISTED = 10
 """Names listed at most in one line of a summary; the rest are counted."""
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 account', '3 accounts'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def listing(names: list[str]) -> str:
     """'a, b and c', or the first names and how many more."""
     if len(names) > _LISTED:

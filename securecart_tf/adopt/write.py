@@ -13,7 +13,7 @@ from securecart_tf.adopt.inventory import Inventory
 from securecart_tf.adopt.organization import accounts, guardrails, tag_changes, units
 from securecart_tf.adopt.policies import oidc_providers, policy_entries
 from securecart_tf.adopt.roles import role_entries
-from securecart_tf.adopt.scope import Scope, listing
+from securecart_tf.adopt.scope import Scope, count, listing
 from securecart_tf.adopt.stages import assign_stages, environment_files
 from securecart_tf.adopt.yamltext import Commented, dump
 from securecart_tf.config.adoption import ADOPTION_FILE, Adoption
@@ -132,9 +132,13 @@ def _delegated(scope: Scope) -> list[dict[str, str]]:
 def _summaries(scope: Scope, ous: int, policies: int, roles: int, customer: int, ic: dict[str, Any] | None) -> None:
     tag_changes(scope, ous, policies)
     if roles:
-        scope.changes.append(f"tags {_MANAGED} and securecart:audience are added to {roles} roles, in each account")
+        scope.changes.append(
+            f"tags {_MANAGED} and securecart:audience are added to {count(roles, 'role')}, in each account"
+        )
     if customer:
-        scope.changes.append(f"tags {_AND} are added to {customer} customer-managed policies, in each account")
+        scope.changes.append(
+            f"tags {_AND} are added to {count(customer, 'customer policy', 'customer policies')}, in each account"
+        )
     if ic and ic["permission_sets"]:
         names = [c.value["name"] for c in ic["permission_sets"]]
         scope.changes.append(f"tags {_AND} are added to permission sets {listing(names)}")

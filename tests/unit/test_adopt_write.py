@@ -224,7 +224,7 @@ def _with_iam(inv: Inventory, account: str, *roles: LiveRole, **kw: Any) -> Inve
     iam = []
     for entry in inv.iam:
         if entry.account_id == account:
-            extra = {k: (*getattr(entry, k), *v) for k, v in kw.items()}
+            extra: dict[str, Any] = {k: (*getattr(entry, k), *v) for k, v in kw.items()}
             entry = dataclasses.replace(entry, roles=(*entry.roles, *roles), **extra)
         iam.append(entry)
     return dataclasses.replace(inv, iam=tuple(iam))
@@ -246,8 +246,14 @@ def _save(written: Written, folder: Path) -> Path:
     return folder / "access-matrix.yaml"
 
 
+def _errors(written: Written, folder: Path) -> list[str]:
+    """The error findings of the written project, loaded from `folder` as `validate` loads it."""
+    findings = run_checks(load_project(_save(written, folder)))
+    return [f"{f.rule}: {f.message}" for f in findings if f.severity == Severity.error]
+
+
 def _role_entry(written: Written, name: str) -> dict[str, Any]:
-    roles = [r for r in _matrix(written).get("roles", []) if r["name"] == name]
+    roles: list[dict[str, Any]] = [r for r in _matrix(written).get("roles", []) if r["name"] == name]
     assert len(roles) == 1, roles
     return roles[0]
 
@@ -258,8 +264,7 @@ def _role_entry(written: Written, name: str) -> dict[str, Any]:
 def test_a_clean_organization_loads_and_validates_without_errors(tmp_path: Path) -> None:
     written = _write(organization())
     project = load_project(_save(written, tmp_path))
-    errors = [f for f in run_checks(project) if f.severity == Severity.error]
-    assert errors == []
+    assert [f for f in run_checks(project) if f.severity == Severity.error] == []
     assert [a.name for a in project.matrix.accounts] == [
         "management-account",
         "dev",
@@ -482,7 +487,7 @@ def _trust_of(statement: dict[str, Any], account: str = PROD, **kw: Any) -> tupl
     return written, _role_entry(written, "Probe")
 
 
-def test_trust_shape_role() -> None:
+def test_trust_shape_role(tmp_path: Path) -> None:
     statement = {
         "Sid": "RoleDeployRole",
         "Effect": "Allow",
@@ -490,12 +495,13 @@ def test_trust_shape_role() -> None:
         "Action": "sts:AssumeRole",
     }
     written, role = _trust_of(statement)
+    assert _errors(written, tmp_path) == []
     assert role["trust"] == {"principals": [{"role": {"role": "DeployRole", "account": "dev"}}]}
     assert role["audience"] == "platform"
     assert not any("Probe" in c for c in written.changes)
 
 
-def test_trust_shape_identity_center_as_securecart_writes_it() -> None:
+def test_trust_shape_identity_center_as_securecart_writes_it(tmp_path: Path) -> None:
     statement = {
         "Sid": "IdentityCenterAuditAccess",
         "Effect": "Allow",
@@ -503,16 +509,18 @@ def test_trust_shape_identity_center_as_securecart_writes_it() -> None:
         "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
         "Condition": {"ArnLike": {"aws:PrincipalArn": f"{SSO_PATH}/*AWSReservedSSO_AuditAccess_*"}},
     }
-    _, role = _trust_of(statement)
+    written, role = _trust_of(statement)
+    assert _errors(written, tmp_path) == []
     assert role["trust"] == {
         "principals": [{"identity_center": {"permission_set": "AuditAccess", "account": "security-tooling"}}]
     }
     assert role["audience"] == "human"
 
 
-def test_trust_shape_identity_center_from_the_sso_role_arn_is_rewritten_and_said() -> None:
+def test_trust_shape_identity_center_from_the_sso_role_arn_is_rewritten_and_said(tmp_path: Path) -> None:
     sso = f"{SSO_PATH}/eu-west-1/AWSReservedSSO_DevAccess_0123abcd4567ef89"
     written, role = _trust_of({"Effect": "Allow", "Principal": {"AWS": sso}, "Action": "sts:AssumeRole"})
+    assert _errors(written, tmp_path) == []
     assert role["trust"] == {
         "principals": [{"identity_center": {"permission_set": "DevAccess", "account": "security-tooling"}}]
     }
@@ -522,7 +530,7 @@ def test_trust_shape_identity_center_from_the_sso_role_arn_is_rewritten_and_said
     ]
 
 
-def test_trust_shape_oidc_with_its_provider_in_the_adoption_record() -> None:
+def test_trust_shape_oidc_with_its_provider_in_the_adoption_record(tmp_path: Path) -> None:
     provider = f"arn:aws:iam::{DEV}:oidc-provider/{GH}"
     statement = {
         "Sid": "GitHubActions",
@@ -533,6 +541,7 @@ def test_trust_shape_oidc_with_its_provider_in_the_adoption_record() -> None:
     }
     oidc = (LiveOidcProvider(provider, GH, ("sts.amazonaws.com",)),)
     written, role = _trust_of(statement, DEV, oidc_providers=oidc)
+    assert _errors(written, tmp_path) == []
     assert role["trust"] == {
         "principals": [{"oidc": {"provider": "github", "subject": "repo:shop/app:environment:dev"}}]
     }
@@ -540,7 +549,7 @@ def test_trust_shape_oidc_with_its_provider_in_the_adoption_record() -> None:
     assert written.adoption.accounts["dev"].oidc_providers == {"github": provider}
 
 
-def test_trust_shape_external_with_external_id_and_expiry() -> None:
+def test_trust_shape_external_with_external_id_and_expiry(tmp_path: Path) -> None:
     statement = {
         "Sid": f"External{VENDOR}",
         "Effect": "Allow",
@@ -551,7 +560,8 @@ def test_trust_shape_external_with_external_id_and_expiry() -> None:
             "DateLessThan": {"aws:CurrentTime": "2027-06-30T00:00:00Z"},
         },
     }
-    _, role = _trust_of(statement)
+    written, role = _trust_of(statement)
+    assert _errors(written, tmp_path) == []
     assert role["trust"] == {
         "principals": [{"external": {"account_id": VENDOR, "external_id": "shop-acme-1"}}],
         "expires": "2027-06-30",
@@ -559,7 +569,7 @@ def test_trust_shape_external_with_external_id_and_expiry() -> None:
     assert role["audience"] == "vendor"
 
 
-def test_trust_shape_account_with_mfa() -> None:
+def test_trust_shape_account_with_mfa(tmp_path: Path) -> None:
     statement = {
         "Sid": "Accountdev",
         "Effect": "Allow",
@@ -567,7 +577,8 @@ def test_trust_shape_account_with_mfa() -> None:
         "Action": "sts:AssumeRole",
         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
     }
-    _, role = _trust_of(statement)
+    written, role = _trust_of(statement)
+    assert _errors(written, tmp_path) == []
     assert role["trust"] == {"principals": [{"account": "dev"}], "require_mfa": True}
 
 
