@@ -105,6 +105,7 @@ class _IdentityCenter:
         for account, policy in found.items():
             if account in accounts:
                 self.scope.use_policy(account, policy)
+        self.scope.policy_definitions.setdefault(ref.name, next(iter(found.values())))
         return ref.name
 
     def _read(self, account: str) -> bool:

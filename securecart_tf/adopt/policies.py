@@ -24,8 +24,8 @@ def _variant(policy: LiveCustomerPolicy) -> str:
 def policy_entries(scope: Scope) -> list[Commented]:
     """The `policies:` list, from the policies `scope` records as used; adoption entries in `scope`."""
     out: list[Commented] = []
-    for name in sorted(scope.policy_uses, key=str.lower):
-        uses = scope.policy_uses[name]
+    for name in sorted(scope.policy_uses.keys() | scope.policy_definitions.keys(), key=str.lower):
+        uses = scope.policy_uses.get(name) or {"": scope.policy_definitions[name]}
         groups: dict[str, list[str]] = {}
         for account in scope.sort_accounts(list(uses)):
             groups.setdefault(_variant(uses[account]), []).append(account)
@@ -37,7 +37,8 @@ def policy_entries(scope: Scope) -> list[Commented]:
                 f"{listing(accounts)}, which the matrix keeps; the first apply makes it the same"
             )
         for account, policy in uses.items():
-            scope.adopted(account)["policies"][name] = policy.arn
+            if account:  # "": a definition only, used where it does not exist yet
+                scope.adopted(account)["policies"][name] = policy.arn
         entry: dict[str, Any] = {"name": name}
         if kept.description:
             entry["description"] = kept.description
@@ -49,7 +50,8 @@ def policy_entries(scope: Scope) -> list[Commented]:
             entry["file"] = path
         else:
             entry["document"] = kept.document
-        out.append(Commented(entry, f"{kept.arn} in {listing(scope.sort_accounts(list(uses)))}"))
+        held = scope.sort_accounts([a for a in uses if a])
+        out.append(Commented(entry, f"{kept.arn} in {listing(held)}" if held else f"from {kept.arn}"))
     _unused(scope)
     return out
 

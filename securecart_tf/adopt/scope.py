@@ -42,6 +42,8 @@ class Scope:
     """Matrix account name → its AdoptedAccount fields."""
     policy_uses: dict[str, dict[str, LiveCustomerPolicy]] = field(default_factory=dict)
     """Customer policy name → account name → the live policy a role or permission set there uses."""
+    policy_definitions: dict[str, LiveCustomerPolicy] = field(default_factory=dict)
+    """Customer policy name → a live copy to define it from, where no account that uses it holds it yet."""
 
     def __post_init__(self) -> None:
         inv = self.inv

@@ -120,6 +120,10 @@ def _delegated(scope: Scope) -> list[dict[str, str]]:
     for admin in sorted(scope.inv.delegated_admins, key=lambda d: (d.service_principal, d.account_id)):
         account = scope.names.get(admin.account_id)
         if account is None:
+            scope.unexpressed.append(
+                f"delegated administrator {admin.account_id} for {admin.service_principal}: an account the matrix "
+                "does not list; left as it is"
+            )
             continue
         out.append({"account": account, "service_principal": admin.service_principal})
         scope.unexpressed.append(

@@ -22,6 +22,7 @@ from securecart_tf.adopt.inventory import (
     LiveAccountIam,
     LiveAssignment,
     LiveCustomerPolicy,
+    LiveDelegatedAdmin,
     LiveGroup,
     LiveIdentityCenter,
     LiveOidcProvider,
@@ -706,3 +707,48 @@ def test_bad_stages_are_refused_with_a_clear_message(stages: dict[str, list[str]
     with pytest.raises(SecureCartError) as caught:
         _write(organization(), stages=stages)
     assert caught.value.message == message
+
+
+def test_a_region_allow_list_with_the_default_global_services_needs_only_its_regions() -> None:
+    from securecart_tf.iam.guardrails import GLOBAL_SERVICES  # the live policy lists them all, in its own order
+
+    doc = json.loads(json.dumps(REGIONS))
+    doc["Statement"][0]["NotAction"] = sorted(GLOBAL_SERVICES, reverse=True)
+    inv = dataclasses.replace(
+        organization(), policies=(LivePolicy("p-c1", "regions", "SERVICE_CONTROL_POLICY", "x", doc, (WORKLOADS,)),)
+    )
+    guardrail = _matrix(_write(inv))["guardrails"][0]
+    assert (guardrail["builtin"], guardrail["parameters"]) == (
+        "region-allow-list",
+        {"regions": ["eu-west-1", "us-east-1"]},
+    )
+
+
+def test_a_permission_set_policy_held_only_outside_its_accounts_is_defined_and_created_there(tmp_path: Path) -> None:
+    # DevAccess (dev, staging) names ShopRead, which only prod holds
+    inv = organization()
+    iam = tuple(dataclasses.replace(i, roles=(), policies=()) for i in inv.iam if i.account_id != PROD)
+    inv = dataclasses.replace(inv, iam=(*iam, LiveAccountIam(PROD, policies=(_shop_read(PROD),))))
+    written = _write(inv)
+    assert _matrix(written)["policies"] == [
+        {"name": "ShopRead", "description": "Read the shop", "document": ALLOW_READ}
+    ]
+    assert (
+        "policy ShopRead is created in dev and staging, where permission set DevAccess is assigned and Identity Center "
+        "expects it"
+    ) in written.changes
+    assert written.adoption.accounts == {}
+    assert _errors(written, tmp_path) == []
+
+
+def test_delegated_administrators_are_recorded_and_listed() -> None:
+    admins = (LiveDelegatedAdmin(SECURITY, "guardduty.amazonaws.com"), LiveDelegatedAdmin(OLD, "config.amazonaws.com"))
+    written = _write(dataclasses.replace(organization(), delegated_admins=admins))
+    assert [(d.account, d.service_principal) for d in written.adoption.delegated_administrators] == [
+        ("security-tooling", "guardduty.amazonaws.com")
+    ]
+    assert [u for u in written.unexpressed if u.startswith("delegated administrator")] == [
+        f"delegated administrator {OLD} for config.amazonaws.com: an account the matrix does not list; left as it is",
+        "delegated administrator security-tooling for guardduty.amazonaws.com: the matrix names delegated "
+        "administrators only through security_baseline; left as it is",
+    ]
