@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from securecart_tf.adopt.guardrails import match_builtin
-from securecart_tf.adopt.inventory import LivePolicy, LiveUnit
+from securecart_tf.adopt.inventory import LiveAccount, LivePolicy, LiveUnit
 from securecart_tf.adopt.names import file_stem, guardrail_name
 from securecart_tf.adopt.scope import Scope, count, listing, placements
 from securecart_tf.adopt.yamltext import Commented
@@ -48,11 +48,8 @@ def accounts(scope: Scope) -> list[Commented]:
         if account_id != inv.management_account_id:
             entry["id"] = account_id
             entry["access_role_exists"] = True
-        elif acc is not None and acc.parent_id != inv.root_id:
-            scope.unexpressed.append(
-                f"the management account {name} sits in an OU; the matrix places it at the root and securecart-tf "
-                "never moves it"
-            )
+        if acc is not None:
+            _placement_notes(scope, name, acc)
         out.append(Commented(entry, f"{account_id} {json.dumps(scope.aws_names[name], ensure_ascii=False)}"))
     for acc in inv.accounts:
         if acc.id not in scope.names:
@@ -60,6 +57,23 @@ def accounts(scope: Scope) -> list[Commented]:
                 f"account {acc.name!r} ({acc.id}) is {acc.status}: left out of the matrix, with what it holds"
             )
     return out
+
+
+def _placement_notes(scope: Scope, name: str, acc: LiveAccount) -> None:
+    """Say where the matrix places an account elsewhere than AWS has it."""
+    inv = scope.inv
+    if acc.parent_id == inv.root_id:
+        return
+    if acc.id == inv.management_account_id:
+        scope.unexpressed.append(
+            f"the management account {name} sits in an OU; the matrix places it at the root and securecart-tf "
+            "never moves it"
+        )
+    elif acc.parent_id not in {u.id for u in inv.units}:
+        scope.changes.append(
+            f"account {name} sits in {acc.parent_id}, an OU the inventory does not hold; the matrix places it at "
+            "the root, where the first apply moves it"
+        )
 
 
 def _targets(scope: Scope, policy: LivePolicy) -> tuple[dict[str, list[str]], list[str]]:

@@ -11,7 +11,7 @@ from typing import Any
 from securecart_tf.adopt.inventory import Document, LiveAccountIam, LiveCustomerPolicy, LiveRole
 from securecart_tf.adopt.names import file_stem
 from securecart_tf.adopt.scope import Scope, listing
-from securecart_tf.adopt.trust import TrustContext, map_trust
+from securecart_tf.adopt.trust import TrustContext, map_trust, policy_file_yaml
 from securecart_tf.adopt.yamltext import Commented
 from securecart_tf.config.schema import POLICY_ARN
 
@@ -40,6 +40,10 @@ def _policy_ref(arn: str, iam: LiveAccountIam) -> tuple[Any, LiveCustomerPolicy 
     return ({"policy": policy.name}, policy) if policy is not None else None
 
 
+def _trust_file(role: LiveRole) -> str:
+    return f"trust/{file_stem(role.name)}.json"
+
+
 def _trust(scope: Scope, role: LiveRole, account: str, permission_sets: frozenset[str]) -> tuple[Any, ...]:
     """(trust value, audience, the live document when it is kept as a file, rewrites)."""
     ctx = TrustContext(scope.ids, account, scope.partition, permission_sets, scope.stage_of.get(account))
@@ -48,7 +52,7 @@ def _trust(scope: Scope, role: LiveRole, account: str, permission_sets: frozense
         return mapped.trust, mapped.audience, None, mapped.rewrites
     kinds = {k for s in _statements(role.trust_policy) for k in (s.get("Principal") or {})}
     audience = "ci" if "Federated" in kinds else "service" if kinds == {"Service"} else "platform"
-    return {"policy_file": f"trust/{file_stem(role.name)}.json"}, audience, role.trust_policy, []
+    return policy_file_yaml(_trust_file(role)), audience, role.trust_policy, []
 
 
 def _statements(doc: Document) -> list[dict[str, Any]]:
@@ -136,7 +140,7 @@ def role_entries(scope: Scope, permission_sets: frozenset[str]) -> list[Commente
             )
         entry = _with_accounts(kept.entry, accounts)
         if kept.trust_document is not None:
-            path = kept.entry["trust"]["policy_file"]
+            path = _trust_file(kept.live[accounts[0]])
             scope.files[path] = json.dumps(kept.trust_document, indent=2) + "\n"
             scope.notes.append(
                 f"role {name} ({listing(accounts)}): its trust policy is not one of the matrix's trust shapes; it is "

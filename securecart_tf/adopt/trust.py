@@ -51,6 +51,19 @@ class MappedTrust:
     """What the first apply rewrites in the trust policy, though what it allows stays the same."""
 
 
+def principal_yaml(kind: str, value: Any) -> Principal:
+    """The YAML of one trust principal: `{kind: value}`. Every shape is written here (and the file escape hatch
+    in `policy_file_yaml`), so a change to the schema's shapes changes this module alone:
+    `{account: NAME}`, `{role: {role, account}}`, `{identity_center: {permission_set, account}}`,
+    `{oidc: {provider: github, subject}}`, `{external: {account_id, external_id?}}`, `{service: PRINCIPAL}`."""
+    return {kind: value}
+
+
+def policy_file_yaml(path: str) -> dict[str, Any]:
+    """The `trust:` of a role whose live trust policy is kept as it is, in the JSON file `path`."""
+    return {"policy_file": path}
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
@@ -72,13 +85,13 @@ def _aws_principal(arn: str, statement: dict[str, Any], ctx: TrustContext) -> tu
             external_id = _condition(statement, "StringEquals", "sts:ExternalId")
             if external_id is not None and not (isinstance(external_id, str) and re.match(EXTERNAL_ID, external_id)):
                 return None
-            return {
-                "external": {"account_id": account_id, **({"external_id": external_id} if external_id else {})}
-            }, False
+            external = {"account_id": account_id, **({"external_id": external_id} if external_id else {})}
+            return principal_yaml("external", external), False
         sso = _SSO_PATTERN.match(str(_condition(statement, "ArnLike", "aws:PrincipalArn") or ""))
         if sso is not None and sso.group(2) in ctx.permission_sets:
-            return {"identity_center": {"permission_set": sso.group(2), "account": names[account_id]}}, False
-        return {"account": names[account_id]}, False
+            sessions = {"permission_set": sso.group(2), "account": names[account_id]}
+            return principal_yaml("identity_center", sessions), False
+        return principal_yaml("account", names[account_id]), False
     role = _ROLE.match(arn)
     if role is None or role.group(1) not in names:
         return None
@@ -87,10 +100,10 @@ def _aws_principal(arn: str, statement: dict[str, Any], ctx: TrustContext) -> tu
     if sso_role is not None:
         if sso_role.group(1) not in ctx.permission_sets:
             return None
-        return {"identity_center": {"permission_set": sso_role.group(1), "account": account}}, True
+        return principal_yaml("identity_center", {"permission_set": sso_role.group(1), "account": account}), True
     if "/" in role.group(2):
         return None
-    return {"role": {"role": role.group(2), "account": account}}, False
+    return principal_yaml("role", {"role": role.group(2), "account": account}), False
 
 
 def _principal(statement: Any, ctx: TrustContext) -> tuple[Principal, bool] | None:
@@ -104,13 +117,13 @@ def _principal(statement: Any, ctx: TrustContext) -> tuple[Principal, bool] | No
     if len(values) != 1 or not isinstance(values[0], str):
         return None
     if kind == "Service":
-        return {"service": values[0]}, False
+        return principal_yaml("service", values[0]), False
     if kind == "Federated":
         provider = _GITHUB.match(values[0])
         subject = _condition(statement, "StringEquals", f"{documents.GITHUB_OIDC_HOST}:sub")
         if provider is None or provider.group(1) != ctx.account_ids[ctx.self_account] or not isinstance(subject, str):
             return None
-        return {"oidc": {"provider": "github", "subject": subject}}, False
+        return principal_yaml("oidc", {"provider": "github", "subject": subject}), False
     if kind == "AWS":
         return _aws_principal(values[0], statement, ctx)
     return None

@@ -752,3 +752,41 @@ def test_delegated_administrators_are_recorded_and_listed() -> None:
         "delegated administrator security-tooling for guardduty.amazonaws.com: the matrix names delegated "
         "administrators only through security_baseline; left as it is",
     ]
+
+
+def test_an_assignment_covering_a_whole_parent_ou_names_the_parent_only() -> None:
+    inv = organization()
+    assert inv.identity_center is not None
+    kept = tuple(
+        a
+        for a in inv.identity_center.assignments
+        if a.principal_id != "g-audit" or a.account_id in (DEV, STAGING, PROD)
+    )
+    inv = dataclasses.replace(inv, identity_center=dataclasses.replace(inv.identity_center, assignments=kept))
+    assert _matrix(_write(inv))["identity_center"]["assignments"][0] == {
+        "group": "Auditors",
+        "permission_set": "AuditAccess",
+        "ous": ["Workloads"],
+    }
+
+
+def test_the_management_account_in_an_ou_is_placed_at_the_root_and_said(tmp_path: Path) -> None:
+    inv = organization()
+    accounts = tuple(dataclasses.replace(a, parent_id=SECOU) if a.id == MGMT else a for a in inv.accounts)
+    written = _write(dataclasses.replace(inv, accounts=accounts))
+    assert _matrix(written)["accounts"][0]["ou"] == "/"
+    assert (
+        "the management account management-account sits in an OU; the matrix places it at the root and "
+        "securecart-tf never moves it"
+    ) in written.unexpressed
+    assert _errors(written, tmp_path) == []
+
+
+def test_an_account_under_an_ou_the_inventory_lacks_is_a_named_move() -> None:
+    inv = organization()
+    accounts = tuple(dataclasses.replace(a, parent_id="ou-ab12-zzzzzzz9") if a.id == PROD else a for a in inv.accounts)
+    written = _write(dataclasses.replace(inv, accounts=accounts))
+    assert (
+        "account prod sits in ou-ab12-zzzzzzz9, an OU the inventory does not hold; the matrix places it at the root, "
+        "where the first apply moves it"
+    ) in written.changes
