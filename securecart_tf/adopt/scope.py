@@ -45,6 +45,9 @@ class Scope:
     policy_definitions: dict[str, LiveCustomerPolicy] = field(default_factory=dict)
     """Customer policy name → a live copy to define it from, where no account that uses it holds it yet."""
 
+    ids: dict[str, str] = field(default_factory=dict)
+    """Matrix name → account ID."""
+
     def __post_init__(self) -> None:
         inv = self.inv
         listed = [a for a in inv.accounts if a.status == "ACTIVE" or a.id == inv.management_account_id]
@@ -52,10 +55,7 @@ class Scope:
             listed.append(LiveAccount(inv.management_account_id, "management", "", inv.root_id))
         self.names = account_names(listed, inv.management_account_id)
         self.aws_names = {self.names[a.id]: a.name for a in listed}
-
-    @property
-    def ids(self) -> dict[str, str]:
-        return {name: account_id for account_id, name in self.names.items()}
+        self.ids = {name: account_id for account_id, name in self.names.items()}
 
     @property
     def management(self) -> str:

@@ -32,14 +32,12 @@ class TrustContext:
 
     account_ids: dict[str, str]
     """Matrix account name → its ID, for every account of the organization the matrix lists."""
+    names: dict[str, str]
+    """The inverse of account_ids."""
     self_account: str
     partition: str
     permission_sets: frozenset[str] = frozenset()
     environment: str | None = None
-
-    @property
-    def names(self) -> dict[str, str]:
-        return {v: k for k, v in self.account_ids.items()}
 
 
 @dataclass

@@ -6,6 +6,7 @@ here. Scalars are still formatted by PyYAML, which knows when a value must be qu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,32 @@ def strip_comments(node: Any) -> Any:
     return node
 
 
+_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./@+=-]*$")
+"""A word YAML reads as text when its resolver says so: no space, colon, quote, comment or flow character."""
+_PRINTABLE = re.compile(r"^[ !-&(-~]+$")
+"""Printable ASCII without the single quote: safe inside single quotes."""
+_RESOLVER = yaml.resolver.Resolver()
+_STR = "tag:yaml.org,2002:str"
+
+
+def _plain(value: str) -> bool:
+    resolved: str = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return resolved == _STR
+
+
 def scalar(value: Any) -> str:
-    """One scalar as YAML text, quoted where YAML would read it as something else."""
+    """One scalar as YAML text, quoted where YAML would read it as something else.
+
+    Words and printable ASCII are written here, without PyYAML's emitter, which a large organization would wait
+    for; the rest is left to PyYAML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and _PLAIN.match(value) and _plain(value):
+        return value
+    if isinstance(value, str) and _PRINTABLE.match(value):
+        return f"'{value}'"  # single quotes take every printable character but the quote itself
     text: str = yaml.safe_dump([value], default_flow_style=True, width=1 << 30, allow_unicode=True)
     return text.strip()[1:-1]
 

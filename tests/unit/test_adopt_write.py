@@ -33,10 +33,12 @@ from securecart_tf.adopt.inventory import (
     Skipped,
 )
 from securecart_tf.adopt.write import Written, write_project
+from securecart_tf.adopt.yamltext import Commented, dump
 from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.load import load_project
 from securecart_tf.errors import SecureCartError
 from securecart_tf.findings import Severity
+from securecart_tf.iam.guardrails import GLOBAL_SERVICES
 
 ORG = "o-abcdefghij"
 ROOT = "r-ab12"
@@ -710,8 +712,7 @@ def test_bad_stages_are_refused_with_a_clear_message(stages: dict[str, list[str]
 
 
 def test_a_region_allow_list_with_the_default_global_services_needs_only_its_regions() -> None:
-    from securecart_tf.iam.guardrails import GLOBAL_SERVICES  # the live policy lists them all, in its own order
-
+    # the live policy lists the library's global services, in an order of its own
     doc = json.loads(json.dumps(REGIONS))
     doc["Statement"][0]["NotAction"] = sorted(GLOBAL_SERVICES, reverse=True)
     inv = dataclasses.replace(
@@ -790,3 +791,20 @@ def test_an_account_under_an_ou_the_inventory_lacks_is_a_named_move() -> None:
         "account prod sits in ou-ab12-zzzzzzz9, an OU the inventory does not hold; the matrix places it at the root, "
         "where the first apply moves it"
     ) in written.changes
+
+
+TRICKY = [
+    *("true", "yes", "No", "on", "null", "~", "=", "<<", "", " lead", "trail ", "x\ny", "é", "'q'", 'say "hi"'),
+    *("123456789012", "0755", "0x1F", "1e3", "3.0", ".inf", "2027-06-30", "2027-06-30T00:00:00Z", "1_000"),
+    *("a: b", "a:b", "#x", "a #b", "- x", "-", "?", "@x", "*x", "&x", "!x", "%x", "{x}", "[x]", "a,b", "|", ">"),
+    *(True, 0, 42, "s3:GetObject", "arn:aws:iam::aws:policy/ReadOnlyAccess", "/", "/team/", "PT1H"),
+]
+
+
+@pytest.mark.parametrize("value", TRICKY, ids=repr)
+def test_yaml_text_reads_back_every_scalar_as_written(value: Any) -> None:
+    data = {"key": value, "list": [value, value], "nested": [{"name": value, "more": [{"deep": value}]}]}
+    text = dump(
+        {"key": value, "list": [value, value], "nested": [Commented({"name": value, "more": [{"deep": value}]}, "c")]}
+    )
+    assert yaml.safe_load(text) == data
