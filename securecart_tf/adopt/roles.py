@@ -46,7 +46,10 @@ def _trust_file(role: LiveRole) -> str:
 
 def _trust(scope: Scope, role: LiveRole, account: str, permission_sets: frozenset[str]) -> tuple[Any, ...]:
     """(trust value, audience, the live document when it is kept as a file, rewrites)."""
-    ctx = TrustContext(scope.ids, scope.names, account, scope.partition, permission_sets, scope.stage_of.get(account))
+    org = frozenset(a.id for a in scope.inv.accounts)
+    ctx = TrustContext(
+        scope.ids, scope.names, org, account, scope.partition, permission_sets, scope.stage_of.get(account)
+    )
     mapped = map_trust(role.trust_policy, ctx)
     if mapped is not None:
         return mapped.trust, mapped.audience, None, mapped.rewrites

@@ -34,6 +34,8 @@ class TrustContext:
     """Matrix account name → its ID, for every account of the organization the matrix lists."""
     names: dict[str, str]
     """The inverse of account_ids."""
+    organization_ids: frozenset[str]
+    """Every account of the organization, those the matrix leaves out (suspended ones) included."""
     self_account: str
     partition: str
     permission_sets: frozenset[str] = frozenset()
@@ -80,6 +82,8 @@ def _aws_principal(arn: str, statement: dict[str, Any], ctx: TrustContext) -> tu
     if (root := _ROOT.match(arn)) is not None:
         account_id = root.group(1)
         if account_id not in names:
+            if account_id in ctx.organization_ids:
+                return None  # in the organization, so no vendor, but not in the matrix either
             external_id = _condition(statement, "StringEquals", "sts:ExternalId")
             if external_id is not None and not (isinstance(external_id, str) and re.match(EXTERNAL_ID, external_id)):
                 return None

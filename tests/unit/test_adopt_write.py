@@ -808,3 +808,10 @@ def test_yaml_text_reads_back_every_scalar_as_written(value: Any) -> None:
         {"key": value, "list": [value, value], "nested": [Commented({"name": value, "more": [{"deep": value}]}, "c")]}
     )
     assert yaml.safe_load(text) == data
+
+
+def test_trusting_an_organization_account_the_matrix_leaves_out_keeps_the_policy_in_a_file() -> None:
+    # the suspended account is in the organization, so it is no vendor to call `external`
+    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OLD}:root"}, "Action": "sts:AssumeRole"}
+    _, role = _trust_of(statement)
+    assert role["trust"] == {"policy_file": "trust/Probe.json"}
