@@ -46,9 +46,14 @@ def _trust_file(role: LiveRole) -> str:
 
 def _trust(scope: Scope, role: LiveRole, account: str, permission_sets: frozenset[str]) -> tuple[Any, ...]:
     """(trust value, audience, the live document when it is kept as a file, rewrites)."""
-    org = frozenset(a.id for a in scope.inv.accounts)
     ctx = TrustContext(
-        scope.ids, scope.names, org, account, scope.partition, permission_sets, scope.stage_of.get(account)
+        scope.ids,
+        scope.names,
+        scope.organization_ids,
+        account,
+        scope.partition,
+        permission_sets,
+        scope.stage_of.get(account),
     )
     mapped = map_trust(role.trust_policy, ctx)
     if mapped is not None:

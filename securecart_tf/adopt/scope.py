@@ -47,6 +47,8 @@ class Scope:
 
     ids: dict[str, str] = field(default_factory=dict)
     """Matrix name → account ID."""
+    organization_ids: frozenset[str] = frozenset()
+    """Every account in the organization, listed in the matrix or not."""
 
     def __post_init__(self) -> None:
         inv = self.inv
@@ -56,6 +58,7 @@ class Scope:
         self.names = account_names(listed, inv.management_account_id)
         self.aws_names = {self.names[a.id]: a.name for a in listed}
         self.ids = {name: account_id for account_id, name in self.names.items()}
+        self.organization_ids = frozenset(a.id for a in inv.accounts) | {inv.management_account_id}
 
     @property
     def management(self) -> str:
