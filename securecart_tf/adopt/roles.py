@@ -99,8 +99,8 @@ def _definition(scope: Scope, iam: LiveAccountIam, account: str, role: LiveRole,
             continue
         managed.append(ref[0])
         used += [ref[1]] if ref[1] else []
-    if managed:
-        entry["managed_policies"] = managed
+    if managed:  # AWS lists attachments in no promised order; sorted, one role reads the same in every account
+        entry["managed_policies"] = sorted(managed, key=lambda ref: (isinstance(ref, dict), json.dumps(ref)))
     if role.inline_policies:
         entry["inline_policies"] = [{"name": name, "document": doc} for name, doc in role.inline_policies]
     if role.max_session_duration != 3600:
@@ -174,7 +174,7 @@ def _record(scope: Scope, kept: _Variant, accounts: list[str]) -> None:
     for account in accounts:
         live = kept.live[account]
         scope.adopted(account)["roles"][live.name] = {
-            "managed_policies": [arn for arn in live.managed_policies if arn in _expressed_arns(kept, account, live)],
+            "managed_policies": sorted(_expressed_arns(kept, account, live)),
             "inline_policies": [n for n, _ in live.inline_policies],
         }
         for policy in kept.policies.get(account, []):

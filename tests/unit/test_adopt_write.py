@@ -467,7 +467,7 @@ def test_one_role_in_two_accounts_is_one_entry_with_its_policy_and_adoption_reco
         "audience": "platform",
         "accounts": ["dev", "staging"],
         "trust": {"principals": [{"account": "security-tooling"}]},
-        "managed_policies": [{"policy": "ShopRead"}, "arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        "managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess", {"policy": "ShopRead"}],
     }
     assert _matrix(written)["policies"] == [
         {"name": "ShopRead", "description": "Read the shop", "document": ALLOW_READ}
@@ -815,3 +815,12 @@ def test_trusting_an_organization_account_the_matrix_leaves_out_keeps_the_policy
     statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OLD}:root"}, "Action": "sts:AssumeRole"}
     _, role = _trust_of(statement)
     assert role["trust"] == {"policy_file": "trust/Probe.json"}
+
+
+def test_attachments_listed_in_another_order_are_the_same_role() -> None:
+    inv = organization()
+    swapped = _deploy_role(STAGING)
+    swapped = dataclasses.replace(swapped, managed_policies=tuple(reversed(swapped.managed_policies)))
+    iam = tuple(dataclasses.replace(i, roles=(swapped,)) if i.account_id == STAGING else i for i in inv.iam)
+    written = _write(dataclasses.replace(inv, iam=iam))
+    assert _role_entry(written, "DeployRole")["accounts"] == ["dev", "staging"]
