@@ -824,3 +824,37 @@ def test_attachments_listed_in_another_order_are_the_same_role() -> None:
     iam = tuple(dataclasses.replace(i, roles=(swapped,)) if i.account_id == STAGING else i for i in inv.iam)
     written = _write(dataclasses.replace(inv, iam=iam))
     assert _role_entry(written, "DeployRole")["accounts"] == ["dev", "staging"]
+
+
+def test_a_security_services_guardrail_for_cloudtrail_alone_infers_its_services_and_exempt_role() -> None:
+    actions = [
+        "cloudtrail:StopLogging",
+        "cloudtrail:DeleteTrail",
+        "cloudtrail:UpdateTrail",
+        "cloudtrail:PutEventSelectors",
+    ]
+    roles = ["OrganizationAccountAccessRole", "SecurityAuditRole"]
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ProtectSecurityServices",
+                "Effect": "Deny",
+                "Action": actions,
+                "Resource": "*",
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::*:role/{r}" for r in roles]}},
+            }
+        ],
+    }
+    inv = dataclasses.replace(
+        organization(), policies=(LivePolicy("p-d1", "trail", "SERVICE_CONTROL_POLICY", "x", doc, (ROOT,)),)
+    )
+    guardrail = _matrix(_write(inv))["guardrails"][0]
+    assert guardrail == {
+        "name": "trail",
+        "builtin": "protect-security-services",
+        "description": "x",
+        "parameters": {"services": ["cloudtrail"]},
+        "targets": {"ous": ["/"]},
+        "exempt_roles": ["SecurityAuditRole"],
+    }
