@@ -1,13 +1,12 @@
 """The live reader against a brownfield organization built with boto3 alone, in the sandbox's own app.
 
-The sandbox (moto behind the shims) is served in-process on a loopback port, so the reader talks HTTP to it
+The sandbox (moto behind the shims) is served in-process (`tests.inprocess`), so the reader talks HTTP to it
 exactly as to the sandbox server; every expected value below is what the test itself created.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -17,9 +16,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from securecart_tf.adopt import live
 from securecart_tf.adopt.clients import TargetClients
@@ -27,8 +23,7 @@ from securecart_tf.adopt.inventory import CustomerPolicyRef, Inventory, LiveBoun
 from securecart_tf.errors import SecureCartError
 from securecart_tf.run.workspace import Target
 from securecart_tf.sandbox import SandboxInfo, provision_scim_group
-from securecart_tf.sandbox.shims import Shims, patch_moto
-from securecart_tf.sandbox.transport import OneAtATime
+from tests.inprocess import serve
 
 REGION = "us-east-1"
 ROLE = "OrganizationAccountAccessRole"
@@ -116,25 +111,10 @@ class Brownfield:
         return Target("sandbox", "sandbox:unit", REGION, info=self.info)
 
 
-class Quiet(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[SandboxInfo]:
-    """The sandbox's WSGI app (moto behind the shims), served on a loopback port in this process."""
-    patch_moto()
-    with mock_aws():
-        app = OneAtATime(Shims(DomainDispatcherApplication(create_backend_app)))
-        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield SandboxInfo(os.getpid(), server.server_port, "unit", "AKIASANDBOXUNIT00001", "unit-secret", 0.0)
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
+    with serve() as info:
+        yield info
 
 
 @pytest.fixture(scope="module")
