@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from moto import mock_aws
@@ -17,7 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from securecart_tf.sandbox import SandboxInfo
-from securecart_tf.sandbox.shims import Shims, patch_moto
+from securecart_tf.sandbox.shims import Shims, WSGIApp, patch_moto
 from securecart_tf.sandbox.transport import OneAtATime
 
 
@@ -27,11 +27,13 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextlib.contextmanager
-def serve() -> Iterator[SandboxInfo]:
-    """A fresh, empty sandbox app; yields a SandboxInfo whose endpoint and keys reach it."""
+def serve(wrap: Callable[[WSGIApp], WSGIApp] | None = None) -> Iterator[SandboxInfo]:
+    """A fresh, empty sandbox app (behind `wrap`, if given); yields a SandboxInfo whose endpoint and keys reach it."""
     patch_moto()
     with mock_aws():
-        app = OneAtATime(Shims(DomainDispatcherApplication(create_backend_app)))
+        app: WSGIApp = OneAtATime(Shims(DomainDispatcherApplication(create_backend_app)))
+        if wrap is not None:
+            app = wrap(app)
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 SESSION_NAME = "securecart-tf-import"
 MAX_ATTEMPTS = 10
-"""Throttled calls are retried with backoff (botocore's adaptive mode also slows the client down)."""
+"""Attempts per call, the first included: throttled calls are retried with backoff, and botocore's adaptive mode
+also slows the client down."""
 
 
 class TargetClients:
@@ -30,7 +31,7 @@ class TargetClients:
         self.deployment_role = deployment_role
         self.external_id = external_id
         self.endpoint = (target.endpoint or target.info.endpoint) if target.info is not None else None
-        self.config = Config(retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS}, max_pool_connections=32)
+        self.config = Config(retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS}, max_pool_connections=32)
         self._session = target.boto3_session()
         self._lock = threading.Lock()  # a boto3 session may not make clients from two threads at once
         self._clients: dict[tuple[str, str], Any] = {}

@@ -620,3 +620,36 @@ def test_documents_parsed_json_or_url_encoded(given: Any) -> None:
 def test_a_document_that_is_not_json_is_named() -> None:
     with pytest.raises(SecureCartError, match="role X"):
         live._document("not a policy", "role X")
+
+
+def _account(account_id: str, name: str) -> dict[str, Any]:
+    return {"Id": account_id, "Name": name, "Email": f"{name}@pages.example", "Status": "ACTIVE"}
+
+
+def test_every_page_of_a_listing_is_read() -> None:
+    client = boto3.client("organizations", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    pages: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+        ("list_accounts_for_parent", {"Accounts": [_account("111111111111", "a")], "NextToken": "t1"}, {}),
+        ("list_accounts_for_parent", {"Accounts": [_account("222222222222", "b")]}, {"NextToken": "t1"}),
+        (
+            "list_organizational_units_for_parent",
+            {"OrganizationalUnits": [{"Id": "ou-1", "Name": "A"}], "NextToken": "t2"},
+            {},
+        ),
+        (
+            "list_organizational_units_for_parent",
+            {"OrganizationalUnits": [{"Id": "ou-2", "Name": "B"}]},
+            {"NextToken": "t2"},
+        ),
+    ]
+    for operation, answer, token in pages:
+        stubber.add_response(operation, answer, {"ParentId": "r-1", **token})
+    for ou, listed in (("ou-1", []), ("ou-2", [_account("333333333333", "c")])):
+        stubber.add_response("list_accounts_for_parent", {"Accounts": listed}, {"ParentId": ou})
+        stubber.add_response("list_organizational_units_for_parent", {"OrganizationalUnits": []}, {"ParentId": ou})
+    with stubber:
+        units, accounts = live._tree(client, "r-1")
+    stubber.assert_no_pending_responses()
+    assert [(u.id, u.path, u.parent_id) for u in units] == [("ou-1", "A", "r-1"), ("ou-2", "B", "r-1")]
+    assert [(a.name, a.parent_id) for a in accounts] == [("a", "r-1"), ("b", "r-1"), ("c", "ou-2")]
