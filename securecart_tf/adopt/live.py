@@ -63,7 +63,9 @@ READ_CALLS: tuple[str, ...] = (
     "sso:GetPermissionsBoundaryForPermissionSet",
     "sso:ListAccountsForProvisionedPermissionSet",
     "sso:ListAccountAssignments",
+    "sso:ListAccountAssignmentsForPrincipal",
     "identitystore:ListGroups",
+    "identitystore:ListUsers",
     "sts:AssumeRole",
     "iam:ListRoles",
     "iam:GetAccountAuthorizationDetails",
@@ -321,12 +323,11 @@ def _identity_center(
         say("reading Identity Center: groups, permission sets and assignments")
         instance = instances[0]
         arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
-        groups = _groups(client("identitystore", region), store)
-        permission_sets = tuple(
-            _permission_set(sso, arn, ps)
-            for ps in _pages(sso, "list_permission_sets", "PermissionSets", InstanceArn=arn)
-        )
-        assignments = _assignments(sso, arn, permission_sets)
+        identitystore = client("identitystore", region)
+        groups = _groups(identitystore, store)
+        listed = tuple(_pages(sso, "list_permission_sets", "PermissionSets", InstanceArn=arn))
+        permission_sets = tuple(_permission_set(sso, arn, ps) for ps in listed)
+        assignments = _assignments(sso, identitystore, arn, store, listed, tuple(g.id for g in groups))
     except ClientError as exc:
         if _code(exc) not in DENIED:
             raise SecureCartError(f"cannot read Identity Center in {region}: {_why(exc)}", hint=IMPORT_HINT) from None
@@ -399,17 +400,42 @@ def _assignment_order(a: LiveAssignment) -> tuple[str, str, str, str]:
     return a.permission_set_arn, a.account_id, a.principal_type, a.principal_id
 
 
-def _assignments(sso: Any, instance: str, permission_sets: tuple[LivePermissionSet, ...]) -> tuple[LiveAssignment, ...]:
-    """Assignments, asked for only in the accounts each permission set is provisioned to."""
-    found = []
-    for ps in permission_sets:
-        ids = {"InstanceArn": instance, "PermissionSetArn": ps.arn}
-        for account in _pages(sso, "list_accounts_for_provisioned_permission_set", "AccountIds", **ids):
-            for a in _pages(sso, "list_account_assignments", "AccountAssignments", AccountId=account, **ids):
-                found.append(LiveAssignment(ps.arn, a["PrincipalType"], a["PrincipalId"], account))
-    return tuple(
-        sorted(set(found), key=lambda a: (a.permission_set_arn, a.account_id, a.principal_type, a.principal_id))
-    )
+def _assignments(
+    sso: Any, identitystore: Any, instance: str, store: str, permission_sets: tuple[str, ...], groups: tuple[str, ...]
+) -> tuple[LiveAssignment, ...]:
+    """Every account assignment, by whichever of two complete plans takes fewer calls here.
+
+    By permission set: one listing in each account a permission set is provisioned to (AWS provisions it
+    where it is assigned). By principal: one listing per group and per user, across all accounts. An
+    organization that assigns groups widely (tens of permission sets over a thousand accounts) takes the
+    second; a directory of thousands of users with a handful of permission sets, the first.
+    """
+    provisioned = {
+        ps: _pages(
+            sso, "list_accounts_for_provisioned_permission_set", "AccountIds", InstanceArn=instance, PermissionSetArn=ps
+        )
+        for ps in permission_sets
+    }
+    by_permission_set = sum(len(accounts) for accounts in provisioned.values())
+    found: list[LiveAssignment] = []
+    users: list[str] = []
+    if by_permission_set > len(groups):
+        users = [u["UserId"] for u in _pages(identitystore, "list_users", "Users", IdentityStoreId=store)]
+    if by_permission_set <= len(groups) + len(users):
+        for ps, accounts in provisioned.items():
+            for account in accounts:
+                ids = {"InstanceArn": instance, "PermissionSetArn": ps, "AccountId": account}
+                for a in _pages(sso, "list_account_assignments", "AccountAssignments", **ids):
+                    found.append(LiveAssignment(ps, a["PrincipalType"], a["PrincipalId"], account))
+    else:
+        for kind, principals in (("GROUP", groups), ("USER", tuple(users))):
+            for principal in principals:
+                ids = {"InstanceArn": instance, "PrincipalType": kind, "PrincipalId": principal}
+                for a in _pages(sso, "list_account_assignments_for_principal", "AccountAssignments", **ids):
+                    # a user's listing also names the groups it is in; those come with each group's own
+                    if (a.get("PrincipalType", kind), a.get("PrincipalId", principal)) == (kind, principal):
+                        found.append(LiveAssignment(a["PermissionSetArn"], kind, principal, a["AccountId"]))
+    return tuple(sorted(set(found), key=_assignment_order))
 
 
 # ---- IAM in each account ----------------------------------------------------------------------------------

@@ -557,8 +557,10 @@ def test_one_listing_pass_per_kind_of_object(brownfield: Brownfield, read: Any) 
     assert counting.total("ListParents") == counting.total("ListAccounts") == 0
     assert counting.total("DescribePolicy") == counting.total("ListTargetsForPolicy") == len(inventory.policies)
     assert counting.total("ListDelegatedServicesForAccount") == 1
-    # assignments are asked for only where a permission set is provisioned: 2 + 2 accounts, not 2 x 6
-    assert counting.total("ListAccountAssignments") == 4
+    # 2 permission sets provisioned to 4 accounts in all, 2 groups and 1 user: one listing per principal
+    assert counting.total("ListAccountsForProvisionedPermissionSet") == 2
+    assert counting.total("ListAccountAssignmentsForPrincipal") == 3
+    assert counting.total("ListAccountAssignments") == 0
     payments = brownfield.accounts["payments-prod"]
     iam_calls = {op: n for (account, op), n in counting.calls.items() if account == payments}
     # three roles kept, two left out, two policies: still one listing of each kind
@@ -653,3 +655,97 @@ def test_every_page_of_a_listing_is_read() -> None:
     stubber.assert_no_pending_responses()
     assert [(u.id, u.path, u.parent_id) for u in units] == [("ou-1", "A", "r-1"), ("ou-2", "B", "r-1")]
     assert [(a.name, a.parent_id) for a in accounts] == [("a", "r-1"), ("b", "r-1"), ("c", "ou-2")]
+
+
+def _sso_stubs() -> tuple[Any, Stubber, Any, Stubber]:
+    keys = {"region_name": REGION, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    sso, identitystore = boto3.client("sso-admin", **keys), boto3.client("identitystore", **keys)
+    return sso, Stubber(sso), identitystore, Stubber(identitystore)
+
+
+INSTANCE = "arn:aws:sso:::instance/ssoins-1111111111111111"
+PS = [f"arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-{n}111111111111111" for n in (1, 2)]
+GROUPS = ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"]
+USER = "33333333-3333-3333-3333-333333333333"
+
+
+def _provisioned(stubber: Stubber, accounts: dict[str, list[str]]) -> None:
+    for ps, listed in accounts.items():
+        stubber.add_response(
+            "list_accounts_for_provisioned_permission_set",
+            {"AccountIds": listed},
+            {"InstanceArn": INSTANCE, "PermissionSetArn": ps},
+        )
+
+
+def test_assignments_listed_by_permission_set_where_that_takes_fewer_calls() -> None:
+    sso, sso_stub, identitystore, store_stub = _sso_stubs()
+    _provisioned(sso_stub, {PS[0]: ["111111111111"]})
+    sso_stub.add_response(
+        "list_account_assignments",
+        {
+            "AccountAssignments": [
+                {
+                    "AccountId": "111111111111",
+                    "PermissionSetArn": PS[0],
+                    "PrincipalType": "GROUP",
+                    "PrincipalId": GROUPS[0],
+                }
+            ]
+        },
+        {"InstanceArn": INSTANCE, "PermissionSetArn": PS[0], "AccountId": "111111111111"},
+    )
+    with sso_stub, store_stub:  # no user is listed: one provisioned account costs less than two groups
+        found = live._assignments(sso, identitystore, INSTANCE, "d-1111111111", (PS[0],), tuple(GROUPS))
+    sso_stub.assert_no_pending_responses()
+    assert [(a.permission_set_arn, a.principal_type, a.principal_id, a.account_id) for a in found] == [
+        (PS[0], "GROUP", GROUPS[0], "111111111111")
+    ]
+
+
+def test_assignments_listed_by_principal_where_that_takes_fewer_calls() -> None:
+    sso, sso_stub, identitystore, store_stub = _sso_stubs()
+    _provisioned(sso_stub, {PS[0]: ["111111111111", "222222222222"], PS[1]: ["111111111111"]})
+    store_stub.add_response(
+        "list_users",
+        {
+            "Users": [
+                {
+                    "UserId": USER,
+                    "UserName": "jane",
+                    "IdentityStoreId": "d-1111111111",
+                    "UserArn": f"arn:aws:identitystore:::user/{USER}",
+                    "Revision": "1",
+                }
+            ]
+        },
+        {"IdentityStoreId": "d-1111111111"},
+    )
+
+    def row(ps: str, kind: str, principal: str, account: str) -> dict[str, str]:
+        return {"AccountId": account, "PermissionSetArn": ps, "PrincipalType": kind, "PrincipalId": principal}
+
+    answers = {
+        ("GROUP", GROUPS[0]): [
+            row(PS[0], "GROUP", GROUPS[0], "111111111111"),
+            row(PS[0], "GROUP", GROUPS[0], "222222222222"),
+        ],
+        # a user's listing names the group it is in as well: that assignment is the group's
+        ("USER", USER): [row(PS[1], "USER", USER, "111111111111"), row(PS[0], "GROUP", GROUPS[0], "111111111111")],
+    }
+    for (kind, principal), rows in answers.items():
+        sso_stub.add_response(
+            "list_account_assignments_for_principal",
+            {"AccountAssignments": rows},
+            {"InstanceArn": INSTANCE, "PrincipalType": kind, "PrincipalId": principal},
+        )
+    with sso_stub, store_stub:  # three provisioned accounts cost more than one group and one user
+        found = live._assignments(sso, identitystore, INSTANCE, "d-1111111111", tuple(PS), (GROUPS[0],))
+    sso_stub.assert_no_pending_responses()
+    store_stub.assert_no_pending_responses()
+    assert {(a.permission_set_arn, a.principal_type, a.principal_id, a.account_id) for a in found} == {
+        (PS[0], "GROUP", GROUPS[0], "111111111111"),
+        (PS[0], "GROUP", GROUPS[0], "222222222222"),
+        (PS[1], "USER", USER, "111111111111"),
+    }
+    assert len(found) == 3
