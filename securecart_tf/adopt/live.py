@@ -76,6 +76,17 @@ READ_CALLS: tuple[str, ...] = (
 deployment role of each member account; the iam: actions run in every account, the management account's
 included, so the deployment role needs them too."""
 
+
+def import_policy() -> Document:
+    """The IAM policy the credentials `import` runs with need, and, for its iam: actions, the deployment role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "SecureCartImportRead", "Effect": "Allow", "Action": sorted(READ_CALLS), "Resource": "*"}
+        ],
+    }
+
+
 MAX_OU_DEPTH = 5
 """AWS nests OUs at most five deep under the root: an OU at that depth has no child OU to list."""
 LEFT_OUT_PATHS = ("/aws-service-role/", "/aws-reserved/")

@@ -315,12 +315,16 @@ class Counting:
     def __init__(self, clients: TargetClients) -> None:
         self.clients = clients
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.actions: set[str] = set()
+        """IAM actions, as service:Operation (SSO Admin's actions are sso:)."""
         self.lock = threading.Lock()
 
     def _watch(self, client: Any, account: str) -> Any:
         def count(event_name: str, **_: Any) -> None:
+            service, operation = event_name.split(".")[1:]
             with self.lock:
-                self.calls[(account, event_name.split(".")[-1])] += 1
+                self.calls[(account, operation)] += 1
+                self.actions.add(f"{'sso' if service == 'sso-admin' else service}:{operation}")
 
         client.meta.events.register("before-call", count, unique_id=f"count-{account}")
         return client
@@ -331,6 +335,7 @@ class Counting:
     def enter(self, account_id: str) -> live.ClientFactory:
         with self.lock:
             self.calls[(account_id, "AssumeRole")] += 1
+            self.actions.add("sts:AssumeRole")
         factory = self.clients.enter(account_id)
         return lambda service, region: self._watch(factory(service, region), account_id)
 
@@ -572,6 +577,18 @@ def test_one_listing_pass_per_kind_of_object(brownfield: Brownfield, read: Any) 
         "GetOpenIDConnectProvider": 1,
     }
     assert counting.total("GetRole") == counting.total("GetPolicyVersion") == 0
+
+
+def test_every_call_made_is_in_the_import_policy(read: Any) -> None:
+    _, counting, _ = read
+    assert counting.actions <= set(live.READ_CALLS)
+    statement = live.import_policy()["Statement"][0]
+    assert (statement["Effect"], statement["Resource"]) == ("Allow", "*")
+    assert set(statement["Action"]) == set(live.READ_CALLS)
+    assert not any(
+        action.split(":")[1].startswith(("Create", "Put", "Update", "Delete", "Attach"))
+        for action in statement["Action"]
+    )
 
 
 # ---- errors -----------------------------------------------------------------------------------------------
