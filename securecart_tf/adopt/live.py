@@ -154,8 +154,18 @@ def _read(
     units, accounts = _tree(org, root["Id"])
     say(f"read {len(units)} OUs and {len(accounts)} accounts; reading policies and delegated administrators")
     policies = _policies(org, policy_types)
+    trusted = _service_access(org, described.get("FeatureSet", "ALL"))
     skipped: list[Skipped] = []
     identity_center = _identity_center(client, ic_region, skipped, say)
+    if identity_center is None and "sso.amazonaws.com" in trusted and not skipped:
+        # the organization trusts Identity Center, whose instance is regional: it lives in another region
+        skipped.append(
+            Skipped(
+                "Identity Center",
+                f"the organization has Identity Center enabled, but no instance in {ic_region}: name the region "
+                "it lives in to import its groups, permission sets and assignments",
+            )
+        )
     management = described["MasterAccountId"]
     iam, unread = _all_iam(client, enter, accounts, management, deployment_role, say, workers)
     return Inventory(
@@ -164,7 +174,7 @@ def _read(
         root_id=root["Id"],
         feature_set=described.get("FeatureSet", "ALL"),
         enabled_policy_types=policy_types,
-        service_access_principals=_service_access(org, described.get("FeatureSet", "ALL")),
+        service_access_principals=trusted,
         home_region=region,
         units=units,
         accounts=accounts,

@@ -579,6 +579,24 @@ def test_one_listing_pass_per_kind_of_object(brownfield: Brownfield, read: Any) 
     assert counting.total("GetRole") == counting.total("GetPolicyVersion") == 0
 
 
+def test_identity_center_in_another_region_is_named_not_dropped(brownfield: Brownfield) -> None:
+    # Identity Center lives in one region; AWS answers no instance elsewhere (moto has one in every region)
+    clients = TargetClients(brownfield.target(), ROLE)
+    elsewhere = boto3.client("sso-admin", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(elsewhere)
+    stubber.add_response("list_instances", {"Instances": []}, {})
+
+    def client(service: str, region: str | None) -> Any:
+        return elsewhere if service == "sso-admin" else clients.management(service, region)
+
+    with stubber:
+        inventory = live.read_inventory(
+            client, enter=clients.enter, region=REGION, identity_center_region="eu-west-1", deployment_role=ROLE
+        )
+    assert inventory.identity_center is None
+    assert [s.what for s in inventory.skipped if "eu-west-1" in s.reason] == ["Identity Center"]
+
+
 def test_every_call_made_is_in_the_import_policy(read: Any) -> None:
     _, counting, _ = read
     assert counting.actions <= set(live.READ_CALLS)
