@@ -449,11 +449,39 @@ def _running(pid: int) -> bool:
     return _alive(pid) and _arguments(pid) != ""
 
 
+SCIM_EXTERNAL_ID_HEADER = "X-Securecart-Scim-External-Id"
+"""Sent with CreateGroup by the sandbox's stand-in for SCIM: the IdP's ID for the group (see `shims`)."""
+SCIM_DESCRIPTION = "provisioned by SCIM (sandbox stand-in for the IdP)"
+
+
+def provision_scim_group(identitystore: Any, store_id: str, name: str, *, external_id: str | None = None) -> str:
+    """Play the external IdP pushing one group over SCIM; returns the group's ID. Sandbox only.
+
+    In real AWS a group the IdP provisions carries `ExternalIds` (the IdP's own ID for it), and a group made
+    in Identity Center has none: that is how the two are told apart. The sandbox has no SCIM endpoint, so this
+    creates the group with the identity store's CreateGroup and a header real AWS does not know, which makes
+    the sandbox record `external_id` (by default a stable one derived from the name) as the group's ExternalIds.
+    """
+    header = external_id or f"scim-{name}"
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers[SCIM_EXTERNAL_ID_HEADER] = header
+
+    handler_id = f"securecart-scim-{id(add_header)}"
+    event = "before-sign.identitystore.CreateGroup"
+    identitystore.meta.events.register(event, add_header, unique_id=handler_id)
+    try:
+        created = identitystore.create_group(IdentityStoreId=store_id, DisplayName=name, Description=SCIM_DESCRIPTION)
+    finally:
+        identitystore.meta.events.unregister(event, unique_id=handler_id)
+    return str(created["GroupId"])
+
+
 def provision_scim_groups(client: Any, names: list[str]) -> list[str]:
     """Play the external IdP's SCIM push: create the groups the matrix expects to look up.
 
-    In real AWS the IdP (Azure AD, Okta) provisions these; the sandbox has no IdP, so the tool does it.
-    Returns the names it created.
+    In real AWS the IdP (Azure AD, Okta) provisions these; the sandbox has no IdP, so the tool does it, through
+    `provision_scim_group`, so they carry ExternalIds as SCIM groups do. Returns the names it created.
     """
     sso = client("sso-admin")
     store_id = sso.list_instances()["Instances"][0]["IdentityStoreId"]
@@ -464,10 +492,6 @@ def provision_scim_groups(client: Any, names: list[str]) -> list[str]:
     created = []
     for name in names:
         if name not in existing:
-            identitystore.create_group(
-                IdentityStoreId=store_id,
-                DisplayName=name,
-                Description="provisioned by SCIM (sandbox stand-in for the IdP)",
-            )
+            provision_scim_group(identitystore, store_id, name)
             created.append(name)
     return created

@@ -1,7 +1,13 @@
 """The few AWS APIs moto lacks, served in front of moto so real Terraform can apply everything.
 
 - SSO Admin: ListTagsForResource, TagResource, UntagResource, DescribePermissionSetProvisioningStatus,
-  and Put/Get/DeletePermissionsBoundary{To,For,From}PermissionSet.
+  and Put/Get/DeletePermissionsBoundary{To,For,From}PermissionSet. ListAccountsForProvisionedPermissionSet
+  answers the accounts a permission set is assigned in, as AWS does (an assignment provisions it there);
+  moto answers only the caller's account, and only after an explicit ProvisionPermissionSet.
+- Identity Store: groups provisioned by SCIM. AWS gives a group its IdP pushed over SCIM `ExternalIds`; the
+  sandbox has no SCIM endpoint, so its stand-in for the IdP (`sandbox.provision_scim_group`) creates the group
+  with CreateGroup and a header naming the IdP's ID for it, and the group gets `ExternalIds` as SCIM would
+  give it. Groups created without the header have none, like groups created in Identity Center.
 - IAM Access Analyzer: analyzers and their tags (the whole API is missing in moto).
 - GuardDuty: Describe/UpdateOrganizationConfiguration and DisableOrganizationAdminAccount.
 - CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
@@ -9,11 +15,12 @@
   which the provider compares with what it put, after every put (moto answers AWS's default whatever
   was put).
 
-`patch_moto` also mends two moto defects: SSO Admin rejects AWS managed policies that live under a path
+`patch_moto` also mends moto defects: SSO Admin rejects AWS managed policies that live under a path
 (such as `job-function/ViewOnlyAccess`), because it reads the policy data's "path" key, which is "Path";
-a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it; and
+a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it;
 CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it, so destroy left the
-trail behind.
+trail behind; IAM's GetAccountAuthorizationDetails leaves out each managed policy's name and ID; and
+Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some.
 
 moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refuse`):
 
@@ -42,7 +49,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from securecart_tf.sandbox import HEALTH_PATH
+from securecart_tf.sandbox import HEALTH_PATH, SCIM_EXTERNAL_ID_HEADER
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -52,6 +59,8 @@ CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_201311
 CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
 CONFIG_TARGET_PREFIX = "StarlingDoveService."
 ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
+IDENTITYSTORE_TARGET_PREFIX = "AWSIdentityStore."
+SCIM_EXTERNAL_ID_ENVIRON = "HTTP_" + SCIM_EXTERNAL_ID_HEADER.upper().replace("-", "_")
 CONFIG_PRINCIPALS = ("config.amazonaws.com", "config-multiaccountsetup.amazonaws.com")
 
 
@@ -116,6 +125,16 @@ def _error(status: int, code: str, message: str) -> Response:
     return status, {"__type": code, "message": message, "Message": message}
 
 
+def _page(items: list[Any], key: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One page of `items` as a JSON API answers it: MaxResults at a time, NextToken to the next page."""
+    start = int(body["NextToken"]) if str(body.get("NextToken", "")).isdigit() else 0
+    size = int(body.get("MaxResults") or 100)
+    page: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        page["NextToken"] = str(start + size)
+    return page
+
+
 class Shims:
     """WSGI middleware: answers the shimmed operations, passes everything else to moto."""
 
@@ -137,6 +156,8 @@ class Shims:
             return self._s3_lifecycle(request, environ, start_response)
         if request.target == SSO_TARGET_PREFIX + "CreatePermissionSet":
             return self._sso_create_permission_set(request, environ, start_response)
+        if request.target == IDENTITYSTORE_TARGET_PREFIX + "CreateGroup" and environ.get(SCIM_EXTERNAL_ID_ENVIRON):
+            return self._scim_create_group(request, environ, start_response)
         handled = self.dispatch(request)
         if handled is None:
             return self.app(environ, start_response)
@@ -308,6 +329,21 @@ class Shims:
             }
         }
 
+    def _sso_ListAccountsForProvisionedPermissionSet(self, r: Request) -> Response:
+        """The accounts the permission set is assigned in (AWS provisions it there), and those moto recorded."""
+        from moto.ssoadmin.models import ssoadmin_backends
+
+        body = r.json()
+        instance, permission_set = body.get("InstanceArn", ""), body.get("PermissionSetArn", "")
+        backend = ssoadmin_backends[r.account][r.region]
+        accounts = {
+            a.target_id
+            for a in backend.account_assignments
+            if a.instance_arn == instance and a.permission_set_arn == permission_set
+        }
+        accounts.update(backend.list_accounts_for_provisioned_permission_set(instance, permission_set))
+        return 200, _page(sorted(accounts), "AccountIds", body)
+
     def _sso_PutPermissionsBoundaryToPermissionSet(self, r: Request) -> Response:
         body = r.json()
         with self.state.lock:
@@ -327,6 +363,33 @@ class Shims:
         with self.state.lock:
             self.state.sso_boundaries.pop(body["PermissionSetArn"], None)
         return 200, {}
+
+    # ---- Identity Store: the sandbox's stand-in for SCIM provisioning ------------------------------------
+
+    def _scim_create_group(
+        self, r: Request, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """Create the group with moto, then give it the ExternalIds a SCIM push from the IdP would give it."""
+        from moto.identitystore.models import identitystore_backends
+
+        external_id = str(environ.get(SCIM_EXTERNAL_ID_ENVIRON, ""))
+        store_id = str(r.json().get("IdentityStoreId", ""))
+        captured: list[str] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.append(status)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        body = b"".join(self.app(environ, start))
+        if captured and captured[0].startswith("200"):
+            group_id = json.loads(body).get("GroupId")
+            store = identitystore_backends[r.account][r.region].identity_stores.get(store_id)
+            if store is not None and group_id in store.groups:
+                issuer = f"https://scim.{r.region}.amazonaws.com/{store_id}/scim/v2"
+                store.groups[group_id] = store.groups[group_id]._replace(
+                    ExternalIds=[{"Issuer": issuer, "Id": external_id}]
+                )
+        return [body]
 
     # ---- IAM Access Analyzer (REST-JSON) -------------------------------------------------------------
 
@@ -456,6 +519,39 @@ def patch_moto() -> None:
     _patch_ssoadmin_managed_policies()
     _patch_lifecycle_put_atomic()
     _patch_cloudtrail_delete()
+    _patch_iam_policy_names()
+    _patch_identitystore_describe_group()
+
+
+def _patch_identitystore_describe_group() -> None:
+    """DescribeGroup answers the group's ExternalIds, as ListGroups does; moto always answers none."""
+    from moto.identitystore.models import IdentityStoreBackend
+
+    if getattr(IdentityStoreBackend.describe_group, "securecart_external_ids", False):
+        return
+    describe_group = IdentityStoreBackend.describe_group
+
+    def with_external_ids(self: Any, identity_store_id: str, group_id: str) -> Any:
+        described = describe_group(self, identity_store_id, group_id)  # raises for an unknown group
+        return described._replace(
+            ExternalIds=list(self.identity_stores[identity_store_id].groups[group_id].ExternalIds)
+        )
+
+    with_external_ids.securecart_external_ids = True  # type: ignore[attr-defined]
+    IdentityStoreBackend.describe_group = with_external_ids  # type: ignore[method-assign]
+
+
+def _patch_iam_policy_names() -> None:
+    """GetAccountAuthorizationDetails names each managed policy (PolicyName, PolicyId), as AWS does.
+
+    moto's serializer finds a policy's name under `name` only where the answer's shape is called Policy; the
+    authorization details' ManagedPolicyDetail shape looks for `policy_name` and `policy_id`.
+    """
+    from moto.iam.models import Policy
+
+    if not hasattr(Policy, "policy_name"):
+        Policy.policy_name = property(lambda self: self.name)  # type: ignore[attr-defined]
+        Policy.policy_id = property(lambda self: self.id)  # type: ignore[attr-defined]
 
 
 def _patch_cloudtrail_delete() -> None:

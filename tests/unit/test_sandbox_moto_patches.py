@@ -38,3 +38,34 @@ def test_deleting_a_trail_that_does_not_exist_fails_as_in_aws(cloudtrail: Any) -
     with pytest.raises(ClientError) as raised:
         cloudtrail.delete_trail(Name="no-such-trail")
     assert raised.value.response["Error"]["Code"] == "TrailNotFoundException"
+
+
+def test_authorization_details_name_each_managed_policy() -> None:
+    # import reads every customer-managed policy of an account from GetAccountAuthorizationDetails
+    patch_moto()
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        created = iam.create_policy(
+            PolicyName="AppRead",
+            Path="/team/",
+            PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}',
+        )["Policy"]
+        details = iam.get_account_authorization_details(Filter=["LocalManagedPolicy"])["Policies"]
+    assert [(p["PolicyName"], p["PolicyId"], p["Arn"]) for p in details] == [
+        ("AppRead", created["PolicyId"], created["Arn"])
+    ]
+
+
+def test_describe_group_answers_the_groups_external_ids() -> None:
+    # moto keeps a group's ExternalIds, and ListGroups answers them; DescribeGroup answered none
+    from moto.identitystore.models import identitystore_backends
+
+    patch_moto()
+    with mock_aws():
+        identitystore = boto3.client("identitystore", region_name="us-east-1")
+        group = identitystore.create_group(IdentityStoreId="d-1234567890", DisplayName="Engineers")["GroupId"]
+        store = identitystore_backends["123456789012"]["us-east-1"].identity_stores["d-1234567890"]
+        ids = [{"Issuer": "https://scim.example", "Id": "okta-7"}]
+        store.groups[group] = store.groups[group]._replace(ExternalIds=ids)
+        described = identitystore.describe_group(IdentityStoreId="d-1234567890", GroupId=group)
+    assert described["ExternalIds"] == ids
