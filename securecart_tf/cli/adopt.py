@@ -61,6 +61,9 @@ def import_(
     ] = "OrganizationAccountAccessRole",
     name: Annotated[str | None, typer.Option("--name", help="The organization's short name in the matrix.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files the folder already has.")] = False,
+    policy: Annotated[
+        bool, typer.Option("--policy", help="Print the read-only IAM policy import needs, and read nothing.")
+    ] = False,
 ) -> None:
     """Read a live organization and write access-matrix.yaml, environments/ and policies/ that describe it.
 
@@ -69,6 +72,13 @@ def import_(
     """
     from securecart_tf.adopt.importer import parse_stages, read_and_write
 
+    if policy:
+        import json
+
+        from securecart_tf.adopt.live import import_policy
+
+        print(json.dumps(import_policy(), indent=2))
+        raise typer.Exit(0)
     root = Path.cwd()
     chosen = _target(root, target, profile, region)
     imported = read_and_write(

@@ -38,3 +38,17 @@ def test_only_files_that_exist_are_named_as_in_the_way(tmp_path: Path) -> None:
     (tmp_path / "access-matrix.yaml").write_text("version: 1\n")
     wanted = ["policies/scp-a.json", "environments/main.yaml", "access-matrix.yaml", "adopted.yaml"]
     assert existing_files(tmp_path, wanted) == ["access-matrix.yaml", "environments/main.yaml"]
+
+
+def test_the_printed_import_policy_is_read_only_and_reads_nothing(tmp_path: Path) -> None:
+    import json
+
+    from tests.helpers import run_cli
+
+    printed = run_cli(tmp_path, "import", "--policy")
+    assert printed.returncode == 0, printed.stderr
+    actions = [a for s in json.loads(printed.stdout)["Statement"] for a in s["Action"]]
+    assert "organizations:DescribeOrganization" in actions and "iam:ListRoles" in actions
+    verbs = {a.split(":")[1].startswith(("Get", "List", "Describe")) or a == "sts:AssumeRole" for a in actions}
+    assert verbs == {True}, actions
+    assert list(tmp_path.iterdir()) == [], "--policy neither starts a sandbox nor writes a file"
