@@ -47,6 +47,7 @@ _PATTERN_WORDS = {
     environments.S3_BUCKET: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
     environments.KEY_PREFIX: "a state key prefix: letters, digits and _./-",
     environments.PROFILE_NAME: "an AWS profile name: 1 to 128 letters, digits and _+=,.@:/- (no spaces or quotes)",
+    schema.SERVICE_NAME: "an AWS service principal such as lambda.amazonaws.com, or its short name such as lambda",
     schema.EXTERNAL_ID: "an STS external ID: 2 to 1224 letters, digits and _+=,.@:/- (no spaces or quotes)",
     schema.IAM_TEXT: "text IAM accepts in a description: printable Latin-1 characters, no emoji or other scripts",
     schema.SSO_TEXT: "text Identity Center accepts in a description: printable Latin-1, no emoji or other scripts",
@@ -552,16 +553,20 @@ def _collect(errors: list[InputError], exc: InputError | ConfigErrors) -> None:
 
 
 def _load_policy_files(project: Project, errors: list[InputError]) -> None:
-    """Every guardrail and policy file the matrix names, read into `project.policy_files`."""
-    named = [("guardrails", i, g.file) for i, g in enumerate(project.matrix.guardrails)]
-    named += [("policies", i, p.file) for i, p in enumerate(project.matrix.policies)]
-    for section, i, file in named:
+    """Every guardrail, policy, trust and inline policy file the matrix names, read into `project.policy_files`."""
+    m = project.matrix
+    named: list[tuple[tuple[str | int, ...], str | None]] = [
+        (("guardrails", i, "file"), g.file) for i, g in enumerate(m.guardrails)
+    ]
+    named += [(("policies", i, "file"), p.file) for i, p in enumerate(m.policies)]
+    for i, r in enumerate(m.roles):
+        named.append((("roles", i, "trust", "policy_file"), r.trust.policy_file))
+        named += [(("roles", i, "inline_policies", j, "file"), p.file) for j, p in enumerate(r.inline_policies)]
+    for where, file in named:
         if not file:
             continue
         try:
-            project.policy_files[file] = _load_policy_file(
-                project.root, file, project.positions.at((section, i, "file"))
-            )
+            project.policy_files[file] = _load_policy_file(project.root, file, project.positions.at(where))
         except (ConfigErrors, InputError) as exc:
             _collect(errors, exc)
 

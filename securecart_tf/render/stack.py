@@ -54,6 +54,7 @@ def render_stack(
     """The files of one stack's root and its content hash (which covers the modules it uses)."""
     context = _provider_context(stack, model, env)
     context["modules"] = "../../modules"
+    context["role_paths"] = any("path" in spec for spec in stack.inputs.get("roles", {}).values())
     files = {
         "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
         "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
