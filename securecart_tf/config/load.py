@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from securecart_tf.config import environments, schema
+from securecart_tf.config.adoption import ADOPTION_FILE, Adoption
 from securecart_tf.config.environments import Environment
 from securecart_tf.config.schema import AccessMatrix
 from securecart_tf.config.yamlpos import Document, Positions, load_yaml, parse_yaml, read_text
@@ -95,6 +96,9 @@ class Project:
     environment_files: dict[str, Path] = field(default_factory=dict)
     environment_positions: dict[str, Positions] = field(default_factory=dict)
     policy_files: dict[str, PolicyFile] = field(default_factory=dict)
+    adoption: Adoption | None = None
+    """The adoption record (`adopted.yaml` beside the matrix), when there is one."""
+    adoption_file: Path | None = None
     memo: dict[type, object] = field(default_factory=dict, repr=False, compare=False)
     """What later stages derive from this project and share while it is in use, by the type of what is kept
     (the model the policy checks build is the one `generate` renders)."""
@@ -121,6 +125,8 @@ class Project:
             files[posixpath.join(file.parent.name, file.name)] = file
         for policy in self.policy_files.values():
             files[policy.relative or policy.path.name] = policy.path
+        if self.adoption_file is not None:
+            files[self.adoption_file.name] = self.adoption_file
         return files
 
 
@@ -428,6 +434,11 @@ def load_matrix(matrix_file: Path) -> tuple[AccessMatrix, Positions]:
     return validate_document(AccessMatrix, doc), doc.positions
 
 
+def load_adoption(file: Path) -> Adoption:
+    """The adoption record, or every schema error in it with its file and line."""
+    return validate_document(Adoption, load_yaml(file, "adoption record"))
+
+
 def load_environment(file: Path) -> tuple[Environment, Positions]:
     doc = load_yaml(file, "environment file")
     env = validate_document(Environment, doc)
@@ -543,6 +554,7 @@ def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Pro
     if environments_dir.is_dir():
         for file in sorted(environments_dir.glob("*.yaml")) + sorted(environments_dir.glob("*.yml")):
             _add_environment(project, file, errors)
+    _add_adoption(project, errors)
     if errors:
         raise ConfigErrors(errors)
     return project
@@ -569,6 +581,19 @@ def _load_policy_files(project: Project, errors: list[InputError]) -> None:
             project.policy_files[file] = _load_policy_file(project.root, file, project.positions.at(where))
         except (ConfigErrors, InputError) as exc:
             _collect(errors, exc)
+
+
+def _add_adoption(project: Project, errors: list[InputError]) -> None:
+    """The adoption record beside the matrix, if there is one."""
+    file = project.root / ADOPTION_FILE
+    if not file.is_file():
+        return
+    try:
+        project.adoption = load_adoption(file)
+    except (ConfigErrors, InputError) as exc:
+        _collect(errors, exc)
+        return
+    project.adoption_file = file
 
 
 def _add_environment(project: Project, file: Path, errors: list[InputError]) -> None:
