@@ -99,14 +99,14 @@ def _passable(ctx: Context) -> dict[str, list[dict[str, Any]]]:
     """Every role and service role of the matrix, with the policies it runs with."""
     roles: dict[str, list[dict[str, Any]]] = {}
     for r in ctx.matrix.roles:
-        roles[r.name] = _identity_documents(ctx, r.managed_policies)
+        roles[r.name] = [*_identity_documents(ctx, r.managed_policies), *service_inline_documents(ctx, r.name)]
     for s in ctx.matrix.service_roles:
         roles[s.name] = [*_identity_documents(ctx, s.managed_policies), *service_inline_documents(ctx, s.name)]
     return roles
 
 
 def service_inline_documents(ctx: Context, name: str) -> list[dict[str, Any]]:
-    """A service role's inline policies, as rendered into the first account it is placed in."""
+    """A service role's (or role's) inline policies, as rendered into the first account it is placed in."""
     return [json.loads(d) for _, spec in ctx.rendered_roles(name)[:1] for d in spec["inline_policies"].values()]
 
 

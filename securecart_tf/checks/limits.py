@@ -249,8 +249,10 @@ def _roles(ctx: Context) -> list[Finding]:
                     r.name,
                 )
             )
-        elif r.max_session_duration > 3600 and all(
-            p.identity_center is not None or p.role is not None for p in r.trust.principals
+        elif (
+            r.max_session_duration > 3600
+            and r.trust.principals  # a trust policy file says who in its own words: no telling
+            and all(p.identity_center is not None or p.role is not None for p in r.trust.principals)
         ):
             out.append(
                 finding(
@@ -264,28 +266,35 @@ def _roles(ctx: Context) -> list[Finding]:
             )
         out += _trust_size(ctx, r.name, base)
         out += _managed_count(ctx, r.name, len(r.managed_policies), (*base, "managed_policies"))
-    inline_limit = ctx.limits["role_inline_policy_chars"]
+        out += _inline_size(ctx, "role", r.name, base, "move permissions into a customer-managed policy")
     for i, s in enumerate(ctx.matrix.service_roles):
         base = ("service_roles", i)
         out += _role_name(ctx, s.name, (*base, "name"))
         out += _trust_size(ctx, s.name, base)
         out += _managed_count(ctx, s.name, len(s.managed_policies), (*base, "managed_policies"))
-        sizes = [
-            (acc, sum(len(p) for p in spec["inline_policies"].values())) for acc, spec in ctx.rendered_roles(s.name)
-        ]
-        over = [(acc, size) for acc, size in sizes if size > inline_limit]
-        if over:
-            out.append(
-                finding(
-                    "role-inline-policy-size",
-                    f"service role '{s.name}' has inline policies of {_n(max(n for _, n in over))} characters in "
-                    f"{shorten([acc for acc, _ in over])}; IAM allows {_n(inline_limit)} per role",
-                    ctx.at(*base, "name"),
-                    "split the service into several roles, or share one bucket prefix or table pattern",
-                    s.name,
-                )
-            )
+        fix = "split the service into several roles, or share one bucket prefix or table pattern"
+        out += _inline_size(ctx, "service role", s.name, base, fix)
     return out
+
+
+def _inline_size(ctx: Context, kind: str, name: str, base: PathT, fix: str) -> list[Finding]:
+    """A role's inline policies together, in each account, against IAM's per-role limit."""
+    limit = ctx.limits["role_inline_policy_chars"]
+    sizes = [(acc, sum(len(p) for p in spec["inline_policies"].values())) for acc, spec in ctx.rendered_roles(name)]
+    over = [(acc, size) for acc, size in sizes if size > limit]
+    if not over:
+        return []
+    where = (*base, "inline_policies") if ctx.has(*base, "inline_policies") else (*base, "name")
+    return [
+        finding(
+            "role-inline-policy-size",
+            f"{kind} '{name}' has inline policies of {_n(max(n for _, n in over))} characters in "
+            f"{shorten([acc for acc, _ in over])}; IAM allows {_n(limit)} per role",
+            ctx.at(*where),
+            fix,
+            name,
+        )
+    ]
 
 
 def _policies(ctx: Context) -> list[Finding]:

@@ -87,6 +87,7 @@ def role_lint(ctx: Context, out: FindingSet, i: int, r: Role) -> None:
     _mfa(ctx, out, r, trust_path, mfa_missing)
     _vendor_expiry(ctx, out, r, trust_path)
     _developer_in_prod(ctx, out, i, r)
+    inline = _inline_lint(ctx, out, i, r)
     if not r.admin:
         base: PathT = ("roles", i)
         holder = Holder(f"role '{r.name}'", r.name, base)
@@ -94,7 +95,26 @@ def role_lint(ctx: Context, out: FindingSet, i: int, r: Role) -> None:
             ((*base, "managed_policies", j), str(ref.arn)) for j, ref in enumerate(r.managed_policies) if ref.arn
         ]
         aws_managed_grants(ctx, out, holder, entries)
-        escalation(ctx, out, holder, r.managed_policies, r.permissions_boundary, [])
+        escalation(ctx, out, holder, r.managed_policies, r.permissions_boundary, inline)
+
+
+def _inline_lint(ctx: Context, out: FindingSet, i: int, r: Role) -> list[dict[str, Any]]:
+    """Lint each inline policy of a role, as rendered; returns their documents (the first account's)."""
+    documents: list[dict[str, Any]] = []
+    shapes = _Shapes()
+    for n, (_, spec) in enumerate(ctx.rendered_roles(r.name)):
+        for j, policy in enumerate(r.inline_policies):
+            text = spec["inline_policies"][policy.name]
+            document = json.loads(text)
+            documents += [document] if n == 0 else []
+            if not shapes.new(text):
+                continue
+            owner = f"role '{r.name}' inline policy '{policy.name}'"
+            where = ctx.at("roles", i, "inline_policies", j)
+            out.issues(parliament_issues(document, Kind.identity), owner, where, r.name)
+            if not r.admin:
+                out.issues(grant_issues(document, name=owner), "", where, r.name)
+    return documents
 
 
 def _rendered_trust(ctx: Context, out: FindingSet, r: Role, trust_path: PathT) -> tuple[dict[int, list[str]], set[int]]:

@@ -83,7 +83,7 @@ RULES: dict[str, Rule] = {
             "role-inline-policy-size",
             _E,
             "limits",
-            "a service role's inline policies together are longer than `role_inline_policy_chars`",
+            "a role's or service role's inline policies together are longer than `role_inline_policy_chars`",
         ),
         Rule("role-name-length", _E, "limits", "a role name is longer than `role_name_chars`"),
         Rule(

@@ -63,6 +63,15 @@ class Adoption(Strict):
     version: Literal[1] = 1
     organization_id: str
     root_id: str
+    management_account_id: str | None = Field(
+        default=None, description="The management account's ID, for what is attached to or delegated to it."
+    )
+    service_access_principals: list[str] = Field(
+        default_factory=list, description="The services the organization trusted: kept, so the first plan keeps them."
+    )
+    enabled_policy_types: list[str] = Field(
+        default_factory=list, description="The policy types the root had enabled: kept, as are trusted services."
+    )
     units: dict[OUPath, str] = Field(default_factory=dict, description="OU path → OU ID.")
     guardrails: dict[str, str] = Field(default_factory=dict, description="Guardrail name → policy ID.")
     guardrail_attachments: dict[str, list[str]] = Field(

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from securecart_tf.config import environments, schema
+from securecart_tf.config.adoption import ADOPTION_FILE, Adoption
 from securecart_tf.config.environments import Environment
 from securecart_tf.config.schema import AccessMatrix
 from securecart_tf.config.yamlpos import Document, Positions, load_yaml, parse_yaml, read_text
@@ -47,6 +48,7 @@ _PATTERN_WORDS = {
     environments.S3_BUCKET: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
     environments.KEY_PREFIX: "a state key prefix: letters, digits and _./-",
     environments.PROFILE_NAME: "an AWS profile name: 1 to 128 letters, digits and _+=,.@:/- (no spaces or quotes)",
+    schema.SERVICE_NAME: "an AWS service principal such as lambda.amazonaws.com, or its short name such as lambda",
     schema.EXTERNAL_ID: "an STS external ID: 2 to 1224 letters, digits and _+=,.@:/- (no spaces or quotes)",
     schema.IAM_TEXT: "text IAM accepts in a description: printable Latin-1 characters, no emoji or other scripts",
     schema.SSO_TEXT: "text Identity Center accepts in a description: printable Latin-1, no emoji or other scripts",
@@ -94,6 +96,9 @@ class Project:
     environment_files: dict[str, Path] = field(default_factory=dict)
     environment_positions: dict[str, Positions] = field(default_factory=dict)
     policy_files: dict[str, PolicyFile] = field(default_factory=dict)
+    adoption: Adoption | None = None
+    """The adoption record (`adopted.yaml` beside the matrix), when there is one."""
+    adoption_file: Path | None = None
     memo: dict[type, object] = field(default_factory=dict, repr=False, compare=False)
     """What later stages derive from this project and share while it is in use, by the type of what is kept
     (the model the policy checks build is the one `generate` renders)."""
@@ -120,6 +125,8 @@ class Project:
             files[posixpath.join(file.parent.name, file.name)] = file
         for policy in self.policy_files.values():
             files[policy.relative or policy.path.name] = policy.path
+        if self.adoption_file is not None:
+            files[self.adoption_file.name] = self.adoption_file
         return files
 
 
@@ -427,6 +434,11 @@ def load_matrix(matrix_file: Path) -> tuple[AccessMatrix, Positions]:
     return validate_document(AccessMatrix, doc), doc.positions
 
 
+def load_adoption(file: Path) -> Adoption:
+    """The adoption record, or every schema error in it with its file and line."""
+    return validate_document(Adoption, load_yaml(file, "adoption record"))
+
+
 def load_environment(file: Path) -> tuple[Environment, Positions]:
     doc = load_yaml(file, "environment file")
     env = validate_document(Environment, doc)
@@ -542,6 +554,7 @@ def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Pro
     if environments_dir.is_dir():
         for file in sorted(environments_dir.glob("*.yaml")) + sorted(environments_dir.glob("*.yml")):
             _add_environment(project, file, errors)
+    _add_adoption(project, errors)
     if errors:
         raise ConfigErrors(errors)
     return project
@@ -552,18 +565,35 @@ def _collect(errors: list[InputError], exc: InputError | ConfigErrors) -> None:
 
 
 def _load_policy_files(project: Project, errors: list[InputError]) -> None:
-    """Every guardrail and policy file the matrix names, read into `project.policy_files`."""
-    named = [("guardrails", i, g.file) for i, g in enumerate(project.matrix.guardrails)]
-    named += [("policies", i, p.file) for i, p in enumerate(project.matrix.policies)]
-    for section, i, file in named:
+    """Every guardrail, policy, trust and inline policy file the matrix names, read into `project.policy_files`."""
+    m = project.matrix
+    named: list[tuple[tuple[str | int, ...], str | None]] = [
+        (("guardrails", i, "file"), g.file) for i, g in enumerate(m.guardrails)
+    ]
+    named += [(("policies", i, "file"), p.file) for i, p in enumerate(m.policies)]
+    for i, r in enumerate(m.roles):
+        named.append((("roles", i, "trust", "policy_file"), r.trust.policy_file))
+        named += [(("roles", i, "inline_policies", j, "file"), p.file) for j, p in enumerate(r.inline_policies)]
+    for where, file in named:
         if not file:
             continue
         try:
-            project.policy_files[file] = _load_policy_file(
-                project.root, file, project.positions.at((section, i, "file"))
-            )
+            project.policy_files[file] = _load_policy_file(project.root, file, project.positions.at(where))
         except (ConfigErrors, InputError) as exc:
             _collect(errors, exc)
+
+
+def _add_adoption(project: Project, errors: list[InputError]) -> None:
+    """The adoption record beside the matrix, if there is one."""
+    file = project.root / ADOPTION_FILE
+    if not file.is_file():
+        return
+    try:
+        project.adoption = load_adoption(file)
+    except (ConfigErrors, InputError) as exc:
+        _collect(errors, exc)
+        return
+    project.adoption_file = file
 
 
 def _add_environment(project: Project, file: Path, errors: list[InputError]) -> None:

@@ -39,6 +39,7 @@ TABLE_NAME = r"^[A-Za-z0-9_.{}-]{3,255}$"
 RDS_RESOURCE_ID = r"^[A-Za-z0-9{}*-]+$"
 DB_USER = r"^[A-Za-z0-9_]+$"
 RULE_ID = r"^[A-Z]+[0-9]+$|^[a-z0-9-]+$"
+SERVICE_NAME = r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$"
 EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 """What STS accepts as an ExternalId."""
 IAM_TEXT = "^[\t\n\r -~\u00a1-\u00ff]*$"
@@ -307,6 +308,7 @@ class Audience(StrEnum):
     ci = "ci"
     vendor = "vendor"
     platform = "platform"
+    service = "service"
 
 
 class IdentityCenterPrincipal(Strict):
@@ -337,6 +339,14 @@ class ExternalPrincipal(Strict):
     external_id: str | None = Field(default=None, pattern=EXTERNAL_ID)
 
 
+PRINCIPAL_KINDS = ("identity_center", "role", "account", "oidc", "external", "service")
+
+
+def service_principal(name: str) -> str:
+    """A `service:` value as IAM writes it: 'lambda' is 'lambda.amazonaws.com'; a dotted name stays as it is."""
+    return name if "." in name else f"{name}.amazonaws.com"
+
+
 class TrustedPrincipal(Strict):
     """Exactly one of the keys below."""
 
@@ -345,43 +355,80 @@ class TrustedPrincipal(Strict):
     account: AccountName | None = Field(default=None, description="Every principal of that account (its root).")
     oidc: OidcPrincipal | None = None
     external: ExternalPrincipal | None = None
+    service: str | None = Field(
+        default=None,
+        pattern=SERVICE_NAME,
+        max_length=128,
+        description="An AWS service, e.g. 'lambda.amazonaws.com' ('lambda' for short), trusted as IAM's console "
+        "writes it: a Service principal allowed sts:AssumeRole, with no condition.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> TrustedPrincipal:
-        given = [k for k in ("identity_center", "role", "account", "oidc", "external") if getattr(self, k) is not None]
+        given = [k for k in PRINCIPAL_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of identity_center, role, account, oidc, external"
-                + (f" (got {', '.join(given)})" if given else "")
+                f"give exactly one of {', '.join(PRINCIPAL_KINDS)}" + (f" (got {', '.join(given)})" if given else "")
             )
         return self
 
     @property
     def kind(self) -> str:
-        for k in ("identity_center", "role", "account", "oidc", "external"):
+        for k in PRINCIPAL_KINDS:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("unreachable")
 
 
 class Trust(Strict):
-    principals: list[TrustedPrincipal] = Field(min_length=1)
+    """Who may assume the role: `principals` in the matrix's shapes, or a trust policy file used as it is."""
+
+    principals: list[TrustedPrincipal] = Field(default_factory=list)
+    policy_file: str | None = Field(
+        default=None,
+        description="A JSON trust policy, relative to the matrix, used exactly as written: for trust the principals "
+        "cannot express. Give it or principals, not both.",
+    )
     require_mfa: bool = Field(default=False, description="Require aws:MultiFactorAuthPresent (IAM sessions).")
     expires: dt.date | None = Field(default=None, description="Trust ends at 00:00 UTC on this date.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Trust:
+        if bool(self.principals) == (self.policy_file is not None):
+            raise ValueError("give exactly one of 'principals' (at least one) or 'policy_file'")
+        if self.policy_file is not None and (self.require_mfa or self.expires is not None):
+            raise ValueError("with 'policy_file', write MFA and expiry conditions in the file itself")
+        return self
+
+
+class InlinePolicy(Strict):
+    """A policy embedded in one role, under its own name: a document, or a JSON file relative to the matrix."""
+
+    name: str = Field(pattern=IAM_NAME, max_length=128)
+    document: PolicyDocument | None = None
+    file: str | None = Field(default=None, description="A JSON file with the document, relative to the matrix.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InlinePolicy:
+        if (self.document is None) == (self.file is None):
+            raise ValueError("give exactly one of 'document' or 'file'")
+        return self
 
 
 class Role(Strict):
     """A cross-account role assumed through STS. There are no IAM users."""
 
     name: str = Field(pattern=IAM_NAME, min_length=1, description="At most 64 characters.")
+    path: str = Field(default="/", pattern=IAM_PATH, max_length=512, description="The role's IAM path.")
     description: str = Field(default="", max_length=1000, pattern=IAM_TEXT)
-    audience: Audience = Field(description="Who assumes it: human, ci, vendor or platform.")
+    audience: Audience = Field(description="Who assumes it: human, ci, vendor, platform or service.")
     accounts: list[AccountName] = Field(default_factory=list)
     ous: list[OUPath] = Field(default_factory=list)
     environments: list[EnvName] = Field(default_factory=list)
     trust: Trust
     permissions_boundary: PolicyRef | None = None
     managed_policies: list[PolicyRef] = Field(default_factory=list)
+    inline_policies: list[InlinePolicy] = Field(default_factory=list, description="Policies embedded in the role.")
     max_session_duration: int = Field(default=3600, description="Seconds, 3600 to 43200.")
     admin: bool = Field(default=False, description="Marks intentional administrator access for the linter.")
 

@@ -222,7 +222,8 @@ def unmanaged_roles(
         imports = role_imports(stack, role.name, role.attached, role.inline, customer_policies)
         hint = (
             f"to adopt it, add role {role.name} to roles: with accounts: [{account}] (its trust and policies as "
-            f"they are) and save the import blocks as build/{environment}/{stack}/imports.tf, then plan"
+            "they are: trust.policy_file and inline_policies take any) and save the import blocks as "
+            f"build/{environment}/{stack}/imports.tf, then plan"
         )
         remove = [f"aws iam detach-role-policy --role-name {role.name} --policy-arn {arn}" for arn in role.attached]
         remove += [f"aws iam delete-role-policy --role-name {role.name} --policy-name {n}" for n in role.inline]

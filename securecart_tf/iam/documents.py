@@ -17,6 +17,7 @@ from securecart_tf.config.schema import (
     ServicePrincipal,
     ServiceRole,
     TrustedPrincipal,
+    service_principal,
 )
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -125,6 +126,11 @@ def trust_statement(
         statement["Action"] = "sts:AssumeRole"
         if ext.external_id:
             condition["StringEquals"] = {"sts:ExternalId": ext.external_id}
+    elif principal.service is not None:
+        # as IAM's console writes a service's trust, with no Sid: a role made there is expressed exactly
+        statement["Principal"] = {"Service": service_principal(principal.service)}
+        statement["Action"] = "sts:AssumeRole"
+        human_iam = False
     if require_mfa and human_iam:
         condition.setdefault("Bool", {})["aws:MultiFactorAuthPresent"] = "true"
     if expires:

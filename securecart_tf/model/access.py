@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from securecart_tf.config.load import Project
-from securecart_tf.config.schema import PolicyRef, Role, ServiceRole
+from securecart_tf.config.schema import InlinePolicy, PolicyRef, Role, ServiceRole
 from securecart_tf.iam import documents
 from securecart_tf.model.directory import AccountDirectory
 from securecart_tf.model.index import MatrixIndex
@@ -54,6 +54,10 @@ class _AccessStacks:
             role_inputs[r.name] = self.role(r, acc, env)
         for s in sroles:
             role_inputs[s.name] = self.service_role(s, acc, env)
+        if any(r.path != "/" for r in roles):  # only then: a stack of roles at "/" renders as it always has
+            paths = {r.name: r.path for r in roles}
+            for name, spec in role_inputs.items():
+                spec["path"] = paths.get(name, "/")
         policies = {name: self.policy(name) for name in self.placed.needed_policies.get(acc, {})}
         self.directory(acc)
         return Stack(
@@ -73,13 +77,17 @@ class _AccessStacks:
         )
 
     def role(self, r: Role, acc: str, env: str | None) -> dict[str, Any]:
-        trust = documents.role_trust_policy(r, account_id=self.directory, self_account=acc, environment=env)
+        if r.trust.policy_file is not None:  # the user's own trust policy, sent as written
+            trust_policy = documents.minify(self.project.policy_files[r.trust.policy_file].document)
+        else:
+            trust = documents.role_trust_policy(r, account_id=self.directory, self_account=acc, environment=env)
+            trust_policy = documents.minify(documents.in_partition(trust, self.partition))
         return {
             "description": r.description,
-            "trust_policy": documents.minify(documents.in_partition(trust, self.partition)),
+            "trust_policy": trust_policy,
             "permissions_boundary": _policy_ref(r.permissions_boundary) if r.permissions_boundary else None,
             "managed_policies": [_policy_ref(ref) for ref in r.managed_policies],
-            "inline_policies": {},
+            "inline_policies": {p.name: self.inline_document(p) for p in r.inline_policies},
             "max_session_duration": r.max_session_duration,
             "tags": {"securecart:audience": r.audience.value},
         }
@@ -99,6 +107,11 @@ class _AccessStacks:
             "max_session_duration": 3600,
             "tags": {"securecart:audience": "service", "securecart:service": s.service.value},
         }
+
+    def inline_document(self, policy: InlinePolicy) -> str:
+        if policy.document is not None:
+            return documents.minify(policy.document.model_dump(mode="json", exclude_none=True))
+        return documents.minify(self.project.policy_files[str(policy.file)].document)
 
     def policy(self, name: str) -> dict[str, Any]:
         pol = self.index.policies[name]

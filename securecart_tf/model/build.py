@@ -84,9 +84,29 @@ def build_model(project: Project, facts: OrgFacts | None = None) -> Model:
     return model
 
 
+def _with_adoption(facts: OrgFacts, project: Project) -> OrgFacts:
+    """The facts, completed from the adoption record: before the organization stack has state, the adopted
+    organization's IDs and settings stand for it, so that the first plan renders what exists."""
+    adoption = project.adoption
+    if adoption is None:
+        return facts
+    ids = dict(facts.account_ids)
+    mgmt = project.matrix.organization.management_account
+    if adoption.management_account_id and mgmt not in ids:
+        ids[mgmt] = adoption.management_account_id
+    return OrgFacts(
+        account_ids=ids,
+        organization_id=facts.organization_id or adoption.organization_id,
+        root_id=facts.root_id or adoption.root_id,
+        service_access_principals=sorted({*facts.service_access_principals, *adoption.service_access_principals}),
+        enabled_policy_types=sorted({*facts.enabled_policy_types, *adoption.enabled_policy_types}),
+    )
+
+
 def _build(project: Project, facts: OrgFacts) -> Model:
     """Each layer in turn; the order matters to the directory, whose stand-in IDs each stack reports."""
     m = project.matrix
+    facts = _with_adoption(facts, project)
     index = MatrixIndex(project)
     directory = AccountDirectory(index, facts)
     placed = place(index)

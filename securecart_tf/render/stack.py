@@ -12,6 +12,7 @@ from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.iam.documents import partition_of
 from securecart_tf.model import SECURITY, Model, Stack
 from securecart_tf.render.hcl import hcl_string
+from securecart_tf.render.imports import IMPORTS_FILE, adoption_imports, imports_tf
 from securecart_tf.render.jsontext import pretty_json
 from securecart_tf.resources import modules_dir, templates_dir
 from securecart_tf.versions import AWS_PROVIDER_CONSTRAINT, S3_BACKEND_MIN_VERSION, TERRAFORM_MIN_VERSION, dotted
@@ -54,11 +55,15 @@ def render_stack(
     """The files of one stack's root and its content hash (which covers the modules it uses)."""
     context = _provider_context(stack, model, env)
     context["modules"] = "../../modules"
+    context["role_paths"] = any("path" in spec for spec in stack.inputs.get("roles", {}).values())
     files = {
         "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
         "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
         "terraform.tfvars.json": pretty_json(_tfvars(stack, model, env)) + "\n",
     }
+    blocks = adoption_imports(stack, model)
+    if blocks:
+        files[IMPORTS_FILE] = imports_tf(blocks)
     digest = hashlib.sha256()
     digest.update(f"securecart-tf {__version__}\n".encode())
     for name in sorted(files):

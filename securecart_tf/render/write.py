@@ -17,12 +17,14 @@ from securecart_tf.config.environments import Environment
 from securecart_tf.errors import SecureCartError
 from securecart_tf.model import Model, Stack
 from securecart_tf.render.environments import stacks_of
+from securecart_tf.render.imports import IMPORTS_FILE, is_rendered
 from securecart_tf.render.jsontext import pretty_json
 from securecart_tf.render.stack import hash_files, jinja_environment, module_files, render_stack
 
 MANIFEST = "manifest.json"
 STACK_FILES = ("providers.tf", "main.tf", "terraform.tfvars.json")
-"""What `render_stack` writes into a stack's folder; nothing else there is the renderer's to remove."""
+"""What `render_stack` writes into every stack's folder; besides these, only an imports.tf it marked as its own
+(an adopted stack's) is the renderer's to remove."""
 _STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 _INIT_MARKER = "securecart-init"
 
@@ -89,6 +91,9 @@ class _Renderer:
         new_folder = not directory.is_dir()
         if new_folder:
             directory.mkdir(parents=True, exist_ok=True)
+        elif _own_imports(directory / IMPORTS_FILE, wanted=IMPORTS_FILE in files):
+            (directory / IMPORTS_FILE).unlink()
+            self.rewritten.append(directory / IMPORTS_FILE)
         for fname, text in files.items():
             if self.write(directory / fname, text.encode(), new_folder=new_folder):
                 result.rewritten.append(fname)
@@ -122,6 +127,26 @@ def _replace_if_changed(path: Path, content: bytes) -> bool:
     tmp.write_bytes(content)
     os.replace(tmp, path)
     return True
+
+
+def _own_imports(path: Path, *, wanted: bool) -> bool:
+    """Whether `path` is an imports.tf the renderer wrote and no longer wants. One the user saved there stays,
+    unless the renderer must write its own in its place: then the user is asked to choose."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        text = None
+    if text is None:
+        return False
+    if is_rendered(text):
+        return not wanted
+    if wanted:
+        raise SecureCartError(
+            f"{path} holds import blocks saved by hand, and adopted.yaml now renders this stack's imports.tf",
+            hint="rename your file (any name ending in .tf is read), and remove from it the blocks adopted.yaml "
+            "also names: Terraform refuses two import blocks for one address",
+        )
+    return False
 
 
 def _manifest_entry(rendered: RenderedStack) -> dict[str, Any]:
@@ -170,6 +195,8 @@ def _remove_stack(out: Path, env_dir: Path, name: str) -> None:
         path = folder / fname
         if path.is_file() and not path.is_symlink():
             path.unlink()
+    if _own_imports(folder / IMPORTS_FILE, wanted=False):
+        (folder / IMPORTS_FILE).unlink()
     data = folder / ".terraform"
     if not data.is_symlink() and (data / _INIT_MARKER).is_file() and _inside(data, out):
         shutil.rmtree(data)  # the working data of a `terraform init` this tool ran (marked by it)

@@ -32,6 +32,7 @@ from securecart_tf.config.schema import (
     TrustedPrincipal,
     iso_duration_hours,
     ou_paths,
+    service_principal,
 )
 from securecart_tf.iam import documents
 from securecart_tf.iam.aws_managed import aws_managed_document, aws_managed_name
@@ -608,11 +609,11 @@ class _Builder:
             return grants, ps.permissions_boundary
         role: Role | ServiceRole = self.roles[seat.name] if seat.kind == "role" else self.service_roles[seat.name]
         grants += [self._resolve(ref) for ref in role.managed_policies]
-        if seat.kind == "service-role":
-            stack = self.model.stacks.get(access_stack(seat.account))
-            inline = stack.inputs["roles"][seat.name]["inline_policies"] if stack else {}
-            for name, text in inline.items():
-                grants.append(("inline", name, Document.from_json(json.loads(text)), None, "scoped to named resources"))
+        stack = self.model.stacks.get(access_stack(seat.account))
+        inline = stack.inputs["roles"][seat.name]["inline_policies"] if stack else {}
+        scope = "scoped to named resources" if seat.kind == "service-role" else ""
+        for name, text in inline.items():
+            grants.append(("inline", name, Document.from_json(json.loads(text)), None, scope))
         return grants, role.permissions_boundary
 
     def _scp_effects(self, seat: Seat, arn: str) -> tuple[list[ScpEffect], list[Statement], list[Statement]]:
@@ -919,6 +920,8 @@ def _trusted(
         assert subject is not None
         entry_hop = Hop("oidc", subject)
         trust.oidc.setdefault((p.oidc.provider, p.oidc.subject), []).append(_Entry([entry_hop, role_hop], target, cond))
+    elif p.service is not None:
+        entry_hop = Hop("service", service_principal(p.service))
     else:
         assert p.external is not None
         entry_hop = Hop("external", p.external.account_id)
@@ -956,7 +959,13 @@ def _principals(b: _Builder, trust: _Trust) -> tuple[list[Principal], dict[str, 
         ]
     for r in m.roles:
         pid = f"role:{r.name}"
-        principals.append(Principal(pid, PrincipalKind.role, r.name, r.description))
+        description = r.description
+        if r.trust.policy_file is not None:  # its own words: who they let in is not followed here
+            description = "; ".join(filter(None, [description, f"custom trust policy ({r.trust.policy_file})"]))
+            b.notes.append(
+                f"role {r.name} has a custom trust policy ({r.trust.policy_file}): who may assume it is not shown"
+            )
+        principals.append(Principal(pid, PrincipalKind.role, r.name, description))
         entries[pid] = trust.roles.get(r.name, [])
     for s in m.service_roles:
         pid = f"service-role:{s.name}"
