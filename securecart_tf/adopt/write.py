@@ -105,6 +105,11 @@ def _matrix(scope: Scope, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     adoption = {
         "organization_id": inv.organization_id,
         "root_id": inv.root_id,
+        # until the organization stack has state, these stand in for what it would tell: the first plan then keeps
+        # the organization's trusted services and policy types, and places the management account's stacks
+        "management_account_id": inv.management_account_id,
+        "service_access_principals": sorted(inv.service_access_principals),
+        "enabled_policy_types": sorted(inv.enabled_policy_types),
         "units": {u.path: u.id for u in inv.units},
         "guardrails": policy_ids,
         "guardrail_attachments": attachments,

@@ -858,3 +858,11 @@ def test_a_security_services_guardrail_for_cloudtrail_alone_infers_its_services_
         "targets": {"ous": ["/"]},
         "exempt_roles": ["SecurityAuditRole"],
     }
+
+
+def test_the_adoption_record_stands_in_for_the_organization_state_the_first_plan_lacks() -> None:
+    record = yaml.safe_load(_write(organization()).files["adopted.yaml"])
+    assert (record["organization_id"], record["root_id"]) == (ORG, ROOT)
+    assert record["management_account_id"] == MGMT
+    assert record["service_access_principals"] == ["sso.amazonaws.com"]
+    assert record["enabled_policy_types"] == ["SERVICE_CONTROL_POLICY"]
