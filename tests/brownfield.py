@@ -192,7 +192,13 @@ def workload_roles(bf: Brownfield, account: str) -> None:
         "PaymentsLambda": doc(_allow({"Service": "lambda.amazonaws.com"})),
         "AuditFromLogArchive": doc(_allow({"AWS": f"arn:aws:iam::{log_archive}:root"})),
         "VendorRead": doc(
-            _allow({"AWS": f"arn:aws:iam::{VENDOR_ACCOUNT}:root"}, {"StringEquals": {"sts:ExternalId": "acme-7f3a"}})
+            _allow(
+                {"AWS": f"arn:aws:iam::{VENDOR_ACCOUNT}:root"},
+                {
+                    "StringEquals": {"sts:ExternalId": "acme-7f3a"},
+                    "DateLessThan": {"aws:CurrentTime": "2031-01-01T00:00:00Z"},  # the contract's end
+                },
+            )
         ),
         "AppDeploy": doc(
             {
@@ -213,7 +219,10 @@ def workload_roles(bf: Brownfield, account: str) -> None:
         ),
     }
     for name, trust in roles.items():
-        made = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description=f"{name} by hand")
+        path = "/service-role/" if name == "PaymentsLambda" else "/"
+        made = iam.create_role(
+            RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust), Description=f"{name} by hand"
+        )
         bf.role_ids[(account, name)] = made["Role"]["RoleId"]
     iam.put_role_policy(RoleName="PaymentsLambda", PolicyName="write-logs", PolicyDocument=json.dumps(LAMBDA_LOGS))
     iam.attach_role_policy(RoleName="VendorRead", PolicyArn=vendor["Arn"])

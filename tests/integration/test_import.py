@@ -59,11 +59,14 @@ def test_import_writes_a_matrix_in_the_shapes_a_person_would(payments: Brownfiel
     assert engineers.get("ous") == ["Workloads"] and not engineers.get("accounts")
     lambda_role = _named(matrix["roles"], "PaymentsLambda")
     assert lambda_role["accounts"] == ["payments-dev"]
+    assert lambda_role["path"] == "/service-role/"
+    assert [p["name"] for p in lambda_role["inline_policies"]] == ["write-logs"]
     assert lambda_role["trust"]["principals"] == [{"service": "lambda.amazonaws.com"}]
     deploy = _named(matrix["roles"], "AppDeploy")["trust"]["principals"]
     assert deploy == [{"oidc": {"provider": "github", "subject": "repo:payments/app:ref:refs/heads/main"}}]
-    vendor = _named(matrix["roles"], "VendorRead")["trust"]["principals"]
-    assert vendor == [{"external": {"account_id": brownfield.VENDOR_ACCOUNT, "external_id": "acme-7f3a"}}]
+    vendor = _named(matrix["roles"], "VendorRead")["trust"]
+    assert vendor["principals"] == [{"external": {"account_id": brownfield.VENDOR_ACCOUNT, "external_id": "acme-7f3a"}}]
+    assert str(vendor["expires"]) == "2031-01-01"
     assert _named(matrix["roles"], "AuditFromLogArchive")["trust"]["principals"] == [{"account": "log-archive"}]
     office = _named(matrix["roles"], "OfficeOnly")
     kept = json.loads((payments.project / office["trust"]["policy_file"]).read_text())
@@ -132,13 +135,19 @@ def test_import_names_what_it_cannot_read_and_the_rules_the_live_organization_br
 
         brownfield.organization(bf, ["Workloads"], {"open": "Workloads", "locked": "Workloads"})
         bf.client("iam", "locked").delete_role(RoleName=brownfield.ACCESS_ROLE)
+        # a role in `open` that securecart-tf will manage, so its deployment role needs IAM there
+        trust = brownfield.doc(
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        )
+        bf.client("iam", "open").create_role(RoleName="Worker", AssumeRolePolicyDocument=json.dumps(trust))
         # a Deny on everything, with no exemption for the role securecart-tf deploys through
         brownfield.scp(
             bf, "DenyAll", brownfield.doc({"Effect": "Deny", "Action": "*", "Resource": "*"}), bf.ous["Workloads"]
         )
         found = run_cli(tmp_path, "import")
         assert found.returncode == 1, explain(found)
-        assert "locked" in found.stdout and "skipped" in found.stdout.lower(), explain(found)
+        assert f"account locked ({bf.accounts['locked']}): not read" in found.stdout, explain(found)
+        assert "could not enter 1 of 3 accounts" in found.stderr, explain(found)
         assert "DenyAll" in found.stdout and "fix:" in found.stdout, explain(found)
         assert "suppressions" not in _matrix(bf), "import must not suppress what a person has to decide"
     finally:
