@@ -135,11 +135,11 @@ def payments(bf: Brownfield) -> None:
     scp(bf, "DenyRootUser", DENY_ROOT_USER, bf.root)
     scp(bf, "KeepProdBuckets", DENY_BUCKET_DELETE, bf.ous["Workloads/Prod"])
     scp(bf, "NoInternetGateways", DENY_IGW, bf.accounts["payments-dev"])
-    for account in ("payments-dev", "payments-prod"):
-        made = bf.client("iam", account).create_policy(PolicyName="AppRead", PolicyDocument=json.dumps(APP_READ))
-        bf.iam_policy_ids[(account, "AppRead")] = made["Policy"]["PolicyId"]
+    made = bf.client("iam", "payments-dev").create_policy(PolicyName="AppRead", PolicyDocument=json.dumps(APP_READ))
+    bf.iam_policy_ids[("payments-dev", "AppRead")] = made["Policy"]["PolicyId"]
     identity_center(bf)
-    workload_roles(bf, "payments-dev")
+    for account in ("payments-dev", "payments-prod"):  # the same roles in both: one matrix entry each
+        workload_roles(bf, account)
 
 
 def identity_center(bf: Brownfield) -> None:
@@ -163,8 +163,9 @@ def identity_center(bf: Brownfield) -> None:
     audit = {**ids, "PermissionSetArn": bf.permission_sets["AuditAccess"]}
     sso.attach_managed_policy_to_permission_set(ManagedPolicyArn=VIEW_ONLY, **audit)
     for group, permission_set, account in (
-        ("Engineers", "DeveloperAccess", "payments-dev"),  # with payments-prod: all of Workloads
-        ("Engineers", "DeveloperAccess", "payments-prod"),
+        ("Engineers", "DeveloperAccess", "payments-dev"),
+        ("Auditors", "AuditAccess", "payments-dev"),  # with payments-prod: all of Workloads
+        ("Auditors", "AuditAccess", "payments-prod"),
         ("Auditors", "AuditAccess", "log-archive"),
     ):
         sso.create_account_assignment(

@@ -30,7 +30,8 @@ def payments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brownfield]:
     bf = Brownfield(project)
     try:
         brownfield.payments(bf)
-        imported = run_cli(project, "import")
+        # two promotion stages; the management account joins the first, which owns the organization-wide stacks
+        imported = run_cli(project, "import", "--stages", "dev=payments-dev,log-archive prod=payments-prod")
         assert imported.returncode == 0, explain(imported)
         yield bf
     finally:
@@ -55,10 +56,11 @@ def test_import_writes_a_matrix_in_the_shapes_a_person_would(payments: Brownfiel
     assert _named(matrix["guardrails"], "NoInternetGateways")["targets"] == {"accounts": ["payments-dev"]}
     groups = {g["name"]: g["source"] for g in matrix["identity_center"]["groups"]}
     assert groups == {"Engineers": "scim", "Auditors": "created"}
-    engineers = next(a for a in matrix["identity_center"]["assignments"] if a["group"] == "Engineers")
-    assert engineers.get("ous") == ["Workloads"] and not engineers.get("accounts")
+    # Auditors hold AuditAccess in every account of Security and of Workloads: two OUs, no account listed
+    auditors = [a for a in matrix["identity_center"]["assignments"] if a["group"] == "Auditors"]
+    assert auditors == [{"group": "Auditors", "permission_set": "AuditAccess", "ous": ["Security", "Workloads"]}]
     lambda_role = _named(matrix["roles"], "PaymentsLambda")
-    assert lambda_role["accounts"] == ["payments-dev"]
+    assert lambda_role["accounts"] == ["payments-dev", "payments-prod"]
     assert lambda_role["path"] == "/service-role/"
     assert [p["name"] for p in lambda_role["inline_policies"]] == ["write-logs"]
     assert lambda_role["trust"]["principals"] == [{"service": "lambda.amazonaws.com"}]
@@ -75,22 +77,43 @@ def test_import_writes_a_matrix_in_the_shapes_a_person_would(payments: Brownfiel
     assert validated.returncode == 0, explain(validated)
 
 
-def test_the_first_plan_imports_and_creates_and_destroys_nothing_then_apply_keeps_every_id(
+def _creates_and_destroys_nothing(results: list[dict[str, Any]]) -> dict[str, int]:
+    """Each stack's count of imports, once every stack is seen to add and remove nothing."""
+    assert {r["stack"]: (r["add"], r["remove"]) for r in results} == {r["stack"]: (0, 0) for r in results}
+    return {r["stack"]: r["imports"] for r in results}
+
+
+def test_the_first_plan_imports_and_creates_and_destroys_nothing_then_apply_and_promote_keep_every_id(
     payments: Brownfield,
 ) -> None:
-    planned = run_cli(payments.project, "plan", "--env", "main", "--json")
+    planned = run_cli(payments.project, "plan", "--env", "dev", "--json")
     assert planned.returncode == 2, explain(planned)
-    results = json.loads(planned.stdout)["results"]
-    assert {r["stack"]: (r["add"], r["remove"]) for r in results} == {r["stack"]: (0, 0) for r in results}
-    imports = {r["stack"]: r["imports"] for r in results}
+    imports = _creates_and_destroys_nothing(json.loads(planned.stdout)["results"])
     assert imports["organization"] >= 1 + 4 + 3 + 3 * 2, imports  # organization, OUs, accounts, SCPs+attachments
-    assert imports["identity-center"] >= 1 + 2 + 3 + 3, imports  # group, permission sets, policies, assignments
+    assert imports["identity-center"] >= 1 + 2 + 4 + 4, imports  # group, permission sets, policies, assignments
     assert imports["access-payments-dev"] >= 5 + 1, imports  # five roles and the OIDC provider
 
-    applied = run_cli(payments.project, "apply", "--env", "main", "--auto-approve")
+    assert "access-payments-prod" not in imports, "prod is the later stage"
+
+    applied = run_cli(payments.project, "apply", "--env", "dev", "--auto-approve")
     assert applied.returncode == 0, explain(applied)
-    again = run_cli(payments.project, "plan", "--env", "main", "--refresh")
-    assert again.returncode == 0, explain(again)
+    promoted = run_cli(
+        payments.project,
+        "promote",
+        "--from",
+        "dev",
+        "--to",
+        "prod",
+        "--auto-approve",
+        "--confirm-env",
+        "prod",
+        "--json",
+    )
+    assert promoted.returncode == 0, explain(promoted)
+    assert _creates_and_destroys_nothing(json.loads(promoted.stdout)["results"])["access-payments-prod"] >= 5 + 1
+    for env in ("dev", "prod"):
+        again = run_cli(payments.project, "plan", "--env", env, "--refresh")
+        assert again.returncode == 0, explain(again)
     _every_id_kept(payments)
 
 
