@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from securecart_tf import sandbox
+from tests.helpers import sandbox_client
 
 REGION = "us-east-1"
 ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -80,21 +79,7 @@ class Brownfield:
         return info
 
     def client(self, service: str, account: str | None = None) -> Any:
-        info = self.info
-        base = boto3.session.Session(
-            aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name=REGION
-        )
-        if account is None:
-            return base.client(service, endpoint_url=info.endpoint)
-        creds = base.client("sts", endpoint_url=info.endpoint).assume_role(
-            RoleArn=f"arn:aws:iam::{self.accounts[account]}:role/{ACCESS_ROLE}", RoleSessionName="brownfield"
-        )["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=REGION,
-        ).client(service, endpoint_url=info.endpoint)
+        return sandbox_client(self.info, service, self.accounts[account] if account else None)
 
 
 def organization(bf: Brownfield, ous: list[str], accounts: dict[str, str]) -> None:

@@ -98,3 +98,26 @@ def _write(path: Path, content: str | Mapping[str, Any]) -> None:
         path.write_text(textwrap.dedent(content))
     else:
         path.write_text(yaml.safe_dump(dict(content), sort_keys=False))
+
+
+def sandbox_client(
+    info: Any, service: str, account_id: str | None = None, *, role: str = "OrganizationAccountAccessRole"
+) -> Any:
+    """A boto3 client in the sandbox `info` describes: in its management account, or in `account_id` through
+    STS AssumeRole of `role`, as Terraform and the tool reach member accounts."""
+    import boto3
+
+    base = boto3.session.Session(
+        aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name="us-east-1"
+    )
+    if account_id is None:
+        return base.client(service, endpoint_url=info.endpoint)
+    creds = base.client("sts", endpoint_url=info.endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="securecart-tf-tests"
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    ).client(service, endpoint_url=info.endpoint)

@@ -18,7 +18,7 @@ from typing import Any
 
 from securecart_tf.iam import iam_data
 from securecart_tf.iam.iam_data import wildcard
-from securecart_tf.iam.lint import as_list, shorten, statement_covers, statements
+from securecart_tf.iam.lint import action_matches, as_list, shorten, statements
 
 Doc = dict[str, Any]
 
@@ -41,21 +41,65 @@ def _resources(statement: dict[str, Any]) -> list[str]:
     return ["*"] if "NotResource" in statement else [str(r) for r in as_list(statement.get("Resource"))]
 
 
+@dataclass(frozen=True)
+class _Cover:
+    """The actions one statement's Action (or NotAction) element applies to, listed once.
+
+    Patterns over a known service are expanded into the action names they stand for, so a known action is
+    looked up rather than matched against every pattern; a pattern `expand` cannot list (a wildcard service)
+    and any action the IAM data does not know are matched as written."""
+
+    names: frozenset[str]
+    loose: tuple[str, ...]
+    written: tuple[str, ...]
+    negated: bool
+
+    @classmethod
+    def of(cls, statement: dict[str, Any]) -> _Cover:
+        negated = "NotAction" in statement
+        written = tuple(str(p) for p in as_list(statement["NotAction"] if negated else statement.get("Action")))
+        names: set[str] = set()
+        loose = []
+        for pattern in written:
+            listed = iam_data.expand(pattern)
+            names.update(a.name.lower() for a in listed)
+            if not listed:
+                loose.append(pattern)
+        return cls(frozenset(names), tuple(loose), written, negated)
+
+    def covers(self, action: str) -> bool:
+        if iam_data.action(action) is None:
+            hit = any(action_matches(p, action) for p in self.written)
+        else:
+            hit = action.lower() in self.names or any(action_matches(p, action) for p in self.loose)
+        return hit != self.negated
+
+
+class _Grants:
+    """An identity's statements and its boundary's, each with its `_Cover`, asked about one action at a time."""
+
+    def __init__(self, identity: Sequence[Doc], boundary: Doc | None) -> None:
+        self.own = [(s, _Cover.of(s)) for s in _statements(identity)]
+        self.caps = [(s, _Cover.of(s)) for s in _statements([boundary])]
+        self.bounded = boundary is not None
+
+    def resources(self, action: str) -> list[str]:
+        denied = any(
+            s.get("Effect") == "Deny" and "Condition" not in s and "*" in _resources(s) and c.covers(action)
+            for s, c in [*self.own, *self.caps]
+        )
+        if denied:
+            return []
+        granted = [r for s, c in self.own if s.get("Effect") == "Allow" and c.covers(action) for r in _resources(s)]
+        if not self.bounded:
+            return granted
+        capped = [r for s, c in self.caps if s.get("Effect") == "Allow" and c.covers(action) for r in _resources(s)]
+        return _intersect(granted, capped)
+
+
 def allowed_resources(identity: Sequence[Doc], boundary: Doc | None, action: str) -> list[str]:
     """The resources an Allow grants `action` on, if the boundary allows it and no unconditional Deny blocks it."""
-    own = _statements(identity)
-    caps = _statements([boundary])
-    denied = any(
-        s.get("Effect") == "Deny" and "Condition" not in s and "*" in _resources(s) and statement_covers(s, action)
-        for s in [*own, *caps]
-    )
-    if denied:
-        return []
-    granted = [r for s in own if s.get("Effect") == "Allow" and statement_covers(s, action) for r in _resources(s)]
-    if boundary is None:
-        return granted
-    capped = [r for s in caps if s.get("Effect") == "Allow" and statement_covers(s, action) for r in _resources(s)]
-    return _intersect(granted, capped)
+    return _Grants(identity, boundary).resources(action)
 
 
 def _intersect(granted: list[str], capped: list[str]) -> list[str]:
@@ -85,7 +129,8 @@ def allowed_actions(docs: Sequence[Doc], boundary: Doc | None = None) -> set[str
         if s.get("Effect") == "Allow" and "NotAction" not in s:
             for pattern in as_list(s.get("Action")):
                 out.update(a.name for a in iam_data.expand(str(pattern)))
-    return {a for a in out if allowed_resources(docs, boundary, a)}
+    grants = _Grants(docs, boundary)
+    return {a for a in out if grants.resources(a)}
 
 
 def escalations(

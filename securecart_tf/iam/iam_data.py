@@ -158,7 +158,7 @@ def action(name: str) -> Action | None:
     return service_actions(service).get(verb.lower())
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # AWS managed policies alone name thousands of patterns: a smaller cache thrashes
 def wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
     """A pattern with IAM's wildcards, `*` for any text and `?` for one character, as a regex to fullmatch.
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from securecart_tf import sandbox
-from tests.helpers import copy_example, explain, run_cli, write_project
+from tests.helpers import copy_example, explain, run_cli, sandbox_client, write_project
 
 
 @dataclass
@@ -41,22 +40,8 @@ class Deployed:
 
     def client(self, service: str, account: str | None = None) -> Any:
         """A boto3 client in the management account, or in `account` through STS AssumeRole."""
-        info = self.info
-        base = boto3.session.Session(
-            aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name="us-east-1"
-        )
-        if account is None or account == "management":
-            return base.client(service, endpoint_url=info.endpoint)
-        creds = base.client("sts", endpoint_url=info.endpoint).assume_role(
-            RoleArn=f"arn:aws:iam::{self.account_ids[account]}:role/OrganizationAccountAccessRole",
-            RoleSessionName="securecart-tf-tests",
-        )["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name="us-east-1",
-        ).client(service, endpoint_url=info.endpoint)
+        member = None if account is None or account == "management" else self.account_ids[account]
+        return sandbox_client(self.info, service, member)
 
     def stop(self) -> None:
         sandbox.down(self.project / ".securecart")

@@ -23,6 +23,7 @@ from securecart_tf.adopt.inventory import CustomerPolicyRef, Inventory, LiveBoun
 from securecart_tf.errors import SecureCartError
 from securecart_tf.run.workspace import Target
 from securecart_tf.sandbox import SandboxInfo, provision_scim_group
+from tests.helpers import sandbox_client
 from tests.inprocess import serve
 
 REGION = "us-east-1"
@@ -88,24 +89,8 @@ class Brownfield:
     boundary_arn: str = ""
     oidc_arn: str = ""
 
-    def session(self, account: str | None = None) -> boto3.session.Session:
-        base = boto3.session.Session(
-            aws_access_key_id=self.info.access_key, aws_secret_access_key=self.info.secret_key, region_name=REGION
-        )
-        if account is None:
-            return base
-        creds = base.client("sts", endpoint_url=self.info.endpoint).assume_role(
-            RoleArn=f"arn:aws:iam::{self.accounts[account]}:role/{ROLE}", RoleSessionName="brownfield"
-        )["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=REGION,
-        )
-
     def client(self, service: str, account: str | None = None) -> Any:
-        return self.session(account).client(service, endpoint_url=self.info.endpoint)
+        return sandbox_client(self.info, service, self.accounts[account] if account else None, role=ROLE)
 
     def target(self) -> Target:
         return Target("sandbox", "sandbox:unit", REGION, info=self.info)
