@@ -20,6 +20,7 @@ from securecart_tf.iam.guardrails import (
     SecurityServicesParams,
     build_guardrail,
 )
+from securecart_tf.iam.lint import as_list, statement_dicts
 
 _EXEMPT_ROLE = re.compile(r"^arn:[a-z-]+:iam::\*:role/([A-Za-z0-9_+=,.@-]+)$")
 
@@ -31,32 +32,23 @@ class BuiltinMatch:
     exempt_roles: tuple[str, ...] = ()
 
 
-def _statements(doc: Document) -> list[dict[str, Any]]:
-    raw = doc.get("Statement", [])
-    return [s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else [value]
-
-
 def _condition_values(doc: Document, key: str) -> list[Any]:
     """The values of condition key `key` under any operator, from the first statement that has it."""
-    for s in _statements(doc):
+    for s in statement_dicts(doc):
         for keys in (s.get("Condition") or {}).values():
             if isinstance(keys, dict) and key in keys:
-                return _as_list(keys[key])
+                return as_list(keys[key])
     return []
 
 
 def exempt_roles(doc: Document) -> list[str] | None:
     """The role names an `aws:PrincipalArn` ArnNotLike condition exempts, in order; None when one of its
     patterns is not a role name in every account."""
-    for s in _statements(doc):
+    for s in statement_dicts(doc):
         patterns = ((s.get("Condition") or {}).get("ArnNotLike") or {}).get("aws:PrincipalArn")
         if patterns is None:
             continue
-        names = [m.group(1) if (m := _EXEMPT_ROLE.match(str(p))) else None for p in _as_list(patterns)]
+        names = [m.group(1) if (m := _EXEMPT_ROLE.match(str(p))) else None for p in as_list(patterns)]
         return None if None in names else [str(n) for n in names]
     return []
 
@@ -66,7 +58,7 @@ def _region_params(doc: Document) -> Iterator[dict[str, Any]]:
     if not regions:
         return
     params: dict[str, Any] = {"regions": [str(r) for r in regions]}
-    not_actions = next((_as_list(s["NotAction"]) for s in _statements(doc) if "NotAction" in s), None)
+    not_actions = next((as_list(s["NotAction"]) for s in statement_dicts(doc) if "NotAction" in s), None)
     if not_actions is not None and sorted(not_actions) != sorted(GLOBAL_SERVICES):
         params["global_services"] = [str(a) for a in not_actions]
     yield params
@@ -80,7 +72,7 @@ _ENCRYPTION_SIDS = {
 
 
 def _encryption_params(doc: Document) -> Iterator[dict[str, Any]]:
-    present = {str(s.get("Sid", "")) for s in _statements(doc)}
+    present = {str(s.get("Sid", "")) for s in statement_dicts(doc)}
     services = [svc for svc, sid in _ENCRYPTION_SIDS.items() if sid in present]
     params: dict[str, Any] = {}
     if services != EncryptionParams().services:
@@ -93,7 +85,7 @@ def _encryption_params(doc: Document) -> Iterator[dict[str, Any]]:
 
 
 def _security_params(doc: Document) -> Iterator[dict[str, Any]]:
-    actions = {str(a) for s in _statements(doc) for a in _as_list(s.get("Action", []))}
+    actions = {str(a) for s in statement_dicts(doc) for a in as_list(s.get("Action", []))}
     every = SecurityServicesParams().services
     services = [svc for svc in every if _security_actions(svc) <= actions]
     yield {} if services == every else {"services": services}
@@ -101,14 +93,14 @@ def _security_params(doc: Document) -> Iterator[dict[str, Any]]:
 
 def _security_actions(service: str) -> set[str]:
     built = build_guardrail("protect-security-services", {"services": [service]}, [])
-    return {str(a) for s in _statements(built) for a in _as_list(s.get("Action", []))}
+    return {str(a) for s in statement_dicts(built) for a in as_list(s.get("Action", []))}
 
 
 def _rcp_params(doc: Document, organization_id: str) -> Iterator[dict[str, Any]]:
     org = [str(v) for k in ("aws:SourceOrgID", "aws:PrincipalOrgID") for v in _condition_values(doc, k)]
     base: dict[str, Any] = {} if not org or org[0] == organization_id else {"organization_id": org[0]}
     services = sorted(
-        {str(a).split(":", 1)[0] for s in _statements(doc) for a in _as_list(s.get("Action", [])) if ":" in str(a)}
+        {str(a).split(":", 1)[0] for s in statement_dicts(doc) for a in as_list(s.get("Action", [])) if ":" in str(a)}
     )
     yield base
     for extra in ([], ["sts"]):  # two RCPs leave STS out of what they deny, whatever their parameter says

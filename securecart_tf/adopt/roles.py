@@ -14,6 +14,7 @@ from securecart_tf.adopt.scope import Scope, listing
 from securecart_tf.adopt.trust import TrustContext, map_trust, policy_file_yaml
 from securecart_tf.adopt.yamltext import Commented
 from securecart_tf.config.schema import POLICY_ARN
+from securecart_tf.iam.lint import statement_dicts
 
 _AWS_MANAGED = re.compile(r"^arn:[a-z-]+:iam::aws:policy/")
 _MANAGED_TAGS = ("securecart:managed-by", "securecart:stack")
@@ -58,14 +59,9 @@ def _trust(scope: Scope, role: LiveRole, account: str, permission_sets: frozense
     mapped = map_trust(role.trust_policy, ctx)
     if mapped is not None:
         return mapped.trust, mapped.audience, None, mapped.rewrites
-    kinds = {k for s in _statements(role.trust_policy) for k in (s.get("Principal") or {})}
+    kinds = {k for s in statement_dicts(role.trust_policy) for k in (s.get("Principal") or {})}
     audience = "ci" if "Federated" in kinds else "service" if kinds == {"Service"} else "platform"
     return policy_file_yaml(_trust_file(role)), audience, role.trust_policy, []
-
-
-def _statements(doc: Document) -> list[dict[str, Any]]:
-    raw = doc.get("Statement", [])
-    return [s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, dict)]
 
 
 def _definition(scope: Scope, iam: LiveAccountIam, account: str, role: LiveRole, sets: frozenset[str]) -> _Variant:

@@ -11,6 +11,8 @@ from securecart_tf.adopt.compare import same_policy
 from securecart_tf.adopt.inventory import Document
 from securecart_tf.config.schema import EXTERNAL_ID, TrustedPrincipal
 from securecart_tf.iam import documents
+from securecart_tf.iam.lint import as_list
+from securecart_tf.iam.lint import statements as policy_statements
 
 _ROOT = re.compile(r"^(?:arn:[a-z-]+:iam::)?([0-9]{12})(?::root)?$")
 _ROLE = re.compile(r"^arn:[a-z-]+:iam::([0-9]{12}):role/(.+)$")
@@ -64,14 +66,6 @@ def policy_file_yaml(path: str) -> dict[str, Any]:
     return {"policy_file": path}
 
 
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _statements(doc: Document) -> list[Any]:
-    return _as_list(doc.get("Statement", []))
-
-
 def _condition(statement: dict[str, Any], operator: str, key: str) -> Any:
     return ((statement.get("Condition") or {}).get(operator) or {}).get(key)
 
@@ -115,7 +109,7 @@ def _principal(statement: Any, ctx: TrustContext) -> tuple[Principal, bool] | No
     if not isinstance(principal, dict) or len(principal) != 1:
         return None
     kind, value = next(iter(principal.items()))
-    values = _as_list(value)
+    values = as_list(value)
     if len(values) != 1 or not isinstance(values[0], str):
         return None
     if kind == "Service":
@@ -142,7 +136,7 @@ def _service_statement(service: str, expires: str | None) -> dict[str, Any]:
 def _sso_role_statement(live: dict[str, Any], expires: str | None) -> dict[str, Any] | None:
     """The live statement trusting an Identity Center role by its ARN, as it must be for the identity_center
     shape to allow the same sessions (the shape renders the account root with an ArnLike condition)."""
-    actions = {str(a) for a in _as_list(live.get("Action", []))}
+    actions = {str(a) for a in as_list(live.get("Action", []))}
     if "sts:AssumeRole" not in actions or not actions <= _SSO_ACTIONS:
         return None
     statement = {"Effect": "Allow", "Principal": live["Principal"], "Action": live["Action"]}
@@ -173,7 +167,7 @@ _AUDIENCES = {"identity_center": "human", "oidc": "ci", "external": "vendor", "s
 def map_trust(doc: Document, ctx: TrustContext) -> MappedTrust | None:
     """The `trust:` of a role whose live trust policy is `doc`, in the matrix's shapes; None when no set of
     shapes renders `doc` (statement ids aside: the first apply rewrites those, and says so)."""
-    statements = _statements(doc)
+    statements = policy_statements(doc)
     parsed = [_principal(s, ctx) for s in statements]
     if not statements or doc.get("Version") != "2012-10-17":
         return None

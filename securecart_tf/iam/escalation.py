@@ -18,7 +18,7 @@ from typing import Any
 
 from securecart_tf.iam import iam_data
 from securecart_tf.iam.iam_data import wildcard
-from securecart_tf.iam.lint import action_matches, as_list, shorten, statements
+from securecart_tf.iam.lint import action_matches, as_list, shorten, statement_dicts
 
 Doc = dict[str, Any]
 
@@ -34,7 +34,7 @@ class Escalation:
 
 
 def _statements(docs: Iterable[Doc | None]) -> list[dict[str, Any]]:
-    return [s for d in docs if d for s in statements(d) if isinstance(s, dict)]
+    return [s for d in docs if d for s in statement_dicts(d)]
 
 
 def _resources(statement: dict[str, Any]) -> list[str]:

@@ -80,6 +80,11 @@ def statements(document: dict[str, Any]) -> list[Any]:
     return [raw] if isinstance(raw, dict) else list(raw) if isinstance(raw, list) else [raw]
 
 
+def statement_dicts(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document's statements that are objects (a malformed one is left to the linter to report)."""
+    return [s for s in statements(document) if isinstance(s, dict)]
+
+
 def statement_label(statement: Any, index: int) -> str:
     """How a message names a statement: its Sid, or its 1-based position."""
     sid = statement.get("Sid") if isinstance(statement, dict) else None
