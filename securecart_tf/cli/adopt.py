@@ -80,13 +80,14 @@ def import_(
         print(json.dumps(import_policy(), indent=2))
         raise typer.Exit(0)
     root = Path.cwd()
+    wanted = parse_stages(stages or [])  # before the sandbox starts: bad input changes nothing
     chosen = _target(root, target, profile, region)
     imported = read_and_write(
         root,
         chosen,
         deployment_role=deployment_role,
         identity_center_region=identity_center_region,
-        stages=parse_stages(stages or []),
+        stages=wanted,
         org_name=name,
         force=force,
         progress=lambda message: err.print(f"[dim]{escape(message)}[/]", highlight=False),

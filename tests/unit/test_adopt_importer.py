@@ -52,3 +52,12 @@ def test_the_printed_import_policy_is_read_only_and_reads_nothing(tmp_path: Path
     verbs = {a.split(":")[1].startswith(("Get", "List", "Describe")) or a == "sts:AssumeRole" for a in actions}
     assert verbs == {True}, actions
     assert list(tmp_path.iterdir()) == [], "--policy neither starts a sandbox nor writes a file"
+
+
+def test_a_bad_stage_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    refused = run_cli(tmp_path, "import", "--stages", "dev")
+    assert refused.returncode == 1
+    assert "is not STAGE=ACCOUNT" in refused.stderr and "started the sandbox" not in refused.stderr
+    assert list(tmp_path.iterdir()) == [], "no sandbox was started and nothing was written"
