@@ -224,7 +224,7 @@ def scan_unmanaged(run: Run, clients: Clients | None = None) -> tuple[list[Unman
 
     items: list[Unmanaged] = []
     errors: list[str] = []
-    for what, work in _scans(run, clients or Clients(run)):
+    for what, work in _scans(run, clients or Clients(run, "securecart-tf-drift")):
         run.listen("unmanaged", "scanning", what)
         try:
             items.extend(work())
