@@ -101,14 +101,19 @@ def _write(path: Path, content: str | Mapping[str, Any]) -> None:
 
 
 def sandbox_client(
-    info: Any, service: str, account_id: str | None = None, *, role: str = "OrganizationAccountAccessRole"
+    info: Any,
+    service: str,
+    account_id: str | None = None,
+    *,
+    role: str = "OrganizationAccountAccessRole",
+    region: str = "us-east-1",
 ) -> Any:
     """A boto3 client in the sandbox `info` describes: in its management account, or in `account_id` through
-    STS AssumeRole of `role`, as Terraform and the tool reach member accounts."""
+    STS AssumeRole of `role`, as Terraform and the tool reach member accounts; in `region`."""
     import boto3
 
     base = boto3.session.Session(
-        aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name="us-east-1"
+        aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name=region
     )
     if account_id is None:
         return base.client(service, endpoint_url=info.endpoint)
@@ -119,5 +124,5 @@ def sandbox_client(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
-        region_name="us-east-1",
+        region_name=region,
     ).client(service, endpoint_url=info.endpoint)

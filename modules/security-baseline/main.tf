@@ -187,7 +187,7 @@ resource "aws_iam_service_linked_role" "config" {
 
 resource "aws_config_configuration_recorder" "this" {
   count    = var.config ? 1 : 0
-  name     = "${var.name_prefix}-recorder"
+  name     = coalesce(var.config_recorder_name, "${var.name_prefix}-recorder")
   role_arn = aws_iam_service_linked_role.config[0].arn
   recording_group {
     all_supported                 = true
@@ -197,7 +197,7 @@ resource "aws_config_configuration_recorder" "this" {
 
 resource "aws_config_delivery_channel" "this" {
   count          = var.config ? 1 : 0
-  name           = "${var.name_prefix}-delivery"
+  name           = coalesce(var.config_delivery_channel_name, "${var.name_prefix}-delivery")
   s3_bucket_name = aws_s3_bucket.logs.id
   s3_key_prefix  = "config"
   depends_on     = [aws_config_configuration_recorder.this, aws_s3_bucket_policy.logs]

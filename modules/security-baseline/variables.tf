@@ -82,3 +82,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "config_recorder_name" {
+  description = "The name of the region's configuration recorder when one exists already (AWS allows one per region, and renaming replaces it); null names a new one after name_prefix."
+  type        = string
+  default     = null
+}
+
+variable "config_delivery_channel_name" {
+  description = "The name of the region's delivery channel when one exists already (one per region, as for the recorder); null names a new one after name_prefix."
+  type        = string
+  default     = null
+}

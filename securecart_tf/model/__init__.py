@@ -14,7 +14,7 @@ linear in the size of the matrix.
 
 from securecart_tf.model.build import Model, build_model
 from securecart_tf.model.index import MatrixIndex
-from securecart_tf.model.stack import IDENTITY_CENTER, ORGANIZATION, SECURITY, OrgFacts, Stack, access_stack
+from securecart_tf.model.stack import IDENTITY_CENTER, ORGANIZATION, SECURITY, OrgFacts, Singletons, Stack, access_stack
 
 __all__ = [
     "IDENTITY_CENTER",
@@ -23,6 +23,7 @@ __all__ = [
     "MatrixIndex",
     "Model",
     "OrgFacts",
+    "Singletons",
     "Stack",
     "access_stack",
     "build_model",

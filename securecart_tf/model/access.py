@@ -7,17 +7,37 @@ from typing import Any
 from securecart_tf.config.load import Project
 from securecart_tf.config.schema import InlinePolicy, PolicyRef, Role, ServiceRole
 from securecart_tf.iam import documents
+from securecart_tf.model.addresses import ACCOUNT_IAM_MODULE, ImportBlock, tf_index
 from securecart_tf.model.directory import AccountDirectory
 from securecart_tf.model.index import MatrixIndex
 from securecart_tf.model.placements import Placements
-from securecart_tf.model.stack import ACCESS, ORGANIZATION, Stack, access_stack, stack_sort_key
+from securecart_tf.model.stack import ACCESS, ORGANIZATION, Singletons, Stack, access_stack, stack_sort_key
 
 
-def access_stacks(project: Project, index: MatrixIndex, placed: Placements, directory: AccountDirectory) -> list[Stack]:
+def access_stacks(
+    project: Project,
+    index: MatrixIndex,
+    placed: Placements,
+    directory: AccountDirectory,
+    singletons: dict[str, Singletons] | None = None,
+) -> list[Stack]:
     """One stack for each account that holds a role, a service role or a customer-managed policy."""
     builder = _AccessStacks(project, index, placed, directory)
-    stacks = (builder.stack(a.name) for a in index.matrix.accounts)
-    return [s for s in stacks if s is not None]
+    stacks = [s for s in (builder.stack(a.name) for a in index.matrix.accounts) if s is not None]
+    for stack in stacks:
+        stack.adopts = tuple(_oidc_imports(stack, (singletons or {}).get(stack.account, Singletons())))
+    return stacks
+
+
+def _oidc_imports(stack: Stack, found: Singletons) -> list[ImportBlock]:
+    """An account holds one OIDC provider per URL: one that exists already is adopted, not created again."""
+    blocks = []
+    for key, provider in sorted(stack.inputs["oidc_providers"].items()):
+        arn = found.oidc_providers.get(str(provider["url"]).removeprefix("https://"))
+        if arn:
+            to = f"{ACCOUNT_IAM_MODULE}.aws_iam_openid_connect_provider.this{tf_index(key)}"
+            blocks.append(ImportBlock(stack.name, to, arn))
+    return blocks
 
 
 def _policy_ref(ref: PolicyRef) -> dict[str, str | None]:

@@ -11,6 +11,8 @@ ORGANIZATION_MODULE = "module.organization"
 SCP_MODULE = "module.service_control_policies"
 IDENTITY_CENTER_MODULE = "module.identity_center"
 ACCOUNT_IAM_MODULE = "module.account_iam"
+SECURITY_MODULE = "module.security_baseline"
+CONFIG_SERVICE = "config.amazonaws.com"
 
 
 def tf_index(key: str | int) -> str:

@@ -100,6 +100,7 @@ def _with_adoption(facts: OrgFacts, project: Project) -> OrgFacts:
         root_id=facts.root_id or adoption.root_id,
         service_access_principals=sorted({*facts.service_access_principals, *adoption.service_access_principals}),
         enabled_policy_types=sorted({*facts.enabled_policy_types, *adoption.enabled_policy_types}),
+        singletons=facts.singletons,
     )
 
 
@@ -114,7 +115,7 @@ def _build(project: Project, facts: OrgFacts) -> Model:
     stacks = {ORGANIZATION: organization}
     if m.security_baseline is not None:
         stacks[SECURITY] = security_stack(m.security_baseline, index, facts, directory)
-    stacks.update((s.name, s) for s in access_stacks(project, index, placed, directory))
+    stacks.update((s.name, s) for s in access_stacks(project, index, placed, directory, facts.singletons))
     if m.identity_center is not None:
         stacks[IDENTITY_CENTER] = identity_center_stack(m.identity_center, index, placed, directory)
     return Model(

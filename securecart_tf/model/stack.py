@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from securecart_tf.model.addresses import ImportBlock
+
 ORGANIZATION: Final = "organization"
 SECURITY: Final = "security"
 IDENTITY_CENTER: Final = "identity-center"
@@ -23,6 +25,28 @@ def stack_sort_key(name: str) -> tuple[int, str]:
 
 
 @dataclass
+class Singletons:
+    """What one account already holds of the things AWS allows only one of, found before a stack manages them.
+
+    A stack imports these instead of creating a second one, which AWS would refuse.
+    """
+
+    guardduty_detectors: dict[str, str] = field(default_factory=dict)
+    """region → the detector's ID."""
+    config_recorders: dict[str, str] = field(default_factory=dict)
+    """region → the configuration recorder's name."""
+    config_delivery_channels: dict[str, str] = field(default_factory=dict)
+    """region → the delivery channel's name."""
+    service_linked_roles: dict[str, str] = field(default_factory=dict)
+    """service principal (config.amazonaws.com) → the role's ARN."""
+    oidc_providers: dict[str, str] = field(default_factory=dict)
+    """provider URL without its scheme (token.actions.githubusercontent.com) → the provider's ARN."""
+
+    def __bool__(self) -> bool:
+        return any(vars(self).values())
+
+
+@dataclass
 class OrgFacts:
     """What the organization stack's state tells: real account IDs and the organization's ID."""
 
@@ -33,6 +57,8 @@ class OrgFacts:
     """Trusted access the live organization has: kept, since the provider disables what is not listed."""
     enabled_policy_types: list[str] = field(default_factory=list)
     """Policy types the live organization's root has enabled: kept for the same reason."""
+    singletons: dict[str, Singletons] = field(default_factory=dict)
+    """account name → what it already holds of what AWS allows once per account or region."""
 
 
 @dataclass
@@ -50,3 +76,5 @@ class Stack:
     notes: list[str] = field(default_factory=list)
     region: str | None = None
     """The region the stack's provider works in, when not the organization's home region."""
+    adopts: tuple[ImportBlock, ...] = ()
+    """Import blocks for what the account already holds of what AWS allows only once (see Singletons)."""

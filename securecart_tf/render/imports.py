@@ -1,4 +1,6 @@
-"""`imports.tf`: an `import` block for each object the adoption record lists that the stack's configuration holds.
+"""`imports.tf`: an `import` block for each object the adoption record lists that the stack's configuration holds,
+and for each one-per-account object (a GuardDuty detector, a Config recorder, an OIDC provider per URL) the
+account already had before the stack managed it.
 
 An entry the matrix no longer describes has no resource to import into, and Terraform refuses an import block
 whose address is not in the configuration: such entries are left out. Keys are the ones the modules' for_each
@@ -27,11 +29,12 @@ from securecart_tf.model.addresses import (
 from securecart_tf.model.stack import ACCESS
 
 IMPORTS_FILE = "imports.tf"
-MARKER = "# Rendered by securecart-tf from adopted.yaml"
-"""The first line of a rendered imports.tf: a file without it is the user's, and never rewritten."""
+MARKER = "# Rendered by securecart-tf"
+"""How a rendered imports.tf starts: a file that does not is the user's, and never rewritten."""
 _HEADER = (
-    f"{MARKER}: these blocks adopt what existed before securecart-tf managed it.\n"
-    "# Once a stack's state holds an object, its block does nothing. Edit adopted.yaml, not this file.\n"
+    f"{MARKER} from adopted.yaml and what the accounts hold: these blocks adopt what existed before\n"
+    "# securecart-tf managed it. Once a stack's state holds an object, its block does nothing. Edit adopted.yaml,\n"
+    "# not this file.\n"
 )
 _DELEGATED_SINGLETONS = {
     "guardduty.amazonaws.com": ("guardduty_admin_account", "aws_guardduty_organization_admin_account"),
@@ -40,8 +43,15 @@ _DELEGATED_SINGLETONS = {
 """Services whose delegated administrator the organization module registers through the service's own API."""
 
 
+def stack_imports(stack: Stack, model: Model) -> list[ImportBlock]:
+    """The import blocks of `stack`, in a stable order: the adoption record's, then the singletons found live."""
+    blocks = adoption_imports(stack, model)
+    taken = {block.to for block in blocks}
+    return blocks + [block for block in stack.adopts if block.to not in taken]
+
+
 def adoption_imports(stack: Stack, model: Model) -> list[ImportBlock]:
-    """The import blocks of `stack`, in a stable order; none without an adoption record."""
+    """The import blocks the adoption record gives `stack`; none without a record."""
     adoption = model.project.adoption
     if adoption is None:
         return []

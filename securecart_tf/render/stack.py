@@ -12,7 +12,7 @@ from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.iam.documents import partition_of
 from securecart_tf.model import SECURITY, Model, Stack
 from securecart_tf.render.hcl import hcl_string
-from securecart_tf.render.imports import IMPORTS_FILE, adoption_imports, imports_tf
+from securecart_tf.render.imports import IMPORTS_FILE, imports_tf, stack_imports
 from securecart_tf.render.jsontext import pretty_json
 from securecart_tf.resources import modules_dir, templates_dir
 from securecart_tf.versions import AWS_PROVIDER_CONSTRAINT, S3_BACKEND_MIN_VERSION, TERRAFORM_MIN_VERSION, dotted
@@ -61,7 +61,7 @@ def render_stack(
         "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
         "terraform.tfvars.json": pretty_json(_tfvars(stack, model, env)) + "\n",
     }
-    blocks = adoption_imports(stack, model)
+    blocks = stack_imports(stack, model)
     if blocks:
         files[IMPORTS_FILE] = imports_tf(blocks)
     digest = hashlib.sha256()

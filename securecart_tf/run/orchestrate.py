@@ -117,6 +117,7 @@ class Run:
         self.ledger = workspace.ledger(env, self.target)
         self.facts = self.read_facts()
         self.model = build_model(project, self.facts)
+        self.find_singletons()
         layers = {s.layer for s in self.stacks()}
         if ORGANIZATION in layers:
             self.notices += self.model.stacks[ORGANIZATION].notes
@@ -234,11 +235,23 @@ class Run:
         result = render(self.model, [self.env], self.out)
         self.rendered = result.stacks
 
+    def find_singletons(self) -> None:
+        """Complete the facts with what the accounts hold of what AWS allows once, and rebuild the model."""
+        from securecart_tf.run.singletons import find_singletons
+
+        found, notices = find_singletons(self)
+        self.notices += notices
+        if found != self.facts.singletons:
+            self.facts.singletons = found
+            self.model = build_model(self.project, self.facts)
+
     def refresh_model(self) -> None:
         facts = self.read_facts()
+        facts.singletons = self.facts.singletons
         if facts != self.facts:
             self.facts = facts
             self.model = build_model(self.project, facts)
+            self.find_singletons()
             self.render()
 
     def stacks(self) -> list[Stack]:

@@ -9,7 +9,8 @@
   with CreateGroup and a header naming the IdP's ID for it, and the group gets `ExternalIds` as SCIM would
   give it. Groups created without the header have none, like groups created in Identity Center.
 - IAM Access Analyzer: analyzers and their tags (the whole API is missing in moto).
-- GuardDuty: Describe/UpdateOrganizationConfiguration and DisableOrganizationAdminAccount.
+- GuardDuty: Describe/UpdateOrganizationConfiguration, DisableOrganizationAdminAccount, and the tags of a
+  detector (Tag/UntagResource, ListTagsForResource), which the provider changes on a detector it imported.
 - CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
 - S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
   which the provider compares with what it put, after every put (moto answers AWS's default whatever
@@ -20,7 +21,8 @@
 a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it;
 CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it, so destroy left the
 trail behind; IAM's GetAccountAuthorizationDetails leaves out each managed policy's name and ID; and
-Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some.
+Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some; and Config's
+PutConfigurationRecorder refuses the empty exclusion list the provider sends when it updates an imported recorder.
 
 moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refuse`):
 
@@ -33,6 +35,7 @@ moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refus
 - AssumeRole into a role that does not exist (moto hands out credentials for any ARN).
 - RemoveAccountFromOrganization of an account the organization created (it has no standalone billing
   until someone completes its sign-up) or of a delegated administrator.
+- CreateDetector where the account has a GuardDuty detector in that region already (one per region).
 
 State is in memory, per account, like moto's. Each shim answers in the wire format the AWS SDK expects.
 """
@@ -191,6 +194,8 @@ class Shims:
                 return self._guardduty_org(request, match.group(1))
             if request.path == "/admin/disable" and request.method == "POST":
                 return self._guardduty_disable_admin(request)
+            if request.path.startswith("/tags/arn:"):
+                return self._guardduty_tags(request, request.path.removeprefix("/tags/"))
         # botocore sends the full prefix; smithy SDKs (Terraform's Go SDK v2) send "CloudTrail_20131101.<op>"
         cloudtrail_op = request.target.removeprefix("com.amazonaws.cloudtrail.v20131101.")
         if cloudtrail_op == "CloudTrail_20131101.RegisterOrganizationDelegatedAdmin":
@@ -212,6 +217,8 @@ class Shims:
             return _refuse_organization_aggregator(r)
         if r.target == ORGANIZATIONS_TARGET_PREFIX + "RemoveAccountFromOrganization":
             return _refuse_account_removal(r)
+        if r.service == "guardduty" and r.method == "POST" and r.path.rstrip("/") == "/detector":
+            return _refuse_second_detector(r)
         return None
 
     # ---- CloudTrail delegated administrator ----------------------------------------------------------
@@ -463,6 +470,23 @@ class Shims:
         backend.admin_account_ids.remove(admin)
         return 200, {}
 
+    def _guardduty_tags(self, r: Request, arn: str) -> Response:
+        """TagResource, UntagResource and ListTagsForResource on a detector, kept on moto's own detector."""
+        from moto.guardduty.models import guardduty_backends
+
+        detector = guardduty_backends[r.account][r.region].detectors.get(arn.rsplit("/", 1)[-1])
+        if detector is None:
+            return _error(404, "BadRequestException", f"The request is rejected because {arn} does not exist.")
+        with self.state.lock:
+            if r.method == "POST":
+                detector.tags.update(r.json().get("tags") or {})
+            elif r.method == "DELETE":
+                for key in r.query.get("tagKeys", []):
+                    detector.tags.pop(key, None)
+            else:
+                return 200, {"tags": dict(detector.tags)}
+        return 200, {}
+
     def _guardduty_org(self, r: Request, detector_id: str) -> Response:
         key = (r.account, detector_id)
         with self.state.lock:
@@ -521,6 +545,7 @@ def patch_moto() -> None:
     _patch_cloudtrail_delete()
     _patch_iam_policy_names()
     _patch_identitystore_describe_group()
+    _patch_config_empty_exclusions()
 
 
 def _patch_identitystore_describe_group() -> None:
@@ -539,6 +564,28 @@ def _patch_identitystore_describe_group() -> None:
 
     with_external_ids.securecart_external_ids = True  # type: ignore[attr-defined]
     IdentityStoreBackend.describe_group = with_external_ids  # type: ignore[method-assign]
+
+
+def _patch_config_empty_exclusions() -> None:
+    """PutConfigurationRecorder takes an empty exclusion list beside allSupported, as AWS does.
+
+    The AWS provider sends `exclusionByResourceTypes: {}` when it updates a recorder it imported; moto refuses
+    anything but a list of no types there.
+    """
+    from moto.config.models import ConfigBackend
+
+    if getattr(ConfigBackend.put_configuration_recorder, "securecart_exclusions", False):
+        return
+    put = ConfigBackend.put_configuration_recorder
+
+    def with_empty_exclusions(self: Any, config_recorder: dict[str, Any]) -> None:
+        group = config_recorder.get("recordingGroup")
+        if isinstance(group, dict) and not (group.get("exclusionByResourceTypes") or {}).get("resourceTypes"):
+            group.pop("exclusionByResourceTypes", None)
+        put(self, config_recorder)
+
+    with_empty_exclusions.securecart_exclusions = True  # type: ignore[attr-defined]
+    ConfigBackend.put_configuration_recorder = with_empty_exclusions  # type: ignore[method-assign]
 
 
 def _patch_iam_policy_names() -> None:
@@ -762,6 +809,19 @@ def _refuse_organization_aggregator(r: Request) -> Response | None:
         "OrganizationAccessDeniedException",
         f"This action can be only made by AWS Organization's management account or a delegated administrator: "
         f"{r.account} is not registered as delegated administrator for {', '.join(missing)}",
+    )
+
+
+def _refuse_second_detector(r: Request) -> Response | None:
+    """GuardDuty keeps one detector per account and region."""
+    from moto.guardduty.models import guardduty_backends
+
+    if not guardduty_backends[r.account][r.region].detectors:
+        return None
+    return _error(
+        400,
+        "BadRequestException",
+        "The request is rejected because a detector already exists for the current account.",
     )
 
 

@@ -16,6 +16,9 @@ module "security_baseline" {
   access_analyzer       = var.baseline.access_analyzer
   log_retention_days    = var.baseline.log_retention_days
   force_destroy_logs    = var.baseline.force_destroy_logs
+
+  config_recorder_name         = var.baseline.config_recorder_name
+  config_delivery_channel_name = var.baseline.config_delivery_channel_name
 }
 
 output "log_bucket" {

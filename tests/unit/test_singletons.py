@@ -1,0 +1,174 @@
+"""What an account holds only one of: found with boto3, turned into import blocks and kept names.
+
+`look` runs against moto in-process; the model and the renderer get what it found as facts, as a run gives
+them. Expected addresses and IDs are written out by hand from the module's resource names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from securecart_tf.config.load import load_project
+from securecart_tf.model import OrgFacts, Singletons, build_model
+from securecart_tf.render import render
+from securecart_tf.run.singletons import CONFIG, GUARDDUTY, OIDC, kept_names, look, merged, wanted
+from tests.helpers import write_project
+
+MATRIX = """\
+version: 1
+organization:
+  name: once
+  management_account: management
+accounts:
+  - {name: management, email: m@once.example, ou: /}
+  - {name: security, email: s@once.example, ou: /, id: "222222222222"}
+  - {name: alpha, email: a@once.example, ou: /, id: "333333333333", environment: dev}
+roles:
+  - name: Ship
+    description: deploys from GitHub
+    audience: ci
+    environments: [dev]
+    trust:
+      principals:
+        - oidc: { provider: github, subject: "repo:once/app:ref:refs/heads/main" }
+    managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]
+security_baseline:
+  account: security
+  cloudtrail: false
+  access_analyzer: false
+"""
+DEV = "name: dev\nstacks: [organization, security]\naccounts: [management, security, alpha]\napproval: none\n"
+GITHUB_ARN = "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com"
+SLR_ARN = "arn:aws:iam::222222222222:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    with mock_aws():
+        yield lambda service: boto3.client(service, region_name="us-east-1")
+
+
+def test_look_finds_the_detector_recorder_channel_config_role_and_providers(aws: Any) -> None:
+    detector = aws("guardduty").create_detector(Enable=True)["DetectorId"]
+    role = aws("iam").create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]["Arn"]
+    aws("s3").create_bucket(Bucket="by-hand")
+    aws("config").put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": role})
+    aws("config").put_delivery_channel(DeliveryChannel={"name": "main", "s3BucketName": "by-hand"})
+    provider = aws("iam").create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40]
+    )["OpenIDConnectProviderArn"]
+
+    found = look(aws, {GUARDDUTY, CONFIG, OIDC}, "us-east-1")
+
+    assert found.guardduty_detectors == {"us-east-1": detector}
+    assert found.config_recorders == {"us-east-1": "default"}
+    assert found.config_delivery_channels == {"us-east-1": "main"}
+    assert found.service_linked_roles == {"config.amazonaws.com": role}
+    assert found.oidc_providers == {"token.actions.githubusercontent.com": provider}
+
+
+def test_look_asks_only_for_the_kinds_wanted_and_an_empty_account_holds_nothing(aws: Any) -> None:
+    aws("guardduty").create_detector(Enable=True)
+    assert look(aws, {OIDC}, "us-east-1") == Singletons()
+    assert not look(aws, {CONFIG, OIDC}, "us-east-1")
+    assert look(aws, {GUARDDUTY}, "us-east-1")
+
+
+def _model(tmp_path: Path, singletons: dict[str, Singletons]) -> Any:
+    project = load_project(write_project(tmp_path / "p", MATRIX, {"dev": DEV}) / "access-matrix.yaml")
+    return build_model(project, OrgFacts(singletons=singletons)), project
+
+
+def test_the_security_stack_adopts_what_it_found_and_keeps_the_recorders_name(tmp_path: Path) -> None:
+    found = Singletons(
+        guardduty_detectors={"us-east-1": "d1", "eu-west-1": "d2"},
+        config_recorders={"us-east-1": "default"},
+        config_delivery_channels={"us-east-1": "main"},
+        service_linked_roles={"config.amazonaws.com": SLR_ARN},
+    )
+    model, project = _model(tmp_path, {"security": found})
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+
+    text = (out / "dev" / "security" / "imports.tf").read_text()
+    blocks = {(to, id_) for to, id_ in _blocks(text)}
+    assert blocks == {
+        ("module.security_baseline.aws_guardduty_detector.this[0]", "d1"),
+        ("module.security_baseline.aws_iam_service_linked_role.config[0]", SLR_ARN),
+        ("module.security_baseline.aws_config_configuration_recorder.this[0]", "default"),
+        ("module.security_baseline.aws_config_configuration_recorder_status.this[0]", "default"),
+        ("module.security_baseline.aws_config_delivery_channel.this[0]", "main"),
+    }
+    tfvars = json.loads((out / "dev" / "security" / "terraform.tfvars.json").read_text())["baseline"]
+    assert (tfvars["config_recorder_name"], tfvars["config_delivery_channel_name"]) == ("default", "main")
+
+
+def test_an_access_stack_adopts_the_provider_of_its_url_and_no_other(tmp_path: Path) -> None:
+    other = "arn:aws:iam::333333333333:oidc-provider/gitlab.example.com"
+    found = Singletons(oidc_providers={"token.actions.githubusercontent.com": GITHUB_ARN, "gitlab.example.com": other})
+    model, project = _model(tmp_path, {"alpha": found})
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+
+    text = (out / "dev" / "access-alpha" / "imports.tf").read_text()
+    assert _blocks(text) == {('module.account_iam.aws_iam_openid_connect_provider.this["github"]', GITHUB_ARN)}
+    assert not (out / "dev" / "security" / "imports.tf").exists()
+
+
+def test_nothing_found_renders_no_imports_and_the_baselines_own_names(tmp_path: Path) -> None:
+    model, project = _model(tmp_path, {})
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+    assert list(out.rglob("imports.tf")) == []
+    tfvars = json.loads((out / "dev" / "security" / "terraform.tfvars.json").read_text())["baseline"]
+    assert (tfvars["config_recorder_name"], tfvars["config_delivery_channel_name"]) == (None, None)
+
+
+def test_a_stack_is_looked_at_only_for_what_its_state_does_not_hold(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path, {})
+    security, alpha = model.stacks["security"], model.stacks["access-alpha"]
+    assert wanted(security, set()) == {GUARDDUTY, CONFIG}
+    assert wanted(security, {GUARDDUTY, "aws_s3_bucket"}) == {CONFIG}
+    assert wanted(alpha, set()) == {OIDC}
+    assert wanted(alpha, {OIDC}) == set()
+    assert wanted(model.stacks["organization"], set()) == set()
+
+
+def test_names_adopted_once_are_read_back_from_the_state_and_the_baselines_own_are_not(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path, {})
+    security = model.stacks["security"]
+
+    def state(recorder: str, channel: str) -> list[dict[str, Any]]:
+        return [
+            {"type": "aws_config_configuration_recorder", "instances": [{"attributes": {"name": recorder}}]},
+            {"type": "aws_config_delivery_channel", "instances": [{"attributes": {"name": channel}}]},
+            {"type": "aws_s3_bucket", "instances": [{"attributes": {"name": "ignored"}}]},
+        ]
+
+    kept = kept_names(security, state("default", "main"), "us-east-1")
+    assert (kept.config_recorders, kept.config_delivery_channels) == ({"us-east-1": "default"}, {"us-east-1": "main"})
+    assert not kept_names(security, state("once-recorder", "once-delivery"), "us-east-1")
+    assert not kept_names(model.stacks["access-alpha"], state("default", "main"), "us-east-1")
+
+
+def test_what_is_read_live_adds_to_what_the_state_kept() -> None:
+    kept = Singletons(config_recorders={"us-east-1": "default"})
+    live = Singletons(guardduty_detectors={"us-east-1": "d1"}, config_recorders={"eu-west-1": "other"})
+    assert merged(kept, live) == Singletons(
+        guardduty_detectors={"us-east-1": "d1"}, config_recorders={"us-east-1": "default", "eu-west-1": "other"}
+    )
+
+
+def _blocks(text: str) -> set[tuple[str, str]]:
+    import re
+
+    found = set(re.findall(r'import \{\n  to = (.+)\n  id = "(.*)"\n\}\n', text))
+    assert text.count("import {") == len(found), text
+    return found
