@@ -154,6 +154,24 @@ class LiveAccountIam:
 
 
 @dataclass(frozen=True)
+class LiveBaseline:
+    """The security services running in the account that administers them for the organization, in the home
+    region: the account GuardDuty, Config, CloudTrail or Access Analyzer is delegated to, or the management
+    account."""
+
+    account_id: str
+    guardduty_detector: str | None = None
+    config_recorder: str | None = None
+    organization_trails: tuple[str, ...] = ()
+    organization_analyzers: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.guardduty_detector or self.config_recorder or self.organization_trails or self.organization_analyzers
+        )
+
+
+@dataclass(frozen=True)
 class Skipped:
     """Something the reader could not read, and why: an account the deployment role cannot enter, say."""
 
@@ -180,3 +198,5 @@ class Inventory:
     """One entry per account whose IAM was read (the management account's included)."""
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
     deployment_role: str = "OrganizationAccountAccessRole"
+    baseline: LiveBaseline | None = None
+    """The security services found running, if any."""

@@ -22,6 +22,7 @@ from securecart_tf.adopt.inventory import (
     LiveAccount,
     LiveAccountIam,
     LiveAssignment,
+    LiveBaseline,
     LiveBoundary,
     LiveCustomerPolicy,
     LiveDelegatedAdmin,
@@ -71,10 +72,15 @@ READ_CALLS: tuple[str, ...] = (
     "iam:GetAccountAuthorizationDetails",
     "iam:ListOpenIDConnectProviders",
     "iam:GetOpenIDConnectProvider",
+    "guardduty:ListDetectors",
+    "config:DescribeConfigurationRecorders",
+    "cloudtrail:DescribeTrails",
+    "access-analyzer:ListAnalyzers",
 )
 """Every AWS action the reader calls. sts:AssumeRole is made by the management account's credentials into the
 deployment role of each member account; the iam: actions run in every account, the management account's
-included, so the deployment role needs them too."""
+included, so the deployment role needs them too, and the security services' listings in the account that
+administers them."""
 
 
 def import_policy() -> Document:
@@ -168,6 +174,9 @@ def _read(
         )
     management = described["MasterAccountId"]
     iam, unread = _all_iam(client, enter, accounts, management, deployment_role, say, workers)
+    admins = _delegated_admins(org)
+    unentered = {s.what for s in unread}
+    baseline = _baseline(client, enter, _security_account(admins, management), management, region, skipped, unentered)
     return Inventory(
         organization_id=described["Id"],
         management_account_id=management,
@@ -179,11 +188,12 @@ def _read(
         units=units,
         accounts=accounts,
         policies=policies,
-        delegated_admins=_delegated_admins(org),
+        delegated_admins=admins,
         identity_center=identity_center,
         iam=iam,
         skipped=(*skipped, *unread),
         deployment_role=deployment_role,
+        baseline=baseline,
     )
 
 
@@ -582,3 +592,54 @@ def _oidc_providers(iam: Any) -> tuple[LiveOidcProvider, ...]:
         url = str(provider.get("Url", "")).removeprefix("https://")
         found.append(LiveOidcProvider(listed["Arn"], url, tuple(sorted(provider.get("ClientIDList", [])))))
     return tuple(sorted(found, key=lambda p: p.arn))
+
+
+# ---- security services ------------------------------------------------------------------------------------
+
+SECURITY_SERVICES = (
+    "guardduty.amazonaws.com",
+    "config.amazonaws.com",
+    "config-multiaccountsetup.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "access-analyzer.amazonaws.com",
+)
+
+
+def _security_account(admins: tuple[LiveDelegatedAdmin, ...], management: str) -> str:
+    """The account most security services are delegated to; the management account when none is."""
+    delegated = [a.account_id for a in admins if a.service_principal in SECURITY_SERVICES]
+    return max(sorted(set(delegated)), key=delegated.count) if delegated else management
+
+
+def _baseline(
+    client: ClientFactory,
+    enter: Enter,
+    account_id: str,
+    management: str,
+    region: str,
+    skipped: list[Skipped],
+    unentered: set[str],
+) -> LiveBaseline | None:
+    """What runs in the security account: a detector, a recorder, organization trails and analyzers."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if any(account_id in what for what in unentered):
+        return None  # already named as an account the deployment role cannot enter
+    try:
+        factory = client if account_id == management else enter(account_id)
+        detectors = _pages(factory("guardduty", region), "list_detectors", "DetectorIds")
+        config = factory("config", region)
+        recorders = config.describe_configuration_recorders().get("ConfigurationRecorders", [])
+        trails = factory("cloudtrail", region).describe_trails(includeShadowTrails=False).get("trailList", [])
+        analyzers = _pages(factory("accessanalyzer", region), "list_analyzers", "analyzers", type="ORGANIZATION")
+    except (BotoCoreError, ClientError) as exc:
+        skipped.append(Skipped(f"the security services in {account_id}", _why(exc)))
+        return None
+    found = LiveBaseline(
+        account_id=account_id,
+        guardduty_detector=detectors[0] if detectors else None,
+        config_recorder=next((r["name"] for r in recorders if not r.get("servicePrincipal")), None),
+        organization_trails=tuple(sorted(t["Name"] for t in trails if t.get("IsOrganizationTrail"))),
+        organization_analyzers=tuple(sorted(a["name"] for a in analyzers)),
+    )
+    return found if found else None

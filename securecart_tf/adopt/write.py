@@ -53,7 +53,7 @@ def write_project(
     if stages is not None:
         scope.stage_of = assign_stages(scope, stages)
     matrix, adoption = _matrix(scope, name)
-    scope.files[MATRIX_FILE] = dump(matrix, _HEADER.format(org=inv.organization_id))
+    scope.files[MATRIX_FILE] = dump(matrix, _HEADER.format(org=inv.organization_id)) + _baseline(scope)
     scope.files.update(environment_files(scope, target, list(stages) if stages else None, "identity_center" in matrix))
     record = Adoption.model_validate(adoption)
     scope.files[ADOPTION_FILE] = dump(
@@ -118,6 +118,38 @@ def _matrix(scope: Scope, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "accounts": {acc: scope.adopted_accounts[acc] for acc in scope.sort_accounts(list(scope.adopted_accounts))},
     }
     return matrix, adoption
+
+
+def _baseline(scope: Scope) -> str:
+    """The security services found, as a `security_baseline` section left commented out: managing it adopts
+    the detector and the recorder, but creates the baseline's own trail, bucket and key, and the first plan
+    creates nothing until the user says so."""
+    found = scope.inv.baseline
+    account = scope.names.get(found.account_id) if found else None
+    if found is None or account is None:
+        return ""
+    running = [
+        ("guardduty", found.guardduty_detector, f"GuardDuty detector {found.guardduty_detector}"),
+        ("config", found.config_recorder, f"Config recorder {found.config_recorder}"),
+        ("cloudtrail", found.organization_trails, f"organization trail {listing(list(found.organization_trails))}"),
+        ("access_analyzer", found.organization_analyzers, f"analyzer {listing(list(found.organization_analyzers))}"),
+    ]
+    seen = [text for _, value, text in running if value]
+    scope.unexpressed.append(
+        f"the security services in {account} ({listing(seen)}): security_baseline is written commented out at "
+        "the end of the access matrix; uncommented, the first plan adopts the detector and the recorder and "
+        "creates the baseline's trail, log bucket and key"
+    )
+    lines = [
+        "",
+        f"# Found running in {account}: {listing(seen)}. Uncomment to manage the security baseline there:",
+        "# the plan then adopts the detector and the recorder, and creates the organization trail, log bucket and",
+        "# key the baseline names (a second trail, if one runs already).",
+        "# security_baseline:",
+        f"#   account: {account}",
+        *(f"#   {key}: {'true' if value else 'false'}" for key, value, _ in running),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _delegated(scope: Scope) -> list[dict[str, str]]:

@@ -66,6 +66,8 @@ DEV_BOUNDARY = doc({"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource":
 PS_INLINE = doc({"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"})
 ROLE_INLINE = doc({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"})
 GITHUB = "token.actions.githubusercontent.com"
+IAM_PREFIX = {"sso-admin": "sso", "accessanalyzer": "access-analyzer", "config-service": "config"}
+"""botocore's service name → the prefix of its IAM actions, where the two differ."""
 
 
 @dataclass
@@ -301,7 +303,7 @@ class Counting:
         self.clients = clients
         self.calls: Counter[tuple[str, str]] = Counter()
         self.actions: set[str] = set()
-        """IAM actions, as service:Operation (SSO Admin's actions are sso:)."""
+        """IAM actions, as prefix:Operation (SSO Admin's actions are sso:, see IAM_PREFIX)."""
         self.lock = threading.Lock()
 
     def _watch(self, client: Any, account: str) -> Any:
@@ -309,7 +311,7 @@ class Counting:
             service, operation = event_name.split(".")[1:]
             with self.lock:
                 self.calls[(account, operation)] += 1
-                self.actions.add(f"{'sso' if service == 'sso-admin' else service}:{operation}")
+                self.actions.add(f"{IAM_PREFIX.get(service, service)}:{operation}")
 
         client.meta.events.register("before-call", count, unique_id=f"count-{account}")
         return client
