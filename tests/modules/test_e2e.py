@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from securecart_tf import sandbox
+from tests.modules import readme
 from tests.modules.e2e import E2ECase, Root, SandboxOrganization
 from tests.modules.inventory import MODULES, load_cases
 
@@ -492,6 +494,24 @@ def test_every_module_has_an_end_to_end_case_with_its_root() -> None:
         tfvars = case.root / "terraform.tfvars"
         # A link to a plan case's inputs, so that both tests apply the same inputs.
         assert tfvars.is_symlink() and tfvars.resolve().parent == case.root.parent, f"{case.module}: {tfvars}"
+
+
+def test_module_readme_says_what_its_example_cannot_destroy() -> None:
+    """The README example is the end-to-end root, but the test destroys a copy with prevent_destroy off and
+    takes what AWS keeps out of the state first: the hand-written part of the README must say both."""
+    said = 0
+    for case, _, _ in CASES:
+        handwritten = (MODULES / case.module / "README.md").read_text().split(readme.EXAMPLE_BEGIN)[0]
+        code = "".join(p.read_text() for p in sorted((MODULES / case.module).glob("*.tf")))
+        if re.search(r"prevent_destroy\s*=\s*true", code):
+            assert "`prevent_destroy`" in handwritten, (
+                f"modules/{case.module}/README.md: say what prevent_destroy keeps"
+            )
+            said += 1
+        for address in case.outlives_destroy:
+            assert f"terraform state rm {address}" in handwritten, f"modules/{case.module}/README.md: {address}"
+            said += 1
+    assert said, "no module keeps anything from destroy: this test has nothing left to check"
 
 
 @pytest.mark.e2e
