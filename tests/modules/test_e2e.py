@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from securecart_tf import sandbox
 from tests.modules import readme
 from tests.modules.e2e import E2ECase, Root, SandboxOrganization
-from tests.modules.inventory import MODULES, load_cases
+from tests.modules.inventory import MODULES, ROOT, load_cases
 
 pytestmark = pytest.mark.xdist_group("module-e2e")
 
@@ -512,6 +512,15 @@ def test_module_readme_says_what_its_example_cannot_destroy() -> None:
             assert f"terraform state rm {address}" in handwritten, f"modules/{case.module}/README.md: {address}"
             said += 1
     assert said, "no module keeps anything from destroy: this test has nothing left to check"
+
+
+def test_readme_test_section_names_tftest_for_both_kinds_and_what_end_to_end_costs() -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Development\n", 1)[1].split("\n## ", 1)[0]
+    (row,) = [line for line in section.splitlines() if line.startswith("| `tests/modules/` |")]
+    assert "planned with tftest" in row and "applied on its own to the sandbox with tftest" in row, row
+    assert "tests/modules/test_e2e.py" in section, "the test section names the end-to-end command"
+    assert re.search(r"\d+ to \d+ min of wall time", section), "the test section lists what the end-to-end tests cost"
 
 
 @pytest.mark.e2e
