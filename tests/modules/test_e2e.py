@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from securecart_tf import sandbox
+from tests.modules import readme
 from tests.modules.e2e import E2ECase, Root, SandboxOrganization
-from tests.modules.inventory import MODULES, load_cases
+from tests.modules.inventory import MODULES, ROOT, load_cases
 
 pytestmark = pytest.mark.xdist_group("module-e2e")
 
@@ -204,6 +206,18 @@ def _identity_center_created(org: SandboxOrganization, out: Outputs) -> None:
             InstanceArn=instance, AccountId=org.account_id(account), PermissionSetArn=sets[permission_set]
         )["AccountAssignments"]
         assert {(a["PrincipalType"], a["PrincipalId"]) for a in assigned} >= {("GROUP", groups[group])}, key
+    boundaries = {}
+    for name, arn in sets.items():
+        try:
+            found = sso.get_permissions_boundary_for_permission_set(InstanceArn=instance, PermissionSetArn=arn)
+            boundaries[name] = found["PermissionsBoundary"]
+        except ClientError as exc:
+            boundaries[name] = exc.response["Error"]["Code"]
+    assert boundaries == {
+        "DeveloperAccess": {"CustomerManagedPolicyReference": {"Name": "DeveloperBoundary", "Path": "/securecart/"}},
+        "AuditReadOnly": {"ManagedPolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+        "PlatformAdmin": "ResourceNotFoundException",
+    }
 
 
 def _identity_center_gone(org: SandboxOrganization, out: Outputs) -> None:
@@ -214,6 +228,12 @@ def _identity_center_gone(org: SandboxOrganization, out: Outputs) -> None:
     groups = _groups(org)
     assert "AuditReaders" not in groups  # created by the module
     assert set(SCIM_GROUPS) <= set(groups)  # provisioned by the IdP: not the module's to delete
+    # The sandbox deletes a permission set without its assignments, so look for them by group.
+    for group in SCIM_GROUPS:
+        left = sso.list_account_assignments_for_principal(
+            InstanceArn=instance, PrincipalId=groups[group], PrincipalType="GROUP"
+        )["AccountAssignments"]
+        assert left == [], group
 
 
 # -- organization: securecart.tfvars, in a sandbox of its own (it creates the organization) ----------------
@@ -226,6 +246,7 @@ OU_PARENTS = {
     "WorkloadsOU/ProdOU": "WorkloadsOU",
     "WorkloadsOU/ProdOU/PciOU": "WorkloadsOU/ProdOU",
 }
+ORGANIZATION_TRUSTS = ("sso.amazonaws.com", "guardduty.amazonaws.com", "access-analyzer.amazonaws.com")
 ACCOUNT_PARENTS = {
     "security": "SecurityOU",
     "shared-services": "SharedServicesOU",
@@ -257,11 +278,7 @@ def _organization_created(org: SandboxOrganization, out: Outputs) -> None:
     tags = {t["Key"]: t["Value"] for t in organizations.list_tags_for_resource(ResourceId=accounts["payments"])["Tags"]}
     assert tags == {"securecart:stack": "organization", "securecart:environment": "prod"}
     trusted = organizations.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
-    assert {s["ServicePrincipal"] for s in trusted} >= {
-        "sso.amazonaws.com",
-        "guardduty.amazonaws.com",
-        "access-analyzer.amazonaws.com",
-    }
+    assert {s["ServicePrincipal"] for s in trusted} == set(ORGANIZATION_TRUSTS)
     delegated = organizations.list_delegated_services_for_account(AccountId=accounts["security"])["DelegatedServices"]
     assert "access-analyzer.amazonaws.com" in {d["ServicePrincipal"] for d in delegated}
     admins = org.client("guardduty").list_organization_admin_accounts()["AdminAccounts"]
@@ -282,9 +299,22 @@ def _organization_gone(org: SandboxOrganization, out: Outputs) -> None:
     assert organizations.list_organizational_units_for_parent(ParentId=out["root_id"])["OrganizationalUnits"] == []
     assert organizations.list_delegated_administrators()["DelegatedAdministrators"] == []
     assert org.client("guardduty").list_organization_admin_accounts()["AdminAccounts"] == []
+    # What outlives destroy is the organization as the tfvars set it: its management account and trusted services.
+    management = organizations.describe_account(AccountId=out["account_ids"]["management"])["Account"]
+    assert management["Status"] == "ACTIVE"
+    trusted = organizations.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert {s["ServicePrincipal"] for s in trusted} == set(ORGANIZATION_TRUSTS)
 
 
 # -- security-baseline: all-services.tfvars, in the security account ----------------------------------------
+
+
+# Config's service-linked role, found by its path: the sandbox names it unlike AWS (AWSServiceRoleForConfig).
+CONFIG_ROLE_PATH = "/aws-service-role/config.amazonaws.com/"
+
+
+def _config_roles(org: SandboxOrganization) -> list[str]:
+    return [r["Arn"] for r in org.client("iam", "security").list_roles(PathPrefix=CONFIG_ROLE_PATH)["Roles"]]
 
 
 def _security_baseline_vars(org: SandboxOrganization) -> dict[str, Any]:
@@ -313,9 +343,13 @@ def _security_baseline_created(org: SandboxOrganization, out: Outputs) -> None:
     guardduty = org.client("guardduty", "security")
     assert guardduty.list_detectors()["DetectorIds"] == [out["detector_id"]]
     assert guardduty.get_detector(DetectorId=out["detector_id"])["Status"] == "ENABLED"
+    members = guardduty.describe_organization_configuration(DetectorId=out["detector_id"])
+    assert members["AutoEnableOrganizationMembers"] == "ALL"
     config = org.client("config", "security")
     (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
     assert recorder["name"] == "securecart-recorder"
+    assert [recorder["roleARN"]] == _config_roles(org)
+    assert recorder["roleARN"].startswith(f"arn:aws:iam::{security}:role{CONFIG_ROLE_PATH}")
     (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
     assert status["recording"] is True
     (aggregator,) = config.describe_configuration_aggregators()["ConfigurationAggregators"]
@@ -336,6 +370,7 @@ def _security_baseline_gone(org: SandboxOrganization, out: Outputs) -> None:
     assert org.client("accessanalyzer", "security").list_analyzers()["analyzers"] == []
     iam = org.client("iam", "security")
     assert _error_code(lambda: iam.get_role(RoleName="securecart-config-aggregator")) == "NoSuchEntity"
+    assert _config_roles(org) == []
     # A KMS key cannot be deleted at once: destroy schedules its deletion.
     kms = org.client("kms", "security")
     states = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]]
@@ -379,8 +414,14 @@ def _scp_gone(org: SandboxOrganization, out: Outputs) -> None:
     organizations = org.client("organizations")
     names = {p["Name"] for p in organizations.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]}
     assert not names & set(out["policy_ids"])
+    for policy_id in out["policy_ids"].values():
+        missing = _error_code(functools.partial(organizations.describe_policy, PolicyId=policy_id))
+        assert missing == "PolicyNotFoundException"
     attached = organizations.list_policies_for_target(TargetId=org.root_id, Filter="SERVICE_CONTROL_POLICY")
     assert {p["Name"] for p in attached["Policies"]} == {"FullAWSAccess"}
+    for target in (org.ou_ids["WorkloadsOU"], org.account_ids["dev"]):
+        attached = organizations.list_policies_for_target(TargetId=target, Filter="SERVICE_CONTROL_POLICY")
+        assert not {p["Id"] for p in attached["Policies"]} & set(out["policy_ids"].values()), target
 
 
 # -- the cases ---------------------------------------------------------------------------------------------
@@ -453,6 +494,33 @@ def test_every_module_has_an_end_to_end_case_with_its_root() -> None:
         tfvars = case.root / "terraform.tfvars"
         # A link to a plan case's inputs, so that both tests apply the same inputs.
         assert tfvars.is_symlink() and tfvars.resolve().parent == case.root.parent, f"{case.module}: {tfvars}"
+
+
+def test_module_readme_says_what_its_example_cannot_destroy() -> None:
+    """The README example is the end-to-end root, but the test destroys a copy with prevent_destroy off and
+    takes what AWS keeps out of the state first: the hand-written part of the README must say both."""
+    said = 0
+    for case, _, _ in CASES:
+        handwritten = (MODULES / case.module / "README.md").read_text().split(readme.EXAMPLE_BEGIN)[0]
+        code = "".join(p.read_text() for p in sorted((MODULES / case.module).glob("*.tf")))
+        if re.search(r"prevent_destroy\s*=\s*true", code):
+            assert "`prevent_destroy`" in handwritten, (
+                f"modules/{case.module}/README.md: say what prevent_destroy keeps"
+            )
+            said += 1
+        for address in case.outlives_destroy:
+            assert f"terraform state rm {address}" in handwritten, f"modules/{case.module}/README.md: {address}"
+            said += 1
+    assert said, "no module keeps anything from destroy: this test has nothing left to check"
+
+
+def test_readme_test_section_names_tftest_for_both_kinds_and_what_end_to_end_costs() -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Development\n", 1)[1].split("\n## ", 1)[0]
+    (row,) = [line for line in section.splitlines() if line.startswith("| `tests/modules/` |")]
+    assert "planned with tftest" in row and "applied on its own to the sandbox with tftest" in row, row
+    assert "tests/modules/test_e2e.py" in section, "the test section names the end-to-end command"
+    assert re.search(r"\d+ to \d+ min of wall time", section), "the test section lists what the end-to-end tests cost"
 
 
 @pytest.mark.e2e
