@@ -197,3 +197,20 @@ def test_a_seat_that_can_escalate_is_admin_equivalent_with_its_path(example_proj
     assert (change.kind, change.before, change.after) == (ChangeKind.escalated, Level.write, Level.admin)
     assert path in change.detail and path in json.dumps(diff.to_json())
     assert path in render_diff(diff)
+
+
+def test_the_html_diff_names_the_escalation_path_beside_the_change(example_project: Path) -> None:
+    from securecart_tf.report.render_html import render as render_html
+
+    base = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    let_developers_escalate(example_project)
+    head = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    page = render_html(head, diff_reports(base, head))
+    changes = page[page.index('<section class="card" id="changes">') : page.index('<section class="card" id="grid">')]
+    row = changes[changes.index('data-principal="group:Developers" data-account="dev"') :]
+    row = row[: row.index("</tr>")]
+    assert "escalated" in row
+    assert (
+        "role:DeveloperRole@dev: iam:CreateRole + iam:AttachRolePolicy + iam:PutRolePolicy with no boundary forced "
+        "on what it creates" in row
+    )
