@@ -66,6 +66,17 @@ def test_passing_a_role_that_may_do_more_to_a_task_definition_is_reported(tmp_pa
     assert "dynamodb:BatchWriteItem" in f.message  # write access to the orders table
 
 
+ADMIN = policy(allow(["*"]))
+
+
+def test_passing_an_administrator_role_to_a_task_definition_is_reported() -> None:
+    caller = [policy(allow(["ecs:RegisterTaskDefinition"]), allow(["iam:PassRole"], "arn:aws:iam::*:role/boss"))]
+    [path] = escalations(caller, None, {"boss": [ADMIN], "orders": [ORDERS]})
+    assert path.text() == "ecs:RegisterTaskDefinition + iam:PassRole on boss → acts as role boss, which may do anything"
+    conditional = policy({**allow(["*"]), "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}})
+    assert escalations(caller, None, {"boss": [conditional]}) == []
+
+
 def test_passing_a_role_that_may_do_no_more_is_not_an_escalation() -> None:
     caller = [policy(allow(["ecs:RegisterTaskDefinition"]), allow(["iam:PassRole"], "arn:aws:iam::*:role/orders"))]
     caller.append(ORDERS)
