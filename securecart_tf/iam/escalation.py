@@ -133,6 +133,19 @@ def allowed_actions(docs: Sequence[Doc], boundary: Doc | None = None) -> set[str
     return {a for a in out if grants.resources(a)}
 
 
+def allows_everything(docs: Sequence[Doc]) -> bool:
+    """An unconditional Allow of every action on every resource: an administrator's policy.
+
+    `allowed_actions` lists actions by service, so it cannot list what "*" stands for; this says it."""
+    return any(
+        s.get("Effect") == "Allow"
+        and "Condition" not in s
+        and "*" in _resources(s)
+        and any(str(a) in ("*", "*:*") for a in as_list(s.get("Action")))
+        for s in _statements(docs)
+    )
+
+
 def escalations(
     identity: Sequence[Doc],
     boundary: Doc | None,
@@ -151,6 +164,13 @@ def escalations(
     own = allowed_actions(identity, boundary)
     for name, docs in passable.items():
         if not any(r.endswith(f":role/{name}") or r.endswith(":role/*") for r in passes):
+            continue
+        if allows_everything(docs):
+            out.append(
+                Escalation(
+                    ("ecs:RegisterTaskDefinition", f"iam:PassRole on {name}"), f"role {name}, which may do anything"
+                )
+            )
             continue
         more = sorted(allowed_actions(docs) - own)
         if more:

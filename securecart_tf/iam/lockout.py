@@ -6,8 +6,11 @@ context holds is known here only for what securecart-tf's own sessions send:
 
 - `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType` (a role session: AssumedRole);
 - `aws:RequestedRegion`, when the caller says which region the call goes to;
-- `aws:PrincipalIsAWSService`, `aws:ViaAWSService` (false) and `aws:CalledVia*`, `aws:Source*` (absent):
-  Terraform calls AWS directly; `aws:SecureTransport` (true): always over TLS;
+- `aws:PrincipalIsAWSService`, `aws:ViaAWSService` (false) and `aws:CalledVia*`, `aws:SourceAccount`,
+  `aws:SourceArn`, `aws:SourceOrg*`, `aws:SourceOwner`, `aws:SourceIdentity` (absent): Terraform calls AWS
+  directly, not through a service; `aws:SecureTransport` (true): always over TLS;
+- where the call comes from (`aws:SourceIp`, `aws:SourceVpc*`, `aws:VpcSourceIp`) is unknown: the runner
+  may sit anywhere;
 - `aws:PrincipalOrgID`: the organization's, which `${aws:ResourceOrgID}` also stands for in an RCP;
 - a service key the action does not document is absent from its request.
 
@@ -43,6 +46,8 @@ _NEGATED = {
     "datenotequals",
     "notipaddress",
 }
+_NETWORK_ORIGIN = {"aws:sourceip", "aws:sourcevpc", "aws:sourcevpcarn", "aws:sourcevpce", "aws:vpcsourceip"}
+"""Keys whose presence and values depend on where the Terraform runner sits, so they cannot be known here."""
 _STRING = {"stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase"}
 _LIKE = {"stringlike", "stringnotlike"}
 _ARN = {"arnequals", "arnnotequals", "arnlike", "arnnotlike"}
@@ -122,6 +127,8 @@ def context_value(key: str, request: Request) -> tuple[bool, list[str]] | None:
         return True, ["AssumedRole"]
     if k in ("aws:principalisawsservice", "aws:viaawsservice"):
         return True, ["false"]
+    if k in _NETWORK_ORIGIN:
+        return None
     if k in ("aws:calledvia", "aws:calledviafirst", "aws:calledvialast") or k.startswith("aws:source"):
         return False, []
     if k == "aws:securetransport":

@@ -28,6 +28,7 @@ from securecart_tf.config.schema import (
     PermissionSet,
     PolicyRef,
     Role,
+    ServicePrincipal,
     ServiceRole,
     TrustedPrincipal,
     iso_duration_hours,
@@ -36,7 +37,7 @@ from securecart_tf.config.schema import (
 )
 from securecart_tf.iam import documents
 from securecart_tf.iam.aws_managed import aws_managed_document, aws_managed_name
-from securecart_tf.iam.escalation import escalations
+from securecart_tf.iam.escalation import allowed_resources, escalations
 from securecart_tf.iam.lint import unbounded_creation
 from securecart_tf.model import ORGANIZATION, Model, access_stack, build_model
 from securecart_tf.report.actions import Level, catalogue, highest, lowest
@@ -61,6 +62,9 @@ class PrincipalKind(StrEnum):
     vendor = "vendor"
     ci = "ci"
 
+
+_REGISTER = "ecs:RegisterTaskDefinition"
+"""What a seat needs to run a task as a role it may pass."""
 
 KIND_TITLES = {
     PrincipalKind.group: "Identity Center groups",
@@ -496,6 +500,8 @@ class _Builder:
         self.policies = {p.name: p for p in self.m.policies}
         self.mfa = _mfa_text(self.m)
         self.seat_cache: dict[str, SeatAccess] = {}
+        self.evaluating: set[str] = set()
+        """Seats being evaluated: a seat that asks what another may do never waits on itself."""
         self.doc_cache: dict[str, PolicySpec] = {}
         self.notes: list[str] = []
         self._scp_documents()
@@ -650,7 +656,11 @@ class _Builder:
         """What a session of this seat can do, evaluated once."""
         access = self.seat_cache.get(seat.key)
         if access is None:
-            access = self.seat_cache[seat.key] = self._evaluate(seat)
+            self.evaluating.add(seat.key)
+            try:
+                access = self.seat_cache[seat.key] = self._evaluate(seat)
+            finally:
+                self.evaluating.discard(seat.key)
         return access
 
     def _evaluate(self, seat: Seat) -> SeatAccess:
@@ -666,7 +676,7 @@ class _Builder:
         grants, lowered, notes = _grants(grant_specs, boundary_ref is not None, boundary_doc, _denied_by(hard))
         level = highest(g.level for g in grants)
         flagged = self._admin_flag(seat)
-        escalation = [] if level == Level.admin else self._escalation(grant_specs, boundary_ref, boundary_doc)
+        escalation = [] if level == Level.admin else self._escalation(seat, grant_specs, boundary_ref, boundary_doc)
         if escalation:
             level = Level.admin
             notes.append("admin-equivalent: it can escalate: " + "; ".join(escalation))
@@ -702,6 +712,7 @@ class _Builder:
 
     def _escalation(
         self,
+        seat: Seat,
         grant_specs: list[PolicySpec],
         boundary_ref: PolicyRef | None,
         boundary_doc: Document | None,
@@ -715,10 +726,25 @@ class _Builder:
         creates = unbounded_creation(identity, boundary)
         if creates:
             paths.append(f"{' + '.join(creates)} with no boundary forced on what it creates")
-        for e in escalations(identity, boundary, {}):
+        admins = self._admin_task_roles(seat.account) if allowed_resources(identity, boundary, _REGISTER) else {}
+        for e in escalations(identity, boundary, admins):
             if e.via.startswith("any role"):
                 paths.append(e.text())
+            elif (passed := e.actions[-1].removeprefix("iam:PassRole on ")) in admins:
+                paths.append(f"{' + '.join(e.actions)} → acts as role {passed}, an administrator here")
         return paths
+
+    def _admin_task_roles(self, account: str) -> dict[str, list[dict[str, Any]]]:
+        """ECS task roles placed in the account whose sessions are administrators, with their policies."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for name, role in self.service_roles.items():
+            seat = self.role_seat(name, account)
+            if role.service != ServicePrincipal.ecs_tasks or seat is None or seat.key in self.evaluating:
+                continue
+            access = self.seat(seat)
+            if access.level == Level.admin:
+                out[name] = [d.to_json() for d in access.documents if d is not None]
+        return out
 
     def role_seat(self, name: str, account: str) -> Seat | None:
         """The seat of a role or service role placed in an account; None if it is not placed there."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from securecart_tf.report.access import KIND_TITLES, Cell, Path, Principal, Report, SeatAccess
+from securecart_tf.report.access import KIND_TITLES, Cell, OUNode, Path, Principal, Report, SeatAccess
 from securecart_tf.report.actions import Level
 from securecart_tf.report.diff import AccessDiff, ChangeKind
 
@@ -137,8 +137,19 @@ def details(report: Report) -> list[str]:
     return lines
 
 
+def tree_lines(node: OUNode, depth: int = 0) -> list[str]:
+    """The OU tree as a nested list: what is attached at each node, SCPs and RCPs apart, and its accounts."""
+    parts = [f"SCPs: {', '.join(node.scps)}"] if node.scps else []
+    parts += [f"RCPs: {', '.join(node.rcps)}"] if node.rcps else []
+    parts += [f"accounts: {', '.join(node.accounts)}"] if node.accounts else []
+    lines = [f"{'  ' * depth}- **{_esc(node.name)}**" + (f" — {_esc('; '.join(parts))}" if parts else "")]
+    for child in node.children:
+        lines += tree_lines(child, depth + 1)
+    return lines
+
+
 def guardrail_lines(report: Report) -> list[str]:
-    lines = ["## Service control policies", ""]
+    lines = ["## Service and resource control policies", ""]
     for g in report.guardrails.values():
         attached = ", ".join(g.attached) or "not attached"
         kind = "RCP, " if g.type == "rcp" else ""
@@ -172,6 +183,7 @@ def render(report: Report) -> str:
     if report.notes:
         lines += ["**Trust that does not work:**", ""] + [f"- ⚠️ {_esc(n)}" for n in report.notes] + [""]
     lines += details(report)
+    lines += ["## Organization", "", *tree_lines(report.ou_tree), ""]
     lines += guardrail_lines(report)
     return "\n".join(lines).rstrip() + "\n"
 

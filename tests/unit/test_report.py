@@ -254,6 +254,39 @@ def test_rcps_show_on_the_organization_tree_and_do_not_count_as_scps(example_pro
     assert report.level("group:Developers", "dev") == Level.write
 
 
+def test_rcps_show_on_the_organization_tree_in_markdown_and_html(example_project: Path) -> None:
+    from securecart_tf.report.render_html import render as render_html
+    from securecart_tf.report.render_md import render as render_md
+
+    def add_rcp(data: dict[str, Any]) -> None:
+        rcp = {"name": "enforce-tls", "type": "rcp", "builtin": "rcp-enforce-tls", "targets": {"ous": ["WorkloadsOU"]}}
+        data["guardrails"].append(rcp)
+
+    edit_matrix(example_project, add_rcp)
+    report = report_of(example_project)
+    text = render_md(report)
+    tree = text[text.index("## Organization") :]
+    tree = tree[: tree.index("\n## ", 1)]
+
+    def attached(name: str) -> dict[str, str]:
+        [line] = [line for line in tree.splitlines() if f"- **{name}** — " in line]
+        return dict(part.split(": ", 1) for part in line.split(" — ", 1)[1].split("; "))
+
+    assert attached("WorkloadsOU")["RCPs"] == "enforce-tls"
+    assert "enforce-tls" not in attached("WorkloadsOU").get("SCPs", "")
+    assert "RCPs" not in attached("Root") and "deny-root-user" in attached("Root")["SCPs"]
+    assert attached("NonProdOU")["accounts"] == "dev, staging"
+    assert "- **enforce-tls** (RCP, attached at WorkloadsOU)" in text
+
+    page = render_html(report)
+    box = page[page.index('data-ou="WorkloadsOU"') :]
+    head = box[: box.index('<div class="ou-body">')]
+    assert 'data-rcp="enforce-tls"' in head and 'data-scp="enforce-tls"' not in head
+    listed = page[page.index('id="guardrails"') :]
+    heading = listed[listed.index("<h3>enforce-tls") :]
+    assert "RCP" in heading[: heading.index("</h3>")]
+
+
 def named_path(node: dict[str, Any], path: str) -> dict[str, Any]:
     nodes = [node]
     while nodes:

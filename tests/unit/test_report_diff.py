@@ -197,3 +197,58 @@ def test_a_seat_that_can_escalate_is_admin_equivalent_with_its_path(example_proj
     assert (change.kind, change.before, change.after) == (ChangeKind.escalated, Level.write, Level.admin)
     assert path in change.detail and path in json.dumps(diff.to_json())
     assert path in render_diff(diff)
+
+
+def test_the_html_diff_names_the_escalation_path_beside_the_change(example_project: Path) -> None:
+    from securecart_tf.report.render_html import render as render_html
+
+    base = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    let_developers_escalate(example_project)
+    head = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    page = render_html(head, diff_reports(base, head))
+    changes = page[page.index('<section class="card" id="changes">') : page.index('<section class="card" id="grid">')]
+    row = changes[changes.index('data-principal="group:Developers" data-account="dev"') :]
+    row = row[: row.index("</tr>")]
+    assert "escalated" in row
+    assert (
+        "role:DeveloperRole@dev: iam:CreateRole + iam:AttachRolePolicy + iam:PutRolePolicy with no boundary forced "
+        "on what it creates" in row
+    )
+
+
+def test_passing_an_administrator_task_role_is_admin_equivalent_where_that_role_is_placed(
+    example_project: Path,
+) -> None:
+    # A service role with AdministratorAccess in dev, which the developer policy and its boundary let
+    # DeveloperRole pass to the task definitions it registers.
+    for name in ("developer-deploy.json", "developer-boundary.json"):
+        path = example_project.parent / "policies" / name
+        doc = json.loads(path.read_text())
+        for statement in doc["Statement"]:
+            if statement.get("Action") == "iam:PassRole":
+                statement["Resource"].append("arn:aws:iam::*:role/batch-admin")
+        path.write_text(json.dumps(doc))
+
+    def add_admin_task_role(data: dict[str, Any]) -> None:
+        data["service_roles"].append(
+            {
+                "name": "batch-admin",
+                "service": "ecs-tasks",
+                "environments": ["dev"],
+                "managed_policies": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+            }
+        )
+
+    base = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    edit_matrix(example_project, add_admin_task_role)
+    head = build_report(load_project(example_project), as_of=BEFORE_EXPIRY)
+    assert head.level("role:DeveloperRole", "dev") == Level.admin
+    assert head.seats["role:DeveloperRole@dev"].escalation == [
+        "ecs:RegisterTaskDefinition + iam:PassRole on batch-admin → acts as role batch-admin, an administrator here"
+    ]
+    assert head.level("role:DeveloperRole", "staging") == Level.write  # batch-admin is not placed in staging
+    change = next(
+        c for c in diff_reports(base, head).changes if (c.principal.id, c.account) == ("group:Developers", "dev")
+    )
+    assert change.kind == ChangeKind.escalated
+    assert "iam:PassRole on batch-admin" in change.detail
