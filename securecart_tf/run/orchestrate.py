@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -325,10 +326,16 @@ class Run:
             return None
         if self.target.info is not None and written < self.target.info.started:
             return None  # left against an earlier sandbox session, whose AWS and state are gone
-        why = why_unsaved(errored, self.read_state(stack))
+        state = self.read_state(stack)
+        why = why_unsaved(errored, state)
         if why is None:
             return None
         push = self.runner(stack).command_line("state", "push", ERRORED_STATE)
+        local = None if isinstance(self.env.backend, S3Backend) else self.ws.state_file(stack)
+        if state is None and local is not None and local.is_file() and local.stat().st_size:
+            # the write the full disk cut short left a state Terraform cannot read, nor push over
+            aside = shlex.quote(str(local))
+            push = f"`mv {aside} {aside}.damaged`, then {push}"
         return f"{why}: push it before anything else runs, with {push} (remove it only if that state is obsolete)"
 
     def new_record(self, action: str, stack: str, result: str, **fields: Any) -> Record:

@@ -346,6 +346,16 @@ def test_a_first_apply_whose_state_was_not_saved_is_not_planned_from_nothing(tmp
     assert run.planned == [] and run.applied == []
 
 
+def test_a_state_file_the_full_disk_cut_short_is_moved_aside_before_the_push(tmp_path: Path) -> None:
+    """Terraform reads the backend's state before a push writes over it: one cut short stops the push."""
+    _leave_unsaved(tmp_path, "a", '{"version": 4, "serial": 1, "lineage": "l", "resources": [{}]}')
+    local = tmp_path / ".securecart" / "state" / "a" / "terraform.tfstate"
+    local.parent.mkdir(parents=True)
+    local.write_text('{"version": 4, "serial": 1, "lin')
+    a = _result(plan(_run(tmp_path, "plan")).results, "a")
+    assert a.status == "refused" and f"`mv {local} {local}.damaged`, then `cd " in a.message, a.message
+
+
 def test_a_state_left_unsaved_against_an_earlier_sandbox_session_is_obsolete(tmp_path: Path) -> None:
     errored = _leave_unsaved(tmp_path, "a", '{"version": 4, "serial": 1, "lineage": "l", "resources": [{}]}')
     run = _run(tmp_path, "apply")
