@@ -156,13 +156,29 @@ def with_progress(title: str, options: Options, work: Callable[[], T]) -> T:
 
 
 def print_run_report(report: RunReport, as_json: bool, ws: Workspace) -> None:
-    """Write the pull request's summary, then show the run as JSON or as a table with what failed."""
-    from securecart_tf.run.summary import table, write_summary
+    """Write the pull request's summary, then show the run as JSON or as a table with what failed.
 
-    write_summary(report, ws)
+    A summary that cannot be written (a full disk) is an error shown after the run, never instead of it: the
+    results may say where a state Terraform could not save lies, and how to push it.
+    """
+    from securecart_tf.run.summary import write_summary
+
+    unwritten: OSError | None = None
+    try:
+        write_summary(report, ws)
+    except OSError as exc:
+        unwritten = exc
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
-        return
+    else:
+        _show_report(report)
+    if unwritten is not None:
+        raise unwritten
+
+
+def _show_report(report: RunReport) -> None:
+    from securecart_tf.run.summary import table
+
     for notice in report.notices:
         err.print(f"[cyan]note:[/] {escape(notice)}")
     out.print(table(report))
@@ -178,4 +194,5 @@ def print_run_report(report: RunReport, as_json: bool, ws: Workspace) -> None:
             f"{len(waiting)} stack(s) can be planned once what they wait for is applied; "
             f"[bold]securecart-tf apply --env {report.environment}[/] applies in order and plans each in turn."
         )
-    out.print(f"Summary for the pull request: [bold]{escape(str(report.summary_file))}[/]")
+    if report.summary_file is not None:
+        out.print(f"Summary for the pull request: [bold]{escape(report.summary_file)}[/]")

@@ -112,6 +112,9 @@ def _explain(run: Run, stack: Stack, step: Refresh, plan: Outcome, planfile: Pat
 def refresh_stack(run: Run, stack: Stack) -> StackDrift:
     """One refresh-only plan; its drift events explained from the snapshots in the plan file."""
     result = StackDrift(stack.name, stack.account, DriftStatus.CLEAN)
+    unsaved = run.unsaved_state(stack.name)
+    if unsaved is not None:  # compared with the older state the backend holds, its own resources look unmanaged
+        return _settle(run, result, DriftStatus.FAILED, unsaved)
     if not run.state_exists(stack.name):
         return _settle(run, result, DriftStatus.NOT_APPLIED, "no state yet: nothing to compare")
     step = init_and_refresh(run, stack)

@@ -26,7 +26,7 @@ from securecart_tf.run.orchestrate import Run
 from securecart_tf.run.results import RunReport, StackResult
 from securecart_tf.run.saved import SavedPlan, UnusablePlan
 from securecart_tf.run.status import StackStatus
-from securecart_tf.run.steps import failed_unexpectedly, guarded, plan_stack
+from securecart_tf.run.steps import failed_unexpectedly, guarded, plan_stack, unsaved_state_refusal
 from securecart_tf.run.terraform import Outcome
 
 TRANSIENT_ATTEMPTS = 3
@@ -215,6 +215,9 @@ class Apply:
     def prepare(self, stack: Stack) -> Prepared:
         """The plan to apply: the saved one if still valid, else a fresh one."""
         run = self.run
+        refused = unsaved_state_refusal(run, stack)
+        if refused is not None:
+            return Prepared(None, refused)
         if self.destroy:
             if not run.state_exists(stack.name):
                 return Prepared(None, run.result(stack, StackStatus.NO_CHANGES, message="nothing to destroy"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,13 +28,20 @@ from securecart_tf.run.guards import KEPT_BY_DESTROY, NEVER_DESTROYED, reached_e
 from securecart_tf.run.ledger import Record
 from securecart_tf.run.results import Listener, RunReport, StackResult
 from securecart_tf.run.revision import revision_of, snapshot
-from securecart_tf.run.saved import SavedPlan, StateFingerprint, fingerprint, read_saved_plan, write_plan_meta
+from securecart_tf.run.saved import (
+    SavedPlan,
+    StateFingerprint,
+    fingerprint,
+    read_saved_plan,
+    why_unsaved,
+    write_plan_meta,
+)
 from securecart_tf.run.status import StackStatus
 from securecart_tf.run.terraform import (
+    ERRORED_STATE,
     Outcome,
     Runner,
     cli_config,
-    errored_states,
     find_terraform,
     secrets_of,
     terraform_version,
@@ -313,19 +321,35 @@ class Run:
             try:
                 self.ledger.append(records)
             except OSError as exc:
-                errored = errored_states(self.out / self.env.name)
+                unsaved = [why for why in map(self.unsaved_state, self.rendered) if why is not None]
                 raise SecureCartError(
                     f"cannot write the ledger under {self.ws.home}: {exc.strerror or exc}",
-                    hint="free some disk space or make the folder writable, then "
-                    + (
-                        f"push the state Terraform could not save: `terraform state push {errored[0].name}` in "
-                        f"{', '.join(str(e.parent) for e in errored)} (with TF_CLI_CONFIG_FILE={self.cli_config}), "
-                        "before anything else runs; then "
-                        if errored
-                        else ""
-                    )
+                    hint="free some disk space or make the folder writable; then "
+                    + "".join(f"{why}; then " for why in unsaved)
                     + "run `plan` again to see where things stand",
                 ) from None
+
+    def unsaved_state(self, stack: str) -> str | None:
+        """Where the state Terraform could not save on an earlier apply of the stack is, and the command that
+        pushes it, while the backend does not hold it yet; else None."""
+        errored = self.rendered[stack].directory / ERRORED_STATE
+        try:
+            written = errored.stat().st_mtime
+        except OSError:  # the common case: none, found without reading the backend's state
+            return None
+        if self.target.info is not None and written < self.target.info.started:
+            return None  # left against an earlier sandbox session, whose AWS and state are gone
+        state = self.read_state(stack)
+        why = why_unsaved(errored, state)
+        if why is None:
+            return None
+        push = self.runner(stack).command_line("state", "push", ERRORED_STATE)
+        local = None if isinstance(self.env.backend, S3Backend) else self.ws.state_file(stack)
+        if state is None and local is not None and local.is_file() and local.stat().st_size:
+            # the write the full disk cut short left a state Terraform cannot read, nor push over
+            aside = shlex.quote(str(local))
+            push = f"`mv {aside} {aside}.damaged`, then {push}"
+        return f"{why}: push it before anything else runs, with {push} (remove it only if that state is obsolete)"
 
     def new_record(self, action: str, stack: str, result: str, **fields: Any) -> Record:
         """A ledger record of this run, for one stack or (stack "*") for the run as a whole."""

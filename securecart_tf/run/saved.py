@@ -1,4 +1,5 @@
-"""Saved plans and state fingerprints: which plan file `apply` may take, and whether a state is as an apply left it."""
+"""Saved plans and state fingerprints: which plan file `apply` may take, whether a state is as an apply left it,
+and whether a state Terraform could not save is still to be pushed."""
 
 from __future__ import annotations
 
@@ -142,3 +143,32 @@ def state_mismatch(state: dict[str, Any] | None, applied: Record) -> str | None:
     if now.digest != applied.state_digest:
         return "its state was edited since the last apply"
     return None
+
+
+def why_unsaved(errored: Path, state: dict[str, Any] | None) -> str | None:
+    """Why the state Terraform wrote to `errored` (it could not save it to the backend) is still to be pushed,
+    or None when there is no such file or the backend holds that state or a later one of the same lineage.
+
+    Until it is pushed, the backend holds the state from before that apply: a plan made from it would create
+    again what the apply made, or lose track of it.
+    """
+    if not errored.is_file():
+        return None
+    try:
+        left = json.loads(errored.read_bytes())
+    except (OSError, ValueError):
+        left = None
+    if not isinstance(left, dict):
+        return f"an earlier apply could not save its state and left {errored}, which is not a readable state"
+    then = fingerprint(left)
+    if state and _holds(fingerprint(state), then):
+        return None
+    serial = f" (serial {then.serial})" if then.serial is not None else ""
+    return f"an earlier apply could not save its state and left it in {errored}{serial}, ahead of the backend's"
+
+
+def _holds(now: StateFingerprint, then: StateFingerprint) -> bool:
+    """Whether a backend's state `now` is `then` (pushed) or a later state of the same lineage."""
+    if now.lineage != then.lineage or now.serial is None or then.serial is None:
+        return False
+    return then.serial <= now.serial

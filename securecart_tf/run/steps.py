@@ -62,6 +62,9 @@ def plan_stack(run: Run, stack: Stack, *, fast_path: dict[str, Record], destroy:
 
     A plan with changes is kept with its metadata; any other outcome leaves no plan behind.
     """
+    refused = unsaved_state_refusal(run, stack)
+    if refused is not None:
+        return refused
     why_full = ""
     if not destroy:
         previous, why_full = _vouching_apply(run, stack, fast_path)
@@ -81,6 +84,17 @@ def plan_stack(run: Run, stack: Stack, *, fast_path: dict[str, Record], destroy:
         run.drop_plan(stack.name)
         return run.result(stack, StackStatus.NO_CHANGES, message="only resources destroy keeps")
     return _plan_result(run, stack, planfile, step.plan, why_full=why_full, destroy=destroy)
+
+
+def unsaved_state_refusal(run: Run, stack: Stack) -> StackResult | None:
+    """A refusal while the state an earlier apply could not save is not pushed: planning from the state the
+    backend holds would create again what that apply made (and fail on it, or duplicate it)."""
+    why = run.unsaved_state(stack.name)
+    if why is None:
+        return None
+    run.drop_plan(stack.name)  # made before that apply: the stack's state has moved on from it
+    run.listen(stack.name, StackStatus.REFUSED, why)
+    return run.result(stack, StackStatus.REFUSED, message=why)
 
 
 def _vouching_apply(run: Run, stack: Stack, fast_path: dict[str, Record]) -> tuple[Record | None, str]:

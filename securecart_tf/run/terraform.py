@@ -402,11 +402,6 @@ def wait_for_earlier(
     return earlier
 
 
-def errored_states(folder: Path) -> list[Path]:
-    """State files Terraform wrote in stack folders under `folder` because it could not save them."""
-    return sorted(folder.glob(f"*/{ERRORED_STATE}")) if folder.is_dir() else []
-
-
 class Runner:
     """Runs Terraform in one stack's folder, with its own environment, log and timeout."""
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
+import re
 import stat
 import subprocess
 import zipfile
@@ -19,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from securecart_tf import sandbox
-from tests.helpers import explain, run_cli, write_project
+from tests.helpers import explain, run_cli, sandbox_client, write_project
 from tests.integration.conftest import SMALL_MATRIX
-from tests.integration.faultproxy import Watched
+from tests.integration.faultproxy import FaultProxy, Watched
+from tests.integration.killing import DEV as TINY_DEV
+from tests.integration.killing import TINY_MATRIX, holding_alpha
 
 DEV = """\
 name: dev
@@ -206,3 +210,61 @@ def test_a_disk_that_fills_during_a_run_is_a_clear_error_and_harms_nothing(proje
     finally:
         sandbox.down(folder)
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Take every free block of the filesystem at `folder`: big writes first, then ever smaller ones."""
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as out:
+        for size in (1 << 16, 1 << 12, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * size)
+    return filler
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(900)
+def test_a_state_a_full_disk_kept_terraform_from_saving_is_pushed_before_anything_else_runs(tmp_path: Path) -> None:
+    """Terraform leaves errored.tfstate when it cannot save the state an apply made; until it is pushed, a plan
+    from the older state would create the organization's accounts again."""
+    project = write_project(tmp_path / "tiny", TINY_MATRIX, {"dev": TINY_DEV})
+    home = tmp_path / "home"
+    home.mkdir()
+    if not _mount_tmpfs(home, "size=8m"):
+        pytest.skip("a filesystem to fill needs a tmpfs mount, which needs root")
+    env = {"SECURECART_HOME": str(home)}
+    try:
+        info, _ = sandbox.up(home)
+        creating = holding_alpha()
+        with FaultProxy(info.endpoint, [creating]) as proxy:
+            run = Watched(project, "apply", "--env", "dev", env={**env, sandbox.ENDPOINT_VAR: proxy.url})
+            try:
+                assert creating.hit.wait(300), run.explain()
+                filler = _fill(home)  # the disk is full while the organization's apply is in flight
+                creating.release.set()
+                result = run.finish(timeout=600)
+            finally:
+                run.stop()
+            filler.unlink()
+            errored = project / "build" / "dev" / "organization" / "errored.tfstate"
+            assert result.returncode == 1 and errored.is_file(), explain(result)
+            assert "state push errored.tfstate`" in result.stdout + result.stderr, explain(result)
+
+            refused = run_cli(project, "plan", "--env", "dev", "--json", env=env)
+            assert refused.returncode == 1, explain(refused)
+            (org,) = json.loads(refused.stdout)["results"]
+            assert org["status"] == "refused" and str(errored) in org["message"], org
+            commands = re.findall(r"`((?:mv|cd) [^`]*)`", org["message"])  # the push, after what must go first
+            assert commands and commands[-1].endswith("state push errored.tfstate"), org["message"]
+            for command in commands:
+                done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=300)
+                assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
+
+            again = run_cli(project, "apply", "--env", "dev", "--json", env={**env, sandbox.ENDPOINT_VAR: proxy.url})
+            assert again.returncode == 0, explain(again)
+        names = [a["Name"] for a in sandbox_client(info, "organizations").list_accounts()["Accounts"]]
+        assert names.count("alpha") == 1 and len(names) == 2, names  # alpha once: the push kept it known
+    finally:
+        sandbox.down(home)
+        subprocess.run(["umount", "-l", str(home)], check=False)

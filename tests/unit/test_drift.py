@@ -628,3 +628,27 @@ def test_a_stack_whose_check_did_not_finish_looks_as_in_plan_and_apply() -> None
     for status in ("failed", "timed out", "interrupted"):
         assert DriftStatus(status).style == StackStatus(status).style
     assert [DriftStatus(s).style for s in ("clean", "drifted", "not applied")] == ["green", "yellow", "dim"]
+
+
+def test_a_stack_whose_last_state_was_not_saved_is_not_compared_with_the_older_one() -> None:
+    """Until errored.tfstate is pushed, the backend's state predates what the last apply made: a refresh from it
+    would call that apply's resources unmanaged. The stack fails with where the state is and how to push it."""
+    from types import SimpleNamespace
+
+    from securecart_tf.drift.scan import refresh_stack
+
+    def no_terraform(stack: str) -> None:
+        raise AssertionError("Terraform ran on the older state")
+
+    heard: list[tuple[str, ...]] = []
+    why = "an earlier apply could not save its state and left it in /b/dev/org/errored.tfstate: push it"
+    run = SimpleNamespace(
+        unsaved_state=lambda stack: why,
+        state_exists=lambda stack: True,
+        runner=no_terraform,
+        before_plan=no_terraform,
+        listen=lambda *said: heard.append(said),
+    )
+    result = refresh_stack(run, SimpleNamespace(name="organization", account="management"))  # type: ignore[arg-type]
+    assert result.status == DriftStatus.FAILED and result.message == why
+    assert heard == [("organization", DriftStatus.FAILED, why)]

@@ -6,6 +6,7 @@ stand-in that writes plan files and a local state the way Terraform does, so eac
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from securecart_tf.config.environments import Approval
-from securecart_tf.errors import RunRefused
+from securecart_tf.errors import RunRefused, SecureCartError
 from securecart_tf.model import Stack
 from securecart_tf.run.apply import apply
 from securecart_tf.run.ledger import LocalLedger
@@ -72,6 +73,9 @@ class StandInTerraform:
         state_file.write_text(json.dumps(state))
         return Outcome("apply", 0, 0.01, self.log)
 
+    def command_line(self, *args: str) -> str:
+        return f"`cd {self.run.rendered[self.stack].directory} && terraform {' '.join(args)}`"
+
     def _state(self) -> dict[str, Any]:
         return self.run.read_state(self.stack) or {}
 
@@ -93,8 +97,9 @@ class StandInRun(Run):
         self.ledger = LocalLedger(self.ws.home / "ledger.jsonl")
         self._stacks = stacks
         self.model = SimpleNamespace(stacks={s.name: s for s in stacks})  # type: ignore[assignment]
+        self.out = root / "build"
         self.rendered = {  # type: ignore[dict-item]
-            s.name: SimpleNamespace(hash=f"hash-{s.name}", directory=root / "build" / s.name) for s in stacks
+            s.name: SimpleNamespace(hash=f"hash-{s.name}", directory=self.out / "dev" / s.name) for s in stacks
         }
         self._lock = threading.Lock()
         self.planned: list[tuple[str, bytes]] = []
@@ -292,6 +297,89 @@ def test_a_stale_saved_plan_is_planned_afresh_with_refresh(tmp_path: Path) -> No
     report = apply(fresh)
     assert _status(report.results)["a"] == "applied"
     assert any("stale" in n and "--refresh" in n for n in fresh.notices), fresh.notices
+
+
+# ---- a state Terraform could not save is pushed before the stack is planned again ----------------------
+
+
+def _leave_unsaved(root: Path, stack: str, text: str) -> Path:
+    """What Terraform leaves in a stack's folder when the backend refuses the state an apply made (a full disk)."""
+    errored = root / "build" / "dev" / stack / "errored.tfstate"
+    errored.parent.mkdir(parents=True, exist_ok=True)
+    errored.write_text(text)
+    return errored
+
+
+def _result(results: list[StackResult], stack: str) -> StackResult:
+    return next(r for r in results if r.stack == stack)
+
+
+def test_a_state_terraform_could_not_save_is_pushed_before_the_stack_is_planned_again(tmp_path: Path) -> None:
+    _applied_and_recorded(tmp_path)
+    state_file = tmp_path / ".securecart" / "state" / "a" / "terraform.tfstate"
+    applied = json.loads(state_file.read_text())
+    made = {**applied, "serial": applied["serial"] + 1, "resources": [*applied["resources"], {"name": "new"}]}
+    errored = _leave_unsaved(tmp_path, "a", json.dumps(made))
+    push = f"`cd {errored.parent} && terraform state push errored.tfstate`"
+
+    for command in ("plan", "apply", "destroy"):  # from the older state, each would create or delete blind
+        run = _run(tmp_path, command)
+        report = plan(run) if command == "plan" else apply(run, destroy=command == "destroy")
+        a = _result(report.results, "a")
+        assert a.status == "refused" and str(errored) in a.message and push in a.message, (command, a.message)
+        assert "a" not in [stack for stack, _ in run.planned + run.applied], command
+        assert report.exit_code() == 1
+    assert json.loads(state_file.read_text()) == applied
+
+    state_file.write_text(errored.read_text())  # what the push does
+    report = plan(_run(tmp_path, "plan"))
+    assert _result(report.results, "a").status != "refused" and "errored" not in _result(report.results, "a").message
+
+
+@pytest.mark.parametrize("left", ['{"version": 4, "serial": 1, "lineage": "l", "resources": [{}]}', '{"vers'])
+def test_a_first_apply_whose_state_was_not_saved_is_not_planned_from_nothing(tmp_path: Path, left: str) -> None:
+    errored = _leave_unsaved(tmp_path, "a", left)
+    run = _run(tmp_path, "apply")
+    report = apply(run)
+    assert _status(report.results) == {"a": "refused", "b": "skipped"}
+    assert str(errored) in _result(report.results, "a").message
+    assert run.planned == [] and run.applied == []
+
+
+def test_a_state_file_the_full_disk_cut_short_is_moved_aside_before_the_push(tmp_path: Path) -> None:
+    """Terraform reads the backend's state before a push writes over it: one cut short stops the push."""
+    _leave_unsaved(tmp_path, "a", '{"version": 4, "serial": 1, "lineage": "l", "resources": [{}]}')
+    local = tmp_path / ".securecart" / "state" / "a" / "terraform.tfstate"
+    local.parent.mkdir(parents=True)
+    local.write_text('{"version": 4, "serial": 1, "lin')
+    a = _result(plan(_run(tmp_path, "plan")).results, "a")
+    assert a.status == "refused" and f"`mv {local} {local}.damaged`, then `cd " in a.message, a.message
+
+
+def test_a_state_left_unsaved_against_an_earlier_sandbox_session_is_obsolete(tmp_path: Path) -> None:
+    errored = _leave_unsaved(tmp_path, "a", '{"version": 4, "serial": 1, "lineage": "l", "resources": [{}]}')
+    run = _run(tmp_path, "apply")
+    run.target.info = SimpleNamespace(started=errored.stat().st_mtime + 1)  # type: ignore[assignment]
+    report = apply(run)  # that session's AWS is gone with it: nothing is there to push the state to
+    assert _status(report.results) == {"a": "applied", "b": "applied"}
+
+
+def test_a_ledger_that_cannot_be_written_names_the_state_to_push(tmp_path: Path) -> None:
+    run = _run(tmp_path, "apply")
+    # the disk fills during a's apply: Terraform cannot save its state, and the ledger cannot record it
+    state = '{"version": 4, "serial": 1, "lineage": "l", "resources": [{}]}'
+    run.apply_hooks["a"] = lambda: _leave_unsaved(tmp_path, "a", state)
+    run.failing.add("a")
+
+    def full(records: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    run.ledger.append = full  # type: ignore[method-assign]
+    with pytest.raises(SecureCartError, match="cannot write the ledger") as stopped:
+        apply(run)
+    hint = stopped.value.hint or ""
+    errored = tmp_path / "build" / "dev" / "a" / "errored.tfstate"
+    assert str(errored) in hint and f"`cd {errored.parent} && terraform state push errored.tfstate`" in hint, hint
 
 
 # ---- the fast path checks the state it trusts ------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rich.console import Console
 
@@ -78,3 +80,29 @@ def test_a_plan_that_only_imports_is_a_change_to_apply_and_says_how_many() -> No
     assert report.exit_code() == 2
     assert "+0 ~0 -0 (7 to import)" in _terminal(report)
     assert "| `organization` | management | 0 | 0 | 0 | 7 |" in markdown(report)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_a_summary_the_full_disk_refuses_is_an_error_after_the_run_is_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    """The results may say where a state Terraform could not save lies and how to push it: shown, whatever else."""
+    from securecart_tf.cli.project import print_run_report
+    from securecart_tf.run.workspace import Workspace
+
+    push = "`cd build/dev/organization && terraform state push errored.tfstate`"
+    report = RunReport(
+        "apply",
+        "dev",
+        "0123456789ab",
+        "sandbox:abc",
+        [StackResult("organization", "management", "dev", "failed", message=f"push it with {push}")],
+        notices=[],
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "summaries").write_text("")  # where the summary's folder goes: no folder can be made there
+    with pytest.raises(OSError):
+        print_run_report(report, as_json, Workspace(tmp_path, home=home))
+    shown = capsys.readouterr()
+    assert push in (shown.out if as_json else shown.out + shown.err).replace("\n", ""), shown
