@@ -162,7 +162,8 @@ def _unmanaged_assignments(run: Run, clients: Clients, ic_state: dict[str, Any],
     managed = {str(a.get("id")) for a in managed_attributes(ic_state, "aws_ssoadmin_account_assignment")}
     accounts = [a["Id"] for a in pages(clients("organizations"), "list_accounts", "Accounts")]
     return unmanaged_assignments(
-        fetch_assignments(clients("sso-admin"), clients("identitystore"), accounts),
+        # the Identity Center instance lives in its own region, which need not be the home region
+        fetch_assignments(clients("sso-admin", region=ic.region), clients("identitystore", region=ic.region), accounts),
         managed,
         {v: k for k, v in run.facts.account_ids.items()},
         {g.name for g in ic.groups},
