@@ -26,6 +26,7 @@ from securecart_tf.drift.unmanaged import (
     unmanaged_scp_attachments,
 )
 from securecart_tf.errors import SecureCartError
+from securecart_tf.iam.documents import partition_of
 from securecart_tf.run.ledger import Record
 
 if TYPE_CHECKING:
@@ -47,10 +48,11 @@ def drift_planfile(run: Run, stack: str) -> Path:
 
 def customer_policy_arns(run: Run, account_id: str) -> dict[str, str]:
     """ARN → name of the matrix's customer-managed policies, as they are named in one account."""
+    partition = partition_of(run.project.matrix.organization.home_region)
     found = {}
     for policy in run.project.matrix.policies:
         path = policy.path or "/"
-        found[f"arn:aws:iam::{account_id}:policy{path}{policy.name}"] = policy.name
+        found[f"arn:{partition}:iam::{account_id}:policy{path}{policy.name}"] = policy.name
     return found
 
 

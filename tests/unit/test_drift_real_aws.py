@@ -1,5 +1,6 @@
-"""drift looks for hand-made assignments in the Identity Center instance's own region, which
-`identity_center.region` may set apart from the home region. Served in-process, driven with boto3 over HTTP."""
+"""drift where real AWS differs from a home-region commercial sandbox: it looks for hand-made assignments in the
+Identity Center instance's own region (`identity_center.region`), and knows the matrix's policies by the ARNs of
+the organization's partition. The sandbox is served in-process and driven with boto3 over HTTP."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import boto3
 
 from securecart_tf.config.environments import SandboxTarget
 from securecart_tf.config.load import load_project
-from securecart_tf.drift.scan import scan_unmanaged
+from securecart_tf.drift.scan import customer_policy_arns, scan_unmanaged
 from securecart_tf.model import IDENTITY_CENTER
 from securecart_tf.sandbox import SandboxInfo
 from tests.inprocess import serve
@@ -80,3 +81,14 @@ def test_an_assignment_made_by_hand_is_found_in_identity_centers_own_region(exam
     assert [(u.kind, u.account, u.principal, u.subject) for u in found] == [
         ("assignment", "dev", "AuditReaders", "AuditReadOnly")
     ]
+
+
+def test_the_matrix_policies_are_known_by_their_govcloud_arns(example_project: Path) -> None:
+    matrix = example_project.read_text()
+    assert "home_region: us-east-1" in matrix
+    example_project.write_text(matrix.replace("home_region: us-east-1", "home_region: us-gov-west-1"))
+    run = SimpleNamespace(project=load_project(example_project))
+    policies = customer_policy_arns(run, "444444444444")  # type: ignore[arg-type]
+    arn = "arn:aws-us-gov:iam::444444444444:policy/SecureCartDeveloperBoundary"
+    assert policies[arn] == "SecureCartDeveloperBoundary"
+    assert not [a for a in policies if not a.startswith("arn:aws-us-gov:")]
