@@ -26,6 +26,7 @@ from securecart_tf.drift.unmanaged import (
     unmanaged_scp_attachments,
 )
 from securecart_tf.errors import SecureCartError
+from securecart_tf.iam.documents import partition_of
 from securecart_tf.run.ledger import Record
 
 if TYPE_CHECKING:
@@ -47,10 +48,11 @@ def drift_planfile(run: Run, stack: str) -> Path:
 
 def customer_policy_arns(run: Run, account_id: str) -> dict[str, str]:
     """ARN → name of the matrix's customer-managed policies, as they are named in one account."""
+    partition = partition_of(run.project.matrix.organization.home_region)
     found = {}
     for policy in run.project.matrix.policies:
         path = policy.path or "/"
-        found[f"arn:aws:iam::{account_id}:policy{path}{policy.name}"] = policy.name
+        found[f"arn:{partition}:iam::{account_id}:policy{path}{policy.name}"] = policy.name
     return found
 
 
@@ -165,7 +167,8 @@ def _unmanaged_assignments(run: Run, clients: Clients, ic_state: dict[str, Any],
     managed = {str(a.get("id")) for a in managed_attributes(ic_state, "aws_ssoadmin_account_assignment")}
     accounts = [a["Id"] for a in pages(clients("organizations"), "list_accounts", "Accounts")]
     return unmanaged_assignments(
-        fetch_assignments(clients("sso-admin"), clients("identitystore"), accounts),
+        # the Identity Center instance lives in its own region, which need not be the home region
+        fetch_assignments(clients("sso-admin", region=ic.region), clients("identitystore", region=ic.region), accounts),
         managed,
         {v: k for k, v in run.facts.account_ids.items()},
         {g.name for g in ic.groups},

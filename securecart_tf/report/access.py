@@ -492,6 +492,7 @@ class _Builder:
         self.m = project.matrix
         self.as_of = as_of
         self.mgmt = self.m.organization.management_account
+        self.partition = documents.partition_of(self.m.organization.home_region)
         self.accounts = {a.name: a for a in self.m.accounts}
         self.roles = {r.name: r for r in self.m.roles}
         self.service_roles = {s.name: s for s in self.m.service_roles}
@@ -555,10 +556,11 @@ class _Builder:
         if seat.kind == "permission-set":
             # the real suffix is random; SCP conditions match it with a wildcard
             return (
-                f"arn:aws:iam::{account_id}:role/aws-reserved/sso.amazonaws.com/"
+                f"arn:{self.partition}:iam::{account_id}:role/aws-reserved/sso.amazonaws.com/"
                 f"AWSReservedSSO_{seat.name}_0123456789abcdef"
             )
-        return f"arn:aws:iam::{account_id}:role/{seat.name}"
+        # the partition's ARN, as the guardrails' exemptions name it
+        return f"arn:{self.partition}:iam::{account_id}:role/{seat.name}"
 
     def _customer_document(self, name: str) -> dict[str, Any] | None:
         policy = self.policies.get(name)

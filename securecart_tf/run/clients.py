@@ -25,12 +25,13 @@ class Clients:
         self.role = (self.aws.role_name if self.aws else None) or run.project.matrix.organization.deployment_role
         self._sessions: dict[str, Any] = {}
 
-    def __call__(self, service: str, account: str | None = None) -> Any:
+    def __call__(self, service: str, account: str | None = None, region: str | None = None) -> Any:
+        """A client in `account` (the management account when None), in `region` (the home region when None)."""
         profiled = self.aws is not None and account in self.aws.account_profiles
         if account is None or (account == self.management and not profiled):
-            return self.run.target.client(service)
+            return self.run.target.client(service, region)
         endpoint = self.run.target.info.endpoint if self.run.target.info is not None else None
-        return self._session(account).client(service, endpoint_url=endpoint)
+        return self._session(account).client(service, endpoint_url=endpoint, region_name=region)
 
     def _session(self, account: str) -> Any:
         if account not in self._sessions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from securecart_tf.iam.limits import Limits
 from securecart_tf.model import ORGANIZATION, SECURITY, Stack
 from securecart_tf.run.terraform import ResourceChange
 
@@ -100,4 +101,50 @@ def removal_refusal(changes: list[ResourceChange], state: dict[str, Any] | None)
         "one calls RemoveAccountFromOrganization, which AWS refuses for accounts without standalone billing and "
         "for delegated administrators. To close an account on purpose, set closing: true on it and apply, then "
         "remove it; otherwise restore its name and email"
+    )
+
+
+SLOTS = {"SERVICE_CONTROL_POLICY": ("SCP", "scps_per_target"), "RESOURCE_CONTROL_POLICY": ("RCP", "rcps_per_target")}
+"""Policy type → how a message names it, and the limit on how many one root, OU or account may have."""
+
+
+def matrix_attachments(inputs: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """(policy type, target key) → how many of the organization stack's policies it attaches there.
+
+    SCPs and RCPs have slots of their own: an RCP never takes an SCP's slot."""
+    wanted: dict[tuple[str, str], int] = {}
+    for attachment in inputs["attachments"].values():
+        policy_type = inputs["guardrails"][attachment["policy"]].get("type", "SERVICE_CONTROL_POLICY")
+        key = (policy_type, attachment["target"])
+        wanted[key] = wanted.get(key, 0) + 1
+    return wanted
+
+
+def managed_policy_ids(state: dict[str, Any] | None) -> set[str]:
+    """IDs of the policies the organization stack's state holds: attached by the matrix, whatever their name now."""
+    return {
+        str((instance.get("attributes") or {}).get("id"))
+        for r in (state or {}).get("resources", [])
+        if r.get("type") == "aws_organizations_policy" and r.get("mode") == "managed"
+        for instance in r.get("instances", [])
+    }
+
+
+def slots_refusal(
+    wanted: dict[tuple[str, str], int], outside: dict[tuple[str, str], list[str]], limits: Limits
+) -> str | None:
+    """Why the matrix's policies do not fit beside those attached outside it on the same target, or None."""
+    problems = []
+    for (policy_type, target), count in sorted(wanted.items()):
+        kind, limit = SLOTS[policy_type]
+        others = outside.get((policy_type, target), [])
+        if count + len(others) > limits[limit]:
+            problems.append(
+                f"more than {limits[limit]} {kind}s would be attached directly to {target} "
+                f"({count} from the matrix + {', '.join(others)})"
+            )
+    if not problems:
+        return None
+    return (
+        f"refused: {'; '.join(problems)}; the ones not in the matrix were attached by someone else and take slots too"
     )

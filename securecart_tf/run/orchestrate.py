@@ -20,11 +20,19 @@ from typing import Any
 from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.config.load import Project
 from securecart_tf.errors import SecureCartError, TerraformError
-from securecart_tf.iam.limits import LIMITS
+from securecart_tf.iam.limits import Limits
 from securecart_tf.iam.lint import shorten
 from securecart_tf.model import ORGANIZATION, OrgFacts, Stack, build_model
 from securecart_tf.render import RenderedStack, render, stacks_of
-from securecart_tf.run.guards import KEPT_BY_DESTROY, NEVER_DESTROYED, reached_environments, split_for_destroy
+from securecart_tf.run.guards import (
+    KEPT_BY_DESTROY,
+    NEVER_DESTROYED,
+    managed_policy_ids,
+    matrix_attachments,
+    reached_environments,
+    slots_refusal,
+    split_for_destroy,
+)
 from securecart_tf.run.ledger import Record
 from securecart_tf.run.results import Listener, RunReport, StackResult
 from securecart_tf.run.revision import revision_of, snapshot
@@ -475,39 +483,33 @@ class Run:
         return res
 
     def scp_slots_refusal(self, stack: Stack) -> str | None:
-        """SCPs attached outside the matrix take slots too: count them where the matrix attaches its own."""
+        """SCPs and RCPs attached outside the matrix take slots too: count them where the matrix attaches its own."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         outputs = self.read_outputs(ORGANIZATION)
         ids = {"root": outputs.get("root_id")}
         ids |= {f"ou:{path}": i for path, i in (outputs.get("ou_ids") or {}).items() if path != "/"}
         ids |= {f"account:{name}": i for name, i in (outputs.get("account_ids") or {}).items()}
-        ours = set(stack.inputs["guardrails"])
-        wanted: dict[str, int] = {}
-        for attachment in stack.inputs["attachments"].values():
-            wanted[attachment["target"]] = wanted.get(attachment["target"], 0) + 1
-        slots = self.model.project.matrix.limits.scps_per_target or LIMITS["scps_per_target"].value
-        problems = []
+        ours_by_name = set(stack.inputs["guardrails"])
+        ours_by_id = managed_policy_ids(self.read_state(ORGANIZATION))  # a renamed guardrail's old policy too
+        wanted = matrix_attachments(stack.inputs)
+        outside: dict[tuple[str, str], list[str]] = {}
         try:
             org = self.target.client("organizations")
-            for target, count in sorted(wanted.items()):
+            for policy_type, target in wanted:
                 if not ids.get(target):
                     continue  # not created yet: nothing attached outside the matrix
-                pages = org.get_paginator("list_policies_for_target").paginate(
-                    TargetId=ids[target], Filter="SERVICE_CONTROL_POLICY"
+                pages = org.get_paginator("list_policies_for_target").paginate(TargetId=ids[target], Filter=policy_type)
+                outside[(policy_type, target)] = sorted(
+                    p["Name"]
+                    for page in pages
+                    for p in page["Policies"]
+                    if p["Name"] not in ours_by_name and p["Id"] not in ours_by_id
                 )
-                others = sorted(p["Name"] for page in pages for p in page["Policies"] if p["Name"] not in ours)
-                if len(others) + count > slots:
-                    problems.append(f"{target} ({count} from the matrix + {', '.join(others)})")
         except (BotoCoreError, ClientError) as exc:
-            self.notices.append(f"cannot count the SCPs attached outside the matrix ({exc})")
+            self.notices.append(f"cannot count the SCPs and RCPs attached outside the matrix ({exc})")
             return None
-        if not problems:
-            return None
-        return (
-            f"refused: more than {slots} SCPs would be attached directly to {'; '.join(problems)}; the ones not in "
-            "the matrix were attached by someone else and take slots too"
-        )
+        return slots_refusal(wanted, outside, Limits.from_matrix(self.project.matrix))
 
     def state_exists(self, stack: str) -> bool:
         """True once the stack has been applied and still manages something."""

@@ -146,6 +146,21 @@ def test_scp_exemptions_follow_the_matrix(example_project: Path) -> None:
     assert statuses["role:DeveloperRole@dev"]["deny-root-user"] == "does-not-apply"
 
 
+def test_scp_exemptions_hold_in_govcloud(example_project: Path) -> None:
+    """Guardrail exemptions name the partition's role ARNs; the report's principals must live there too."""
+    matrix = example_project.read_text()
+    assert "home_region: us-east-1" in matrix
+    example_project.write_text(
+        matrix.replace("home_region: us-east-1", "home_region: us-gov-west-1").replace("arn:aws:", "arn:aws-us-gov:")
+    )
+    for policy in (example_project.parent / "policies").rglob("*.json"):
+        policy.write_text(policy.read_text().replace("arn:aws:", "arn:aws-us-gov:"))
+    report = report_of(example_project)
+    for seat in ("role:SecurityAuditRole@dev", "role:BreakGlassRole@dev"):
+        assert {e.guardrail: e.status for e in report.seats[seat].scps}["protect-security-services"] == "exempt"
+        assert report.seats[seat].principal_arn.startswith("arn:aws-us-gov:iam::")
+
+
 # ---------------------------------------------------------------------------------- boundaries and chains
 
 
