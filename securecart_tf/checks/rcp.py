@@ -16,6 +16,7 @@ from securecart_tf.checks.context import Context
 from securecart_tf.checks.needs import Need, deployment_needs, request_region
 from securecart_tf.config.environments import S3Backend
 from securecart_tf.iam import iam_data
+from securecart_tf.iam.documents import partition_of
 from securecart_tf.iam.lint import Issue, as_list, shorten, statement_label, statements
 from securecart_tf.iam.lockout import Request, applies, role_arn
 
@@ -75,10 +76,11 @@ def _org_id(ctx: Context, parameters: dict[str, Any], statement: dict[str, Any])
 def state_needs(ctx: Context) -> list[Need]:
     """The tool's Terraform state: every environment's S3 backend bucket and its objects."""
     needs: list[Need] = []
+    partition = partition_of(ctx.matrix.organization.home_region)
     for env in ctx.project.environments.values():
         backend = env.backend
         if isinstance(backend, S3Backend):
-            bucket = f"arn:aws:s3:::{backend.bucket}"
+            bucket = f"arn:{partition}:s3:::{backend.bucket}"
             needs += [("s3:ListBucket", bucket), ("s3:GetObject", f"{bucket}/{backend.key_prefix}/x")]
             needs += [("s3:PutObject", f"{bucket}/{backend.key_prefix}/x")]
     return needs

@@ -120,6 +120,20 @@ def test_an_rcp_that_can_deny_the_terraform_state_bucket_is_a_lockout(
     )
 
 
+def test_the_state_bucket_is_named_in_the_organizations_partition(tmp_path: Path) -> None:
+    """In GovCloud the bucket's ARN is arn:aws-us-gov:s3:::…; an RCP naming it there can deny the state."""
+    tagged = {"StringNotEquals": {"aws:PrincipalTag/team": "data"}}
+    objects = ["arn:aws-us-gov:s3:::acme-tf-state", "arn:aws-us-gov:s3:::acme-tf-state/*"]
+    document = rcp(rcp_deny("DataTeamOnly", ["s3:PutObject", "s3:ListBucket"], tagged, Resource=objects))
+    path = rcp_matrix(tmp_path, document)
+    path.write_text(path.read_text().replace("  name: acme\n", "  name: acme\n  home_region: us-gov-west-1\n", 1))
+    (tmp_path / "environments").mkdir()
+    for env, text in STATE_ENVS.items():
+        (tmp_path / "environments" / f"{env}.yaml").write_text(text)
+    [f] = by_rule(check(path), "rcp-lockout")
+    assert "the Terraform state s3:ListBucket, s3:PutObject" in f.message
+
+
 def test_an_rcp_keyed_on_the_organization_does_not_lock_out(tmp_path: Path) -> None:
     in_org = {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "${aws:ResourceOrgID}"}}
     found = check(rcp_matrix(tmp_path, rcp(rcp_deny("OrgOnly", ["sts:AssumeRole", "s3:*"], in_org))))
