@@ -12,6 +12,7 @@ from securecart_tf.errors import SecureCartError
 if TYPE_CHECKING:
     from securecart_tf.adopt.inventory import Inventory
     from securecart_tf.adopt.write import Written
+    from securecart_tf.config.load import Project
     from securecart_tf.findings import Finding
     from securecart_tf.run.workspace import Target
 
@@ -129,7 +130,33 @@ def _checked(root: Path, imported: Imported) -> Imported:
     from securecart_tf.config.load import load_project
 
     try:
-        imported.findings = run_checks(load_project(root / "access-matrix.yaml"))
+        project = load_project(root / "access-matrix.yaml")
+        imported.findings = run_checks(project)
     except SecureCartError as exc:
         imported.load_error = exc
+        return imported
+    imported.written.notes.extend(stage_waits(project))
     return imported
+
+
+def stage_waits(project: Project) -> list[str]:
+    """The identity-center stack rolls out with the first stage, but waits for the access stacks that hold the
+    customer-managed policies its permission sets name: say so when those are in later stages."""
+    from securecart_tf.adopt.scope import listing
+    from securecart_tf.model import IDENTITY_CENTER, build_model
+
+    model = build_model(project)
+    ic = model.stacks.get(IDENTITY_CENTER)
+    if ic is None:
+        return []
+    stage = {name: stack.environment for name, stack in model.stacks.items()}
+    later = [d for d in ic.depends_on if stage.get(d) not in (None, ic.environment)]
+    if not later:
+        return []
+    stages = sorted({str(stage[d]) for d in later})
+    return [
+        f"identity-center rolls out in {ic.environment} but waits for {listing(later)} ({listing(stages)}): its "
+        "permission sets name customer-managed policies those accounts hold, and IAM must have them before the "
+        f"permission sets are provisioned there; {ic.environment} applies everything else first, and "
+        "identity-center follows once those stages are applied"
+    ]

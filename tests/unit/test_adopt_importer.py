@@ -61,3 +61,26 @@ def test_a_bad_stage_is_refused_before_anything_starts(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert "is not STAGE=ACCOUNT" in refused.stderr and "started the sandbox" not in refused.stderr
     assert list(tmp_path.iterdir()) == [], "no sandbox was started and nothing was written"
+
+
+def test_identity_center_waiting_for_a_later_stage_is_said_and_not_otherwise(tmp_path: Path) -> None:
+    """DevAccess names the customer policy ShopRead, which the dev and staging accounts hold."""
+    from securecart_tf.adopt.importer import stage_waits
+    from securecart_tf.adopt.write import write_project
+    from securecart_tf.config.load import load_project
+    from tests.unit.test_adopt_write import _save, organization
+
+    staged = write_project(
+        organization(),
+        target={"type": "sandbox"},
+        stages={"dev": ["dev", "security-tooling"], "prod": ["staging", "prod"]},
+    )
+    (said,) = stage_waits(load_project(_save(staged, tmp_path / "staged")))
+    assert said.startswith("identity-center rolls out in dev but waits for access-staging (prod)")
+
+    together = write_project(
+        organization(),
+        target={"type": "sandbox"},
+        stages={"dev": ["dev", "staging"], "prod": ["prod", "security-tooling"]},
+    )
+    assert stage_waits(load_project(_save(together, tmp_path / "together"))) == []
