@@ -179,3 +179,20 @@ def test_no_matrix_of_the_thousand_account_organization_exceeds_the_cap(syntheti
             if isinstance(j, dict) and "parallel" in j
         ]
     assert matrices and max(matrices) <= cap
+
+
+def test_the_readmes_pipeline_roles_validate_in_the_example(tmp_path: Path) -> None:
+    from tests.helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Run it in CI") : readme.index("## Performance")]
+    snippet = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    matrix_path = copy_example(tmp_path) / "access-matrix.yaml"
+    matrix = yaml.safe_load(matrix_path.read_text())
+    matrix["policies"] += snippet["policies"]
+    matrix["roles"] += snippet["roles"]
+    matrix_path.write_text(yaml.safe_dump(matrix, sort_keys=False))
+    result = run_cli(tmp_path, "validate", "--matrix", str(matrix_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = {r["name"] for r in snippet["roles"]}
+    assert names == {"SecureCartPipelinePlan", "SecureCartPipelineProd"}
