@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from securecart_tf import __version__
-from securecart_tf.cli import adopt, build, deploy, drift, promote, reference, report, sandbox, status
+from securecart_tf.cli import adopt, build, deploy, drift, pipeline, promote, reference, report, sandbox, status
 from securecart_tf.cli.console import err, out, print_error
 from securecart_tf.errors import ConfigErrors, SecureCartError
 
@@ -43,7 +43,7 @@ def _root(
     """securecart-tf: validate the access matrix, render Terraform, plan and apply per account, promote."""
 
 
-for module in (build, adopt, deploy, promote, status, reference, report, drift, sandbox):
+for module in (build, adopt, deploy, promote, status, reference, report, drift, pipeline, sandbox):
     module.register(app)
 
 

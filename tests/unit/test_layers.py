@@ -3,7 +3,7 @@
 Layers, lowest first; a module may import from its own layer or a lower one:
 
     base (errors, findings, resources, versions, the package's __init__) → config → iam → model → checks → render
-    → sandbox → run → drift = report → cli (and __main__, which only starts the cli)
+    → sandbox → run → drift = report = adopt = pipeline → cli (and __main__, which only starts the cli)
 
 What counts as an import:
 - every `import` and `from … import …` naming a module of the package, wherever it stands: an import inside
@@ -45,7 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("render",),
     ("sandbox",),
     ("run",),
-    ("drift", "report", "adopt"),
+    ("drift", "report", "adopt", "pipeline"),
     ("cli", "__main__"),
 )
 """Top-level parts of the package, lowest layer first; "" is the package's own __init__."""

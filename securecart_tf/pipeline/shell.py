@@ -1,0 +1,61 @@
+"""The shell both CI systems run: finding securecart-tf, and turning its exit codes into job results."""
+
+from __future__ import annotations
+
+from securecart_tf import __version__
+
+SANDBOX_URL_VAR = "SECURECART_SANDBOX_URL"
+"""Set in the CI's variables to run every job against a sandbox instead of AWS; jobs hand it to the tool as
+SECURECART_SANDBOX_ENDPOINT, the variable it already reads."""
+PLANS_DIR = ".securecart/plans"
+"""Where `plan` saves plans and `apply` takes them (run/workspace.py): carried between jobs as an artifact."""
+SUMMARIES_DIR = ".securecart/summaries"
+
+
+def header(ci: str) -> str:
+    return (
+        f"Written by securecart-tf {__version__}: `securecart-tf pipeline {ci}`.\n"
+        "Do not edit: change access-matrix.yaml or environments/, then write it again with the same command."
+    )
+
+
+def install(bin_dir: str) -> str:
+    """securecart-tf from PATH when the runner has it; otherwise the version that wrote this pipeline."""
+    return (
+        "if ! command -v securecart-tf >/dev/null 2>&1; then\n"
+        f'  python3 -m venv "{bin_dir}"\n'
+        f'  "{bin_dir}/bin/pip" install --quiet "securecart-tf=={__version__}"\n'
+        "fi\n"
+    )
+
+
+def tolerate_changes(command: str) -> str:
+    """Run a plan: exit 2 means changes, which is what a plan is for; only 1 fails the job."""
+    return f'code=0\n{command} || code=$?\nif [ "$code" -ne 0 ] && [ "$code" -ne 2 ]; then exit "$code"; fi\n'
+
+
+def plan(env: str, option: str, variable: str) -> str:
+    return tolerate_changes(f'securecart-tf plan --env {env} {option} "${variable}"')
+
+
+def apply(env: str, option: str, variable: str) -> str:
+    # the CI's approval is the confirmation: the job starts only once the environment's reviewers allowed it
+    return f'securecart-tf apply --env {env} {option} "${variable}" --auto-approve --confirm-env {env}\n'
+
+
+def promote(source: str, destination: str) -> str:
+    return f"securecart-tf promote --from {source} --to {destination} --auto-approve --confirm-env {destination}\n"
+
+
+def drift(env: str) -> str:
+    """Exit 2 (drift found) fails the job; the report is written to a file first so it is uploaded either way."""
+    return (
+        "code=0\n"
+        f'securecart-tf drift --env "{env}" > "drift-{env}.txt" || code=$?\n'
+        f'cat "drift-{env}.txt"\n'
+        'exit "$code"\n'
+    )
+
+
+def validate_sarif() -> str:
+    return "securecart-tf validate --format sarif > securecart.sarif\n"
