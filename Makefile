@@ -41,6 +41,7 @@ bench-quick: $(STAMP)
 
 golden: $(STAMP)
 	$(BIN)/python -m tests.golden.regenerate
+	$(BIN)/python -m tests.golden.pipeline.regenerate
 
 schema: $(STAMP)
 	$(BIN)/securecart-tf schema --output access-matrix.schema.json
