@@ -220,3 +220,74 @@ def _allow(principal: dict[str, str], condition: dict[str, Any] | None = None) -
     if condition:
         statement["Condition"] = condition
     return statement
+
+
+DENY_OUTSIDE_ORG = doc(
+    {
+        "Sid": "OnlyOurOrganization",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:*"],
+        "Resource": "*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-placeholder"}},
+    }
+)
+DENY_LEAVE = doc(
+    {"Sid": "StayInTheOrganization", "Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}
+)
+DEEP = [
+    "Platform",
+    "Platform/Shared",
+    "Platform/Shared/Network",
+    "Platform/Shared/Network/Core",
+    "Platform/Shared/Network/Core/Edge",
+]
+
+
+def perimeter(bf: Brownfield) -> None:
+    """A platform team's organization: OUs five deep, an RCP beside the SCPs, no Identity Center in use, and
+    roles that trust a role and an account elsewhere in the organization."""
+    organization(bf, DEEP, {"edge-network": "Platform/Shared/Network/Core/Edge", "tooling": "Platform"})
+    org = bf.client("organizations")
+    org.enable_policy_type(RootId=bf.root, PolicyType="RESOURCE_CONTROL_POLICY")
+    scp(bf, "StayInTheOrganization", DENY_LEAVE, bf.root)
+    scp(bf, "NoInternetGateways", DENY_IGW, bf.accounts["edge-network"])
+    perimeter_rcp = dict(DENY_OUTSIDE_ORG)
+    perimeter_rcp["Statement"] = [
+        {
+            **DENY_OUTSIDE_ORG["Statement"][0],
+            "Condition": {
+                "StringNotEqualsIfExists": {"aws:PrincipalOrgID": org.describe_organization()["Organization"]["Id"]}
+            },
+        }
+    ]
+    made = org.create_policy(
+        Name="OnlyOurOrganization",
+        Description="OnlyOurOrganization, made by hand",
+        Type="RESOURCE_CONTROL_POLICY",
+        Content=json.dumps(perimeter_rcp),
+    )["Policy"]["PolicySummary"]
+    org.attach_policy(PolicyId=made["Id"], TargetId=bf.ous["Platform/Shared"])
+    bf.policies["OnlyOurOrganization"] = made["Id"]
+    tooling = bf.client("iam", "tooling")
+    auditor = tooling.create_role(
+        RoleName="NetworkAuditor",
+        AssumeRolePolicyDocument=json.dumps(doc(_allow({"AWS": f"arn:aws:iam::{bf.management}:root"}))),
+    )["Role"]
+    bf.role_ids[("tooling", "NetworkAuditor")] = auditor["RoleId"]
+    iam = bf.client("iam", "edge-network")
+    routes = iam.create_policy(
+        PolicyName="ReadRoutes",
+        PolicyDocument=json.dumps(doc({"Effect": "Allow", "Action": "ec2:DescribeRouteTables", "Resource": "*"})),
+    )["Policy"]
+    bf.iam_policy_ids[("edge-network", "ReadRoutes")] = routes["PolicyId"]
+    trusts = {
+        "RouteReader": doc(_allow({"AWS": auditor["Arn"]})),
+        "ToolingDeploy": doc(_allow({"AWS": f"arn:aws:iam::{bf.accounts['tooling']}:root"})),
+    }
+    for name, trust in trusts.items():
+        made_role = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description=f"{name} by hand"
+        )
+        bf.role_ids[("edge-network", name)] = made_role["Role"]["RoleId"]
+        iam.attach_role_policy(RoleName=name, PolicyArn=routes["Arn"])
