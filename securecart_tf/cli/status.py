@@ -47,7 +47,7 @@ def stacks(env: EnvOpt, matrix: MatrixOpt = DEFAULT_MATRIX, as_json: JsonOpt = F
     check_selection(project, environment, selection)
     ordered = stacks_of(build_model(project), environment)
     wave = waves(ordered)
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "name": s.name,
             "layer": s.layer,
@@ -66,10 +66,8 @@ def stacks(env: EnvOpt, matrix: MatrixOpt = DEFAULT_MATRIX, as_json: JsonOpt = F
     t = Table(title=f"Environment {environment.name}, in dependency order", title_justify="left")
     for col in ("wave", "stack", "account", "depends on"):
         t.add_column(col)
-    for row in rows:
-        t.add_row(
-            str(row["wave"]), row["name"], row["account"], ", ".join(row["depends_on"] + row["depends_elsewhere"])
-        )
+    for s in selection.of(ordered):
+        t.add_row(str(wave[s.name]), s.name, s.account, ", ".join(s.depends_on))
     out.print(t)
 
 
