@@ -15,7 +15,10 @@ from securecart_tf.cli.options import (
     JsonOpt,
     MatrixOpt,
     ParallelismOpt,
+    PlansOpt,
     RefreshOpt,
+    ShardOpt,
+    StacksOpt,
     TimeoutOpt,
 )
 from securecart_tf.cli.project import RunFlags, prepare_environment, print_run_report, read_project
@@ -40,9 +43,12 @@ def plan(
     as_json: JsonOpt = False,
     refresh: RefreshOpt = False,
     timeout: TimeoutOpt = None,
+    stacks: StacksOpt = None,
+    shard: ShardOpt = None,
+    plans: PlansOpt = None,
 ) -> None:
     """Plan every stack of an environment and save the plans. Exit 0 no changes, 2 changes, 1 error."""
-    flags = RunFlags(parallelism=parallelism, timeout=timeout, refresh=refresh)
+    flags = RunFlags(parallelism=parallelism, timeout=timeout, refresh=refresh, stacks=stacks, shard=shard, plans=plans)
     raise typer.Exit(_run_env("plan", matrix, env, flags, as_json=as_json))
 
 
@@ -55,10 +61,20 @@ def apply(
     refresh: RefreshOpt = False,
     timeout: TimeoutOpt = None,
     confirm_env: ConfirmEnvOpt = None,
+    stacks: StacksOpt = None,
+    shard: ShardOpt = None,
+    plans: PlansOpt = None,
 ) -> None:
     """Apply the saved plans of an environment (planning afresh where none is saved), in dependency order."""
     flags = RunFlags(
-        auto_approve=auto_approve, confirm_env=confirm_env, parallelism=parallelism, timeout=timeout, refresh=refresh
+        auto_approve=auto_approve,
+        confirm_env=confirm_env,
+        parallelism=parallelism,
+        timeout=timeout,
+        refresh=refresh,
+        stacks=stacks,
+        shard=shard,
+        plans=plans,
     )
     raise typer.Exit(_run_env("apply", matrix, env, flags, as_json=as_json))
 

@@ -30,3 +30,25 @@ DestroyAutoApproveOpt = Annotated[bool, typer.Option("--auto-approve", help="Do 
 ConfirmTargetOpt = Annotated[
     str | None, typer.Option("--confirm-env", help="Type the target environment's name here, not at the prompt.")
 ]
+StacksOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stacks",
+        help="Only these stacks of the environment, comma-separated (e.g. organization,access-dev); a stack they "
+        "depend on that is not among them must already be applied.",
+    ),
+]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        help="i/N: only the i-th of N slices of the (selected) stacks, dealt round-robin in dependency order.",
+    ),
+]
+PlansOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plans",
+        help="The folder of saved plans (default: .securecart/plans/<environment>/); carry it between machines.",
+    ),
+]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from securecart_tf.config.load import Project
     from securecart_tf.run.orchestrate import Options, Run
     from securecart_tf.run.results import RunReport, StackResult
+    from securecart_tf.run.selection import Selection
     from securecart_tf.run.workspace import Workspace
 
 T = TypeVar("T")
@@ -60,6 +61,9 @@ class RunFlags:
     parallelism: int | None = None
     timeout: float | None = None
     refresh: bool = False
+    stacks: str | None = None
+    shard: str | None = None
+    plans: Path | None = None
 
     def options(self) -> Options:
         from securecart_tf.run.orchestrate import Options
@@ -74,6 +78,7 @@ class RunFlags:
                 raise SecureCartError("--timeout must be a positive number of seconds")
             options.timeout = self.timeout
         options.refresh = self.refresh
+        options.plans = self.plans.resolve() if self.plans is not None else None
         return options
 
 
@@ -142,10 +147,32 @@ class EnvironmentSetup:
 def prepare_environment(matrix: Path, env_name: str, flags: RunFlags) -> EnvironmentSetup:
     """Load and check the project, find the environment and the workspace, and make the run's options."""
     from securecart_tf.render import load_env
+    from securecart_tf.run.selection import Selection
 
+    selection = Selection.parse(flags.stacks, flags.shard)  # a typo costs nothing: checked before the project
     project = valid_project(matrix)
     env = load_env(project, env_name)
-    return EnvironmentSetup(project, env, workspace(project), flags.options())
+    options = flags.options()
+    if not selection.whole:
+        check_selection(project, env, selection)
+        options.selection = selection
+    return EnvironmentSetup(project, env, workspace(project), options)
+
+
+def check_selection(project: Project, env: Environment, selection: Selection) -> None:
+    """Refuse, before anything runs, a named stack the environment does not have."""
+    from securecart_tf.model import build_model
+    from securecart_tf.render import stacks_of
+
+    model = build_model(project)
+    ours = [s.name for s in stacks_of(model, env)]
+    elsewhere = {
+        s.name: other.name
+        for other in project.environments.values()
+        if other.name != env.name
+        for s in stacks_of(model, other)
+    }
+    selection.check(env.name, ours, elsewhere)
 
 
 def with_progress(title: str, options: Options, work: Callable[[], T]) -> T:

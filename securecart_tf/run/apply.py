@@ -24,7 +24,7 @@ from securecart_tf.run.executor import Executor
 from securecart_tf.run.ledger import last_applied
 from securecart_tf.run.orchestrate import Run
 from securecart_tf.run.results import RunReport, StackResult
-from securecart_tf.run.saved import SavedPlan, UnusablePlan
+from securecart_tf.run.saved import SavedPlan, UnusablePlan, moved_since_planned
 from securecart_tf.run.status import StackStatus
 from securecart_tf.run.steps import failed_unexpectedly, guarded, plan_stack, unsaved_state_refusal
 from securecart_tf.run.terraform import Outcome
@@ -259,6 +259,9 @@ class Apply:
         run, planned = self.run, ready.result
         if ready.planfile is None:
             return self.nothing_to_apply(stack, planned)
+        init = run.runner(stack.name).init(run.backend_config(stack.name))  # a plan carried from elsewhere
+        if not init.ok:
+            return run.result(stack, StackStatus.FAILED, init, message=f"terraform init failed; see {init.log}")
         run.listen(stack.name, "destroying" if self.destroy else "applying")
         # a plan is applied once: whatever happens to this apply, the state it was made from is gone
         with contextlib.suppress(FileNotFoundError):
@@ -339,6 +342,9 @@ def usable_saved_plan(run: Run, stack: Stack) -> SavedPlan | None:
         problems.append(f"it was made from revision {saved.revision}; the inputs are now at {run.revision}")
     elif saved.stack_hash != run.rendered[stack.name].hash:
         problems.append("the stack's rendered inputs changed since (an upstream stack was applied)")
+    moved = moved_since_planned(saved, run.state_fingerprint(stack.name)) if saved.state_known else None
+    if moved is not None:
+        problems.append(moved)
     if not problems:
         return saved
     if run.options.refresh:

@@ -2,7 +2,7 @@
 
 Append-only. Locally it is a JSON-lines file written under an exclusive `flock` with O_APPEND, so two
 writers never interleave or lose a record. In an S3 backend bucket, each record is its own object,
-written with If-None-Match so no record is ever overwritten.
+written with If-None-Match so no record is ever overwritten, and runs on other machines can write at once.
 
 Reading is strict: a damaged record is an error naming file:line, never skipped, since skipping a failed
 apply could make a stack look applied. Only a record a write cut short (a crash, a full disk) is passed
@@ -59,6 +59,10 @@ class Record:
     state_lineage: str = ""
     state_digest: str = ""
     """sha256 of that state's JSON, canonical (sorted keys): catches an edit that kept the serial."""
+    stacks: str = ""
+    """For a run's summary (stack "*"): the stacks it took, comma-separated, when it took only some; "" for all."""
+    environment_stacks: str = ""
+    """For a run's summary: every stack of the environment at its revision, comma-separated."""
     time: float = field(default_factory=time.time)
     operator: str = field(default_factory=operator)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -141,36 +145,77 @@ class LocalLedger:
 
 
 class S3Ledger:
-    """One object per record under <prefix>/ledger/ in the state bucket."""
+    """One object per record in the state bucket, under <prefix>/ledger/<environment>/.
 
-    def __init__(self, client: Any, bucket: str, prefix: str):
+    Keys start with the record's time (seconds, zero-padded), so listing them gives the order they were
+    written in; each ends with the record's random id, and is written only if absent, so concurrent runs on
+    other machines never overwrite one another. Records never change once written: a process fetches each
+    once. Reading for one environment skips the objects of the others without fetching them; objects written
+    directly under <prefix>/ledger/ (before records were kept per environment) are read by every environment.
+    """
+
+    FETCHERS = 8
+
+    def __init__(self, client: Any, bucket: str, prefix: str, environment: str | None = None):
         self.client = client
         self.bucket = bucket
         self.prefix = f"{prefix.rstrip('/')}/ledger/"
+        self.environment = environment
+
+    def key(self, record: Record) -> str:
+        return f"{self.prefix}{record.environment}/{record.time:017.6f}-{record.id}.json"
 
     def append(self, records: Iterable[Record]) -> None:
         for r in records:
-            key = f"{self.prefix}{r.time:017.6f}-{r.id}.json"
+            body = r.to_json().encode()
+            key = self.key(r)
             self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=r.to_json().encode(), IfNoneMatch="*", ServerSideEncryption="AES256"
+                Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*", ServerSideEncryption="AES256"
             )
+            _FETCHED[(self.bucket, key)] = body
+
+    def keys(self) -> list[str]:
+        """The record keys this ledger reads, oldest first."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        keys = [
+            o["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix)
+            for o in page.get("Contents", [])
+        ]
+        return sorted(k for k in keys if k.endswith(".json") and self._reads(k[len(self.prefix) :]))
+
+    def _reads(self, rest: str) -> bool:
+        folder, _, _ = rest.rpartition("/")
+        return not folder or self.environment is None or folder == self.environment
 
     def records(self) -> Iterator[Record]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        keys = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            keys += [o["Key"] for o in page.get("Contents", [])]
-        for key in sorted(keys):
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        keys = self.keys()
+        missing = [k for k in keys if (self.bucket, k) not in _FETCHED]
+        if missing:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(self.FETCHERS, len(missing))) as pool:
+                for key, body in zip(missing, pool.map(self._get, missing), strict=True):
+                    _FETCHED[(self.bucket, key)] = body
+        for key in sorted(keys, key=lambda k: k.rpartition("/")[2]):
             try:
-                yield parse_record(body)
+                yield parse_record(_FETCHED[(self.bucket, key)])
             except ValueError as exc:
-                where = f"s3://{self.bucket}/{key}"
                 raise LedgerError(
-                    f"ledger record {where} {exc}",
-                    hint="keep a copy of the object, then repair or delete it; then run `plan --refresh` so "
-                    "every stack is planned against AWS rather than trusted from the ledger",
+                    f"ledger record s3://{self.bucket}/{key} {exc}",
+                    hint="the ledger decides which stacks are already applied and which revision each environment "
+                    "runs, so a damaged record is not skipped: keep a copy of the object, then repair or delete it, "
+                    "and run `securecart-tf plan --refresh --env ENV` so every stack is planned against AWS rather "
+                    "than trusted from the ledger",
                 ) from None
+
+    def _get(self, key: str) -> bytes:
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
+
+
+_FETCHED: dict[tuple[str, str], bytes] = {}
+"""Ledger objects already read by this process, by bucket and key: a record is never rewritten."""
 
 
 # ---- reading records back --------------------------------------------------------------------------
@@ -297,15 +342,28 @@ class EnvironmentStatus:
 
 
 def environment_status(records: Iterable[Record], environment: str, target: str | None = None) -> EnvironmentStatus:
-    """Which revision an environment runs: the last `promote`/`apply` run summary that succeeded."""
+    """Which revision an environment runs: the last `promote`/`apply` run that succeeded over the whole
+    environment, or the revision that runs that took parts of it (`--stacks`, `--shard`) have together applied
+    cleanly to every one of its stacks."""
     current = last_attempt = last_result = None
     when = None
+    applied: dict[str, str | None] = {}
+    """Stack → the revision a run applied cleanly to it (None: its last run failed)."""
     for r in records:
         if r.environment != environment or r.stack != "*" or r.action not in ("apply", "promote", "rollback"):
             continue
         if target is not None and r.target != target:
             continue
         last_attempt, last_result, when = r.revision, r.result, r.time
-        if r.result == "ok":
+        everything = _names(r.environment_stacks)
+        for name in _names(r.stacks) or everything:
+            applied[name] = r.revision if r.result == "ok" else None
+        if r.result != "ok":
+            continue
+        if not r.stacks or (everything and all(applied.get(name) == r.revision for name in everything)):
             current = r.revision
     return EnvironmentStatus(environment, current, last_attempt, last_result, when)
+
+
+def _names(joined: str) -> list[str]:
+    return [n for n in joined.split(",") if n]

@@ -44,6 +44,7 @@ from securecart_tf.run.saved import (
     why_unsaved,
     write_plan_meta,
 )
+from securecart_tf.run.selection import Selection
 from securecart_tf.run.status import StackStatus
 from securecart_tf.run.terraform import (
     ERRORED_STATE,
@@ -99,6 +100,10 @@ class Options:
     listener: Listener | None = None
     use_saved_plans: bool = True
     """apply uses the plans `plan` saved; promote and rollback always plan afresh at their revision."""
+    selection: Selection = field(default_factory=Selection)
+    """The stacks of the environment this run takes (`--stacks`, `--shard`)."""
+    plans: Path | None = None
+    """Where saved plans are kept (`--plans`); by default .securecart/plans/<environment>/."""
 
 
 class Run:
@@ -270,8 +275,13 @@ class Run:
             self.find_singletons()
             self.render()
 
-    def stacks(self) -> list[Stack]:
+    def environment_stacks(self) -> list[Stack]:
+        """Every stack of the environment, in dependency order."""
         return stacks_of(self.model, self.env)
+
+    def stacks(self) -> list[Stack]:
+        """The stacks this run takes, in dependency order: the environment's, or the part selected of them."""
+        return self.options.selection.of(self.environment_stacks())
 
     # -- per-stack Terraform ---------------------------------------------------------------------------
 
@@ -303,7 +313,7 @@ class Run:
         return {"path": str(path.resolve())}
 
     def plan_paths(self, stack: str) -> tuple[Path, Path]:
-        d = self.ws.plans(self.env.name)
+        d = self.options.plans or self.ws.plans(self.env.name)
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         return d / f"{stack}.tfplan", d / f"{stack}.json"
 
@@ -394,7 +404,17 @@ class Run:
     def run_record(self, action: str, report: RunReport) -> Record:
         """The run's summary record: what `status` reads to tell which revision an environment runs."""
         result = "failed" if report.failed else "ok"
-        return self.new_record(action, "*", result, duration=round(report.duration, 2))
+        whole = self.options.selection.whole
+        everything = [s.name for s in (self.stacks() if whole else self.environment_stacks())]
+        selected = "" if whole else ",".join(s.name for s in self.stacks())
+        return self.new_record(
+            action,
+            "*",
+            result,
+            duration=round(report.duration, 2),
+            stacks=selected,
+            environment_stacks=",".join(everything),
+        )
 
     def notice(self, text: str) -> None:
         with self._lock:

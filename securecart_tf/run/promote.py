@@ -118,7 +118,7 @@ def rollback(project: Project, ws: Workspace, env_name: str, revision: str, opti
     target, _ = ws.target(project.environments[env_name], project.matrix.organization.home_region)
     applied = {
         r.revision
-        for r in ws.ledger(project.environments[env_name], target).records()
+        for r in ws.ledger(project.environments[env_name], target, every=True).records()
         if r.stack == "*" and r.result == "ok" and r.action in ("apply", "promote", "rollback")
     }
     full = snapshot.name

@@ -1,5 +1,9 @@
 """Saved plans and state fingerprints: which plan file `apply` may take, whether a state is as an apply left it,
-and whether a state Terraform could not save is still to be pushed."""
+and whether a state Terraform could not save is still to be pushed.
+
+A plan's metadata keeps the fingerprint of the state it was planned against, read from the backend, so that an
+apply on another machine (the plans folder carried there) refuses the plan once the state has moved on.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,10 @@ class SavedPlan:
     change: int
     remove: int
     imports: int = 0
+    state: StateFingerprint | None = None
+    """The state the plan was made against (None: the stack had none yet)."""
+    state_known: bool = False
+    """False for a plan whose metadata predates recording the state."""
 
     @property
     def has_changes(self) -> bool:
@@ -98,7 +106,40 @@ def read_saved_plan(planfile: Path, meta_path: Path) -> SavedPlan | None:
         change=meta["change"],
         remove=meta["remove"],
         imports=meta.get("imports", 0),
+        state=_state_of(meta.get("state")),
+        state_known="state" in meta,
     )
+
+
+def state_meta(found: StateFingerprint | None) -> dict[str, Any] | None:
+    """A state's fingerprint as a plan's metadata keeps it."""
+    return None if found is None else {"serial": found.serial, "lineage": found.lineage, "digest": found.digest}
+
+
+def _state_of(value: object) -> StateFingerprint | None:
+    if not isinstance(value, dict):
+        return None
+    serial = value.get("serial")
+    return StateFingerprint(
+        serial if isinstance(serial, int) and not isinstance(serial, bool) else None,
+        str(value.get("lineage") or ""),
+        str(value.get("digest") or ""),
+    )
+
+
+def moved_since_planned(saved: SavedPlan, now: StateFingerprint | None) -> str | None:
+    """How the stack's state differs from the one its saved plan was made against, or None when it does not."""
+    if not saved.state_known or saved.state == now:
+        return None
+    if saved.state is None:
+        return "the stack had no state when it was planned; it has one now"
+    if now is None:
+        return "the state it was planned against is gone"
+    if now.lineage != saved.state.lineage:
+        return "the stack's state was replaced since it was planned (another lineage)"
+    if now.serial != saved.state.serial:
+        return f"the stack's state changed since it was planned (serial {saved.state.serial} -> {now.serial})"
+    return "the stack's state was edited since it was planned"
 
 
 def write_plan_meta(planfile: Path, meta_path: Path, meta: dict[str, Any]) -> None:

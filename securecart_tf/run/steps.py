@@ -16,7 +16,7 @@ from securecart_tf.run.guards import removal_refusal, split_for_destroy
 from securecart_tf.run.ledger import Record
 from securecart_tf.run.orchestrate import Run
 from securecart_tf.run.results import StackResult, counts
-from securecart_tf.run.saved import state_mismatch
+from securecart_tf.run.saved import StateFingerprint, state_meta, state_mismatch
 from securecart_tf.run.status import StackStatus
 from securecart_tf.run.terraform import Outcome, Runner
 
@@ -76,6 +76,7 @@ def plan_stack(run: Run, stack: Stack, *, fast_path: dict[str, Record], destroy:
     run.drop_plan(stack.name)  # metadata left from an earlier plan must never describe the one made now
     targets = _destroy_targets(run, stack) if destroy else None
     planfile = run.plan_paths(stack.name)[0]
+    base = run.state_fingerprint(stack.name)  # read first: a state that moves on meanwhile makes the plan stale
     step = init_and_plan(run, stack, planfile, detail=why_full, destroy=destroy, targets=targets)
     if not step.init.ok:
         run.listen(stack.name, StackStatus.FAILED, "init")
@@ -83,7 +84,7 @@ def plan_stack(run: Run, stack: Stack, *, fast_path: dict[str, Record], destroy:
     if step.plan is None:  # nothing but what destroy keeps: no plan, only forgetting
         run.drop_plan(stack.name)
         return run.result(stack, StackStatus.NO_CHANGES, message="only resources destroy keeps")
-    return _plan_result(run, stack, planfile, step.plan, why_full=why_full, destroy=destroy)
+    return _plan_result(run, stack, planfile, step.plan, why_full=why_full, destroy=destroy, base=base)
 
 
 def unsaved_state_refusal(run: Run, stack: Stack) -> StackResult | None:
@@ -116,7 +117,14 @@ def _destroy_targets(run: Run, stack: Stack) -> list[str] | None:
 
 
 def _plan_result(
-    run: Run, stack: Stack, planfile: Path, outcome: Outcome, *, why_full: str, destroy: bool
+    run: Run,
+    stack: Stack,
+    planfile: Path,
+    outcome: Outcome,
+    *,
+    why_full: str,
+    destroy: bool,
+    base: StateFingerprint | None = None,
 ) -> StackResult:
     """A made plan as a result: failed, refused, without changes (dropped), or planned and saved."""
     if not outcome.ok:
@@ -132,7 +140,7 @@ def _plan_result(
         run.drop_plan(stack.name)
         return res
     try:
-        run.save_plan_meta(stack.name, _plan_meta(run, stack, outcome, destroy))
+        run.save_plan_meta(stack.name, _plan_meta(run, stack, outcome, destroy) | {"state": state_meta(base)})
     except OSError as exc:
         run.drop_plan(stack.name)
         res.status, res.message = StackStatus.FAILED, f"cannot save the plan's metadata: {exc.strerror or exc}"

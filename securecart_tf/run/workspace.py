@@ -276,7 +276,11 @@ class Workspace:
         return moved
 
     # ---- ledger ------------------------------------------------------------------------------------
-    def ledger(self, env: Environment | None = None, target: Target | None = None) -> Ledger:
+    def ledger(self, env: Environment | None = None, target: Target | None = None, *, every: bool = False) -> Ledger:
+        """The environment's ledger: in its S3 backend's bucket, else the project's file. An S3 ledger reads the
+        environment's own records, or with `every` those of every environment kept in that bucket and prefix."""
         if env is not None and isinstance(env.backend, S3Backend) and target is not None:
-            return S3Ledger(target.client("s3"), env.backend.bucket, env.backend.key_prefix)
+            return S3Ledger(
+                target.client("s3"), env.backend.bucket, env.backend.key_prefix, None if every else env.name
+            )
         return LocalLedger(self.home / "ledger.jsonl")

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup, TyperOption
 
-SHARED = ("--matrix", "--json", "--parallelism", "--timeout", "--refresh", "--output")
+SHARED = ("--matrix", "--json", "--parallelism", "--timeout", "--refresh", "--output", "--stacks", "--shard", "--plans")
 
 
 def commands(group: TyperGroup, prefix: str = "") -> dict[str, Any]:
