@@ -15,7 +15,8 @@ For each size, in a fresh sandbox:
 - time `securecart-tf import` as a user runs it, a fresh process: wall time, the tool's CPU time, the CPU time
   the sandbox spent answering it (it answers one request at a time), and the tool's peak resident memory;
   then check what it wrote: exit 0 (the written matrix loads and passes every check), and as many accounts,
-  OUs, guardrails, groups and permission sets as were built.
+  OUs, guardrails, groups and permission sets as were built. A run that fails the check keeps its figure,
+  marked broken, and the script exits 1 at the end.
 - import again in this process (into another folder) to count the AWS calls by operation, the boto3 clients
   made, and split the time into reading, writing the files, and checking them.
 
@@ -676,9 +677,8 @@ def check(project: Path, env: dict[str, str], run: CliRun, built: Built, stats: 
     """The import exited 0 (its written matrix loads and passes every check), `validate` agrees, and it wrote
     as many of each thing as the build made. A figure of a broken run is not a figure."""
     if run.code != 0:
-        raise SystemExit(
-            f"import exited {run.code}:\n{run.stdout[-3000:]}\n" + "\n".join(line for _, line in run.timeline[-20:])
-        )
+        problem = f"import exited {run.code}: " + "\n".join(line for _, line in run.timeline[-3:])
+        return {"ok": False, "problem": problem, "validate": None}
     validate = subprocess.run([*cli(), "validate"], cwd=project, env=env, capture_output=True, text=True, check=False)
     found = written_counts(project)
     expected = {
@@ -689,11 +689,12 @@ def check(project: Path, env: dict[str, str], run: CliRun, built: Built, stats: 
         "permission_sets": len(built.permission_sets),
     }
     if validate.returncode != 0 or found != expected:
-        raise SystemExit(
+        problem = (
             f"the import of {stats.accounts} accounts is not right: validate exited {validate.returncode}, "
             f"wrote {found}, expected {expected}\n{validate.stdout[-3000:]}"
         )
-    return {"validate": validate.returncode, **found}
+        return {"ok": False, "problem": problem, "validate": validate.returncode, **found}
+    return {"ok": True, "validate": validate.returncode, **found}
 
 
 # ---- one size, and the whole run --------------------------------------------------------------------------
@@ -743,10 +744,6 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
         )
         say(f"      first progress line after {run.first_progress:.2f} s (start-up, finding the sandbox)")
         checked = check(project, env, run, built, stats)
-        say(
-            f"      wrote {checked['accounts']:,} accounts, {checked['ous']} OUs, {checked['guardrails']} guardrails, "
-            f"{checked['groups']} groups, {checked['permission_sets']} permission sets; import exit 0, validate exit 0"
-        )
         row: dict[str, Any] = {
             "accounts": n,
             "stats": asdict(stats),
@@ -761,6 +758,13 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
             "cli": asdict(run) | {"stdout": run.stdout[-2000:]},
             "written": checked,
         }
+        if not checked["ok"]:  # the figure stays recorded, marked as the figure of a broken run
+            say(f"      BROKEN RUN: {checked['problem']}")
+            return row
+        say(
+            f"      wrote {checked['accounts']:,} accounts, {checked['ous']} OUs, {checked['guardrails']} guardrails, "
+            f"{checked['groups']} groups, {checked['permission_sets']} permission sets; import exit 0, validate exit 0"
+        )
         if inprocess:
             row["inprocess"] = asdict(_inprocess(project, info, n, built))
     finally:
@@ -850,12 +854,15 @@ def main(argv: list[str] | None = None) -> int:
                 args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
             say(f"   (load average now {[round(x, 2) for x in os.getloadavg()]})")
     results["growth"] = summary(results["sizes"])
+    broken = [n for n, row in results["sizes"].items() if not row["written"]["ok"]]
     results["duration"] = time.perf_counter() - started
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     say(f"done in {results['duration']:.0f} s; load average now {results['load_average_after']}")
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    return 0
+    if broken:
+        say(f"BROKEN: the import of {', '.join(map(str, broken))} accounts did not write a valid project")
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":
