@@ -19,6 +19,7 @@ from securecart_tf.adopt.yamltext import Commented, dump
 from securecart_tf.config.adoption import ADOPTION_FILE, Adoption
 from securecart_tf.config.schema import ORG_NAME
 from securecart_tf.errors import SecureCartError
+from securecart_tf.iam.limits import LIMITS
 
 MATRIX_FILE = "access-matrix.yaml"
 _MANAGED = "securecart:managed-by, securecart:stack"
@@ -101,6 +102,8 @@ def _matrix(scope: Scope, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     ):
         if value:
             matrix[key] = value
+    if quota := _account_quota(scope):
+        matrix["limits"] = quota
     _summaries(scope, len(inv.units), len(guardrail_list), len(roles), len(policies), ic_section)
     adoption = {
         "organization_id": inv.organization_id,
@@ -118,6 +121,21 @@ def _matrix(scope: Scope, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "accounts": {acc: scope.adopted_accounts[acc] for acc in scope.sort_accounts(list(scope.adopted_accounts))},
     }
     return matrix, adoption
+
+
+def _account_quota(scope: Scope) -> dict[str, Any]:
+    """`limits.accounts_per_organization` where the organization holds more accounts than AWS's default quota:
+    its quota was raised to at least that many (suspended accounts count until they close). Without it the
+    written matrix would break its own account-quota rule."""
+    held = len(scope.inv.accounts)
+    if held <= LIMITS["accounts_per_organization"].value:
+        return {}
+    scope.notes.append(
+        f"limits.accounts_per_organization is {held}, the accounts the organization holds: its quota is at least "
+        "that; before adding accounts, set it to the quota Service Quotas shows"
+    )
+    comment = f"At least the {held} accounts the organization holds; Service Quotas shows the exact quota."
+    return {"accounts_per_organization": Commented(held, comment)}
 
 
 def _baseline(scope: Scope) -> str:

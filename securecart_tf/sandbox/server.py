@@ -22,8 +22,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--session", default="")
     args = parser.parse_args(argv)
 
-    # AWS managed policy ARNs resolve only when moto loads them; must be set before moto is imported.
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    # AWS managed policy ARNs resolve only when moto loads them; must be set before moto is imported. On by
+    # default; a benchmark that builds a thousand accounts' IAM may start the sandbox with "false", since
+    # loading them costs about a second per account the first time its IAM is touched.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app

@@ -307,6 +307,19 @@ def test_a_suspended_account_is_left_out_and_listed() -> None:
     ]
 
 
+def test_an_organization_past_the_default_account_quota_writes_the_quota_it_must_have(tmp_path: Path) -> None:
+    # 5 active accounts and a suspended one, then 7 more: 13 held, past AWS's default quota of 10
+    inv = organization()
+    extra = tuple(LiveAccount(f"77777777770{i}", f"Team {i}", f"aws-team{i}@shop.example", NONPROD) for i in range(7))
+    bigger = dataclasses.replace(inv, accounts=inv.accounts + extra)
+    written = _write(bigger)
+    assert _matrix(written)["limits"] == {"accounts_per_organization": 13}
+    assert any("accounts_per_organization is 13" in note for note in written.notes)
+    project = load_project(_save(written, tmp_path))
+    assert [f.rule for f in run_checks(project) if f.severity == Severity.error] == []
+    assert "limits" not in _matrix(_write(inv))  # within the default quota: nothing to say
+
+
 # ---------------------------------------------------------------------------------------------- guardrails
 
 
