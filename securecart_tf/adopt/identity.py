@@ -162,10 +162,14 @@ class _IdentityCenter:
             group, ps = self.groups[group_id].name, self.sets[arn].name
             entry = {"group": group, "permission_set": ps, **collapse(self.scope, accounts)}
             out.append(Commented(entry, f"{group_id} in {count(len(accounts), 'account')}"))
-            records += [
-                {"group": group, "permission_set": ps, "account": acc, "principal_id": group_id}
-                for acc in self.scope.sort_accounts(accounts)
-            ]
+            records.append(
+                {
+                    "group": group,
+                    "permission_set": ps,
+                    "accounts": self.scope.sort_accounts(accounts),
+                    "principal_id": group_id,
+                }
+            )
         self.adopted["assignments"] = records
         return out
 

@@ -9,9 +9,9 @@ a no-op, so the record can stay.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from securecart_tf.config.schema import AccountName, OUPath, Strict
 
@@ -19,10 +19,22 @@ ADOPTION_FILE = "adopted.yaml"
 
 
 class AdoptedAssignment(Strict):
+    """A group's permission set in some accounts: one entry per (group, permission set), so that a record of ten
+    thousand assignments stays small enough for the loader's size limit."""
+
     group: str
     permission_set: str
-    account: AccountName
+    accounts: list[AccountName]
     principal_id: str = Field(description="The group's ID in the identity store.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_account(cls, data: Any) -> Any:
+        """A record written one account per entry (`account: prod`) reads as a list of one."""
+        if isinstance(data, dict) and "account" in data and "accounts" not in data:
+            data = {**data, "accounts": [data["account"]]}
+            del data["account"]
+        return data
 
 
 class AdoptedIdentityCenter(Strict):

@@ -141,14 +141,14 @@ def _identity_center(stack: Stack, model: Model, ic: AdoptedIdentityCenter) -> I
         spec = inputs["permission_sets"].get(name)
         if spec is not None:
             yield from _permission_set(stack.name, ic, name, f"{arn},{ic.instance_arn}", spec)
-    for a in ic.assignments:
-        account_id = model.directory.ids.get(a.account)
+    for a, account in ((entry, account) for entry in ic.assignments for account in entry.accounts):
+        account_id = model.directory.ids.get(account)
         permission_set_arn = ic.permission_sets.get(a.permission_set)
-        if f"{a.group}|{a.permission_set}|{a.account}" in inputs["assignments"] and account_id and permission_set_arn:
+        if f"{a.group}|{a.permission_set}|{account}" in inputs["assignments"] and account_id and permission_set_arn:
             yield assignment_import(
                 a.group,
                 a.permission_set,
-                a.account,
+                account,
                 principal_id=a.principal_id,
                 principal_type="GROUP",
                 account_id=account_id,

@@ -463,10 +463,9 @@ def test_a_user_assignment_is_listed_not_written() -> None:
     ) in written.unexpressed
     adopted = written.adoption.identity_center
     assert adopted is not None
-    assert {(a.group, a.account, a.principal_id) for a in adopted.assignments if a.permission_set == "DevAccess"} == {
-        ("Developers", "dev", "g-dev"),
-        ("Developers", "staging", "g-dev"),
-    }
+    assert [(a.group, a.accounts, a.principal_id) for a in adopted.assignments if a.permission_set == "DevAccess"] == [
+        ("Developers", ["dev", "staging"], "g-dev")
+    ]
 
 
 # --------------------------------------------------------------------------------------------------- roles
@@ -879,3 +878,26 @@ def test_the_adoption_record_stands_in_for_the_organization_state_the_first_plan
     assert record["management_account_id"] == MGMT
     assert record["service_access_principals"] == ["sso.amazonaws.com"]
     assert record["enabled_policy_types"] == ["SERVICE_CONTROL_POLICY"]
+
+
+def test_ten_thousand_assignments_make_a_record_the_loader_takes(tmp_path: Path) -> None:
+    """1,000 accounts, each given 10 permission sets: the record keeps one entry per (group, permission set)."""
+    from securecart_tf.config.load import load_adoption
+
+    inv = organization()
+    assert inv.identity_center is not None
+    many = tuple(LiveAccount(f"{i:012d}", f"Team {i}", f"team{i}@shop.example", NONPROD) for i in range(1000))
+    sets = tuple(
+        dataclasses.replace(inv.identity_center.permission_sets[1], arn=f"{PS_AUDIT}-{n}", name=f"Audit{n}")
+        for n in range(10)
+    )
+    assigned = tuple(LiveAssignment(ps.arn, "GROUP", "g-audit", acc.id) for ps in sets for acc in many)
+    ic = dataclasses.replace(inv.identity_center, permission_sets=sets, assignments=assigned)
+    big = dataclasses.replace(inv, accounts=(*inv.accounts, *many), identity_center=ic)
+
+    written = _write(big)
+    path = tmp_path / "adopted.yaml"
+    path.write_text(written.files["adopted.yaml"])
+    record = load_adoption(path)
+    assert record.identity_center is not None
+    assert sum(len(a.accounts) for a in record.identity_center.assignments) == 10_000

@@ -130,9 +130,13 @@ identity_center:
   inline_policies: [ReadOnly]
   boundaries: [ReadOnly]
   assignments:
-    - {{group: Admins, permission_set: ReadOnly, account: prod, principal_id: 94482488-3041-7026-18f3-be45837cd0e4}}
-    - {{group: Devs, permission_set: ReadOnly, account: prod, principal_id: 11112222-3041-7026-18f3-be45837cd0e4}}
-    - {{group: Admins, permission_set: ReadOnly, account: audit, principal_id: x}}   # stale
+    - {{group: Admins, permission_set: ReadOnly, accounts: [prod], principal_id: 94482488-3041-7026-18f3-be45837cd0e4}}
+    # audit is stale: nothing is assigned there
+    - group: Devs
+      permission_set: ReadOnly
+      accounts: [prod, audit]
+      principal_id: 11112222-3041-7026-18f3-be45837cd0e4
+    - {{group: Admins, permission_set: ReadOnly, account: audit, principal_id: x}}   # stale; a single account
 accounts:
   prod:
     policies:
