@@ -222,7 +222,7 @@ def workflow(pipeline: Pipeline, region: str) -> str:
             "group": "securecart-${{ github.event_name }}-${{ github.ref }}",
             "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
         },
-        "env": {"SECURECART_SANDBOX_ENDPOINT": f"${{{{ vars.{shell.SANDBOX_URL_VAR} }}}}"},
+        "env": {shell.SANDBOX_URL_VAR: f"${{{{ vars.{shell.SANDBOX_URL_VAR} }}}}"},
         "jobs": jobs,
     }
     return dump(shell.header("github"), data)

@@ -21,9 +21,8 @@ _TOOL = (
     shell.install(TOOL_DIR) + f'if [ -x "{TOOL_DIR}/bin/securecart-tf" ]; then export PATH="{TOOL_DIR}/bin:$PATH"; fi\n'
 )
 _CREDENTIALS = (
-    f'if [ -n "${{{shell.SANDBOX_URL_VAR}:-}}" ]; then\n'
-    f'  export SECURECART_SANDBOX_ENDPOINT="${shell.SANDBOX_URL_VAR}"\n'
-    "else\n"
+    # with a shared sandbox (the tool reads the variable itself) no AWS credentials are needed
+    f'if [ -z "${{{shell.SANDBOX_URL_VAR}:-}}" ]; then\n'
     '  AWS_WEB_IDENTITY_TOKEN_FILE="$(mktemp)"\n'
     '  printf \'%s\' "$SECURECART_ID_TOKEN" > "$AWS_WEB_IDENTITY_TOKEN_FILE"\n'
     "  export AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN\n"

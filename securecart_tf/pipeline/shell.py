@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from securecart_tf import __version__
+from securecart_tf import __version__, sandbox
 
-SANDBOX_URL_VAR = "SECURECART_SANDBOX_URL"
-"""Set in the CI's variables to run every job against a sandbox instead of AWS; jobs hand it to the tool as
-SECURECART_SANDBOX_ENDPOINT, the variable it already reads."""
+SANDBOX_URL_VAR = sandbox.URL_VAR
+"""Set in the CI's variables to run every job against one shared sandbox instead of AWS; the tool reads it
+(sandbox.URL_VAR) and every job then records the same target."""
 PLANS_DIR = ".securecart/plans"
 """Where `plan` saves plans and `apply` takes them (run/workspace.py): carried between jobs as an artifact."""
 SUMMARIES_DIR = ".securecart/summaries"

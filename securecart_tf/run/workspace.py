@@ -69,13 +69,18 @@ def _check_writable(path: Path) -> None:
 
 def sandbox_endpoint_override() -> str | None:
     """SECURECART_SANDBOX_ENDPOINT: where runs send the sandbox's traffic instead (a proxy in front of it)."""
-    value = os.environ.get(sandbox.ENDPOINT_VAR, "").strip()
+    return _url_from(sandbox.ENDPOINT_VAR)
+
+
+def _url_from(variable: str) -> str | None:
+    """The URL an environment variable gives, or None when it is unset or empty."""
+    value = os.environ.get(variable, "").strip()
     if not value:
         return None
     if not value.startswith(("http://", "https://")):
         raise SecureCartError(
-            f"{sandbox.ENDPOINT_VAR}={value!r} is not a URL",
-            hint="give it as http://host:port, or unset it to talk to the sandbox directly",
+            f"{variable}={value!r} is not a URL",
+            hint="give it as http://host:port, or unset it",
         )
     return value.rstrip("/")
 
@@ -235,14 +240,18 @@ class Workspace:
         notices: list[str] = []
         if isinstance(env.target, AwsTarget):
             return Target("aws", "aws", region, profile=env.target.profile), notices
-        if start_sandbox:
+        shared = _url_from(sandbox.URL_VAR)
+        if shared is not None:  # another machine's sandbox, the same for every job that names it
+            info = sandbox.shared(shared)
+            notices.append(f"using the shared sandbox at {shared} ({sandbox.URL_VAR})")
+        elif start_sandbox:
             info, started = sandbox.up(self.home)
             if started:
                 notices.append(f"started the sandbox on {info.endpoint} (session {info.session})")
         else:
             info = sandbox.running(self.home)  # or an error saying why not: stopped, silent, record damaged
-        endpoint = sandbox_endpoint_override()
-        if endpoint is not None:
+        endpoint = sandbox_endpoint_override() or shared
+        if endpoint is not None and endpoint != shared:
             notices.append(f"talking to the sandbox through {endpoint} ({sandbox.ENDPOINT_VAR})")
         target = Target("sandbox", f"sandbox:{info.session}", region, info=info, endpoint=endpoint)
         moved = self.reconcile_session(target)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -82,6 +83,10 @@ def _alive(pid: int) -> bool:
 
 
 HEALTH_PATH = "/__securecart/health"
+URL_VAR = "SECURECART_SANDBOX_URL"
+"""A sandbox another machine runs (a CI service, say): every run on this machine uses it instead of its own."""
+SHARED_ACCESS_KEY = "AKIASANDBOXSHARED001"
+"""The sandbox answers any key as its management account: one shared by every job that uses a shared sandbox."""
 SERVER_MODULE = "securecart_tf.sandbox.server"
 UNRESPONSIVE_WAIT = 20.0
 """How long `up` waits for a recorded sandbox that is alive but does not answer, before refusing."""
@@ -97,6 +102,24 @@ def _answers(port: int, session: str, pid: int | None = None, timeout: float = 1
     if not isinstance(health, dict) or health.get("session") != session:
         return False
     return pid is None or health.get("pid") in (None, pid)
+
+
+def shared(url: str, timeout: float = 10.0) -> SandboxInfo:
+    """The sandbox serving `url`, as SECURECART_SANDBOX_URL names it: its session, read from its health answer,
+    names the target, so every machine that uses it records the same one."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}{HEALTH_PATH}", timeout=timeout) as resp:
+            health = json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise SandboxError(
+            f"the sandbox at {url} ({URL_VAR}) does not answer: {exc}",
+            hint=f"start it there with `securecart-tf sandbox up`, or unset {URL_VAR} to run a sandbox here",
+        ) from None
+    session = health.get("session") if isinstance(health, dict) else None
+    if not isinstance(session, str) or not session:
+        raise SandboxError(f"{url} ({URL_VAR}) answers, but not as a securecart-tf sandbox")
+    port = urllib.parse.urlsplit(url).port or 80
+    return SandboxInfo(0, port, session, SHARED_ACCESS_KEY, "shared", 0.0)
 
 
 # ---- which processes are this home's sandbox ------------------------------------------------------------
