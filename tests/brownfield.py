@@ -5,13 +5,15 @@ Each builder records what it made (IDs by name), so that a test can check that a
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from securecart_tf import sandbox
-from tests.helpers import sandbox_client
+from tests.helpers import explain, run_cli, sandbox_client
 
 REGION = "us-east-1"
 ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -80,6 +82,22 @@ class Brownfield:
 
     def client(self, service: str, account: str | None = None) -> Any:
         return sandbox_client(self.info, service, self.accounts[account] if account else None)
+
+
+@contextlib.contextmanager
+def imported(project: Path, build: Callable[[Brownfield], None], *import_args: str) -> Iterator[Brownfield]:
+    """The organization `build` makes in the project's own sandbox, then `securecart-tf import IMPORT_ARGS`
+    run there; the sandbox stops when the block ends."""
+    started = run_cli(project, "sandbox", "up")
+    assert started.returncode == 0, explain(started)
+    bf = Brownfield(project)
+    try:
+        build(bf)
+        done = run_cli(project, "import", *import_args)
+        assert done.returncode == 0, explain(done)
+        yield bf
+    finally:
+        sandbox.down(project / ".securecart")
 
 
 def organization(bf: Brownfield, ous: list[str], accounts: dict[str, str]) -> None:

@@ -24,18 +24,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def payments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brownfield]:
-    project = tmp_path_factory.mktemp("payments")
-    started = run_cli(project, "sandbox", "up")
-    assert started.returncode == 0, explain(started)
-    bf = Brownfield(project)
-    try:
-        brownfield.payments(bf)
-        # two promotion stages; the management account joins the first, which owns the organization-wide stacks
-        imported = run_cli(project, "import", "--stages", "dev=payments-dev,log-archive prod=payments-prod")
-        assert imported.returncode == 0, explain(imported)
+    # two promotion stages; the management account joins the first, which owns the organization-wide stacks
+    stages = "dev=payments-dev,log-archive prod=payments-prod"
+    with brownfield.imported(tmp_path_factory.mktemp("payments"), brownfield.payments, "--stages", stages) as bf:
         yield bf
-    finally:
-        sandbox.down(project / ".securecart")
 
 
 def _matrix(bf: Brownfield) -> dict[str, Any]:

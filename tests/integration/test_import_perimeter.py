@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import yaml
 
-from securecart_tf import sandbox
 from tests import brownfield
 from tests.brownfield import Brownfield
 from tests.helpers import explain, run_cli
@@ -23,17 +22,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def perimeter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brownfield]:
-    project = tmp_path_factory.mktemp("perimeter")
-    started = run_cli(project, "sandbox", "up")
-    assert started.returncode == 0, explain(started)
-    bf = Brownfield(project)
-    try:
-        brownfield.perimeter(bf)
-        imported = run_cli(project, "import", "--name", "perimeter")
-        assert imported.returncode == 0, explain(imported)
+    with brownfield.imported(tmp_path_factory.mktemp("perimeter"), brownfield.perimeter, "--name", "perimeter") as bf:
         yield bf
-    finally:
-        sandbox.down(project / ".securecart")
 
 
 def _matrix(bf: Brownfield) -> dict[str, Any]:
