@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from securecart_tf import sandbox
+from tests.helpers import sandbox_client
 
 pytestmark = pytest.mark.integration
 
@@ -32,24 +33,8 @@ class Org:
     security: str
     workload: str
 
-    def session(self, account: str | None = None) -> boto3.session.Session:
-        base = boto3.session.Session(
-            aws_access_key_id=self.info.access_key, aws_secret_access_key=self.info.secret_key, region_name=REGION
-        )
-        if account is None:
-            return base
-        creds = base.client("sts", endpoint_url=self.info.endpoint).assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="rules"
-        )["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=REGION,
-        )
-
     def client(self, service: str, account: str | None = None) -> Any:
-        return self.session(account).client(service, endpoint_url=self.info.endpoint)
+        return sandbox_client(self.info, service, account, region=REGION)
 
 
 @pytest.fixture(scope="module")
