@@ -56,8 +56,8 @@ def find_singletons(run: Run) -> tuple[dict[str, Singletons], list[str]]:
     found: dict[str, Singletons] = {}
     notices: list[str] = []
     for stack in run.stacks():
-        if stack.account not in run.model.directory.ids:
-            continue  # created by this run's organization stack: a new account holds nothing yet
+        if stack.account not in run.model.directory.ids or not wanted(stack, set()):
+            continue  # a new account holds nothing yet; a stack that manages no singleton needs no state read
         resources = (run.read_state(stack.name) or {}).get("resources", [])
         found[stack.account] = kept_names(stack, resources, region)
         kinds = wanted(stack, {r.get("type", "") for r in resources})
