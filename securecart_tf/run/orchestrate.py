@@ -52,6 +52,7 @@ from securecart_tf.run.terraform import (
     Runner,
     cli_config,
     find_terraform,
+    go_runtime_env,
     secrets_of,
     terraform_version,
     wait_for_earlier,
@@ -59,9 +60,10 @@ from securecart_tf.run.terraform import (
 from securecart_tf.run.workspace import Workspace, check_aws_credentials
 from securecart_tf.versions import S3_BACKEND_MIN_VERSION, dotted
 
-PROVIDER_MEMORY_MIB = 700
+PROVIDER_MEMORY_MIB = 900
 """Peak resident memory of one Terraform plan, Terraform and its AWS provider together: up to 690 MiB
-measured against the sandbox (see bench/RESULTS.md)."""
+measured against the sandbox at Go's default collector, and up to 850 MiB with the collector held off to
+GO_MEMORY_LIMIT_MIB as securecart-tf runs them (see bench/RESULTS.md, sections 5 and 8)."""
 
 
 def require_backend_support(project: Project, env: Environment, version: tuple[int, int, int]) -> None:
@@ -295,6 +297,7 @@ class Run:
                 "CHECKPOINT_DISABLE": "1",
             }
         )
+        env.update(go_runtime_env(env))
         log = self.ws.logs(self.env.name) / f"{stack}.log"
         return Runner(
             self.rendered[stack].directory,

@@ -48,6 +48,21 @@ PROVIDER_MIRROR_CANDIDATES = (
 )
 _INIT_LOCK = threading.Lock()
 INTERRUPT_GRACE_SECONDS = 60.0
+GO_MEMORY_LIMIT_MIB = 400
+"""Terraform and its AWS provider are Go programs, and most of a plan's CPU goes to starting the provider,
+which allocates its whole schema. Go's collector, left at its default, runs many times during that start-up;
+with collection off until a process holds this much (GOGC=off, GOMEMLIMIT), a plan costs about a fifth less
+CPU and each process peaks near this size, which the orchestrator's PROVIDER_MEMORY_MIB counts (bench/RESULTS.md,
+"Go's collector")."""
+
+
+def go_runtime_env(environ: dict[str, str]) -> dict[str, str]:
+    """GOGC and GOMEMLIMIT for Terraform's processes, unless the user set either: theirs wins."""
+    if "GOGC" in environ or "GOMEMLIMIT" in environ:
+        return {}
+    return {"GOGC": "off", "GOMEMLIMIT": f"{GO_MEMORY_LIMIT_MIB}MiB"}
+
+
 FINISH_ON_INTERRUPT = frozenset({"apply"})
 """Commands left to finish on the first Ctrl-C: they change AWS and write state as they go."""
 RUNNING_RECORD = ".securecart-terraform.json"

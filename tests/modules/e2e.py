@@ -30,7 +30,7 @@ import tftest
 
 from securecart_tf import sandbox
 from securecart_tf.render import SANDBOX_MAX_RETRIES
-from securecart_tf.run.terraform import cli_config, find_terraform
+from securecart_tf.run.terraform import cli_config, find_terraform, go_runtime_env
 from tests.modules.inventory import MODULES, REGION, TESTS
 
 ROLE = "OrganizationAccountAccessRole"
@@ -205,6 +205,7 @@ class Root:
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         )
         env.update(self.org.env())
+        env.update(go_runtime_env(env))  # as the tool runs Terraform
         return env
 
     def setup(self) -> None:

@@ -43,7 +43,7 @@ import tftest
 import yaml
 
 from securecart_tf import sandbox
-from securecart_tf.run.terraform import cli_config
+from securecart_tf.run.terraform import cli_config, go_runtime_env
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent.parent
@@ -333,6 +333,7 @@ class Planner:
                 AWS_REGION=REGION,
                 AWS_ENDPOINT_URL=OFFLINE_ENDPOINT,
             )
+        env.update(go_runtime_env(env))  # as the tool runs Terraform
         return env
 
     def sandbox(self) -> sandbox.SandboxInfo:

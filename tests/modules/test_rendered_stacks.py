@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from securecart_tf.run.terraform import cli_config, find_terraform
+from securecart_tf.run.terraform import cli_config, find_terraform, go_runtime_env
 from tests.golden.regenerate import render_example
 
 pytestmark = pytest.mark.modules
@@ -34,6 +34,7 @@ def terraform_env(terraform_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
     env["TF_CLI_CONFIG_FILE"] = str(cli_config(terraform_home))
     env["TF_IN_AUTOMATION"] = "1"
+    env.update(go_runtime_env(env))  # as the tool runs Terraform
     return env
 
 
