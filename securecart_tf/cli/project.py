@@ -153,10 +153,16 @@ def prepare_environment(matrix: Path, env_name: str, flags: RunFlags) -> Environ
     project = valid_project(matrix)
     env = load_env(project, env_name)
     options = flags.options()
-    if not selection.whole:
+    select(project, env, selection, options)
+    return EnvironmentSetup(project, env, workspace(project), options)
+
+
+def select(project: Project, env: Environment | None, selection: Selection, options: Options) -> None:
+    """Give the run the part of the environment it takes, once every named stack is found in it. An unknown
+    environment (None) is left for the command to refuse in its own words."""
+    if env is not None and not selection.whole:
         check_selection(project, env, selection)
         options.selection = selection
-    return EnvironmentSetup(project, env, workspace(project), options)
 
 
 def check_selection(project: Project, env: Environment, selection: Selection) -> None:

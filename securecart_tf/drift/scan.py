@@ -189,12 +189,16 @@ def _unmanaged_roles(
 
 
 def _role_scans(run: Run, clients: Clients) -> Iterator[Scan]:
-    """One scan per account the environment reaches, with the roles its stacks' states hold."""
+    """One scan per account the environment reaches, with the roles its stacks' states hold; a run that takes
+    part of the environment (`--stacks`, `--shard`) scans only the accounts its stacks work in."""
     env, matrix = run.env, run.project.matrix
     accounts = list(env.accounts)
     baseline = matrix.security_baseline
     if baseline is not None and "security" in env.stacks and baseline.account not in accounts:
         accounts.append(baseline.account)
+    if not run.options.selection.whole:
+        reached = {s.account for s in run.stacks()}
+        accounts = [a for a in accounts if a in reached]
     platform = {ORGANIZATIONS_ROLE, clients.role, matrix.organization.deployment_role}
     if matrix.organization.break_glass_role:
         platform.add(matrix.organization.break_glass_role)
@@ -211,15 +215,17 @@ def _role_scans(run: Run, clients: Clients) -> Iterator[Scan]:
 
 
 def _scans(run: Run, clients: Clients) -> Iterator[Scan]:
-    """Each scan in turn; a scan reads the states it needs only when its turn comes."""
+    """Each scan in turn; a scan reads the states it needs only when its turn comes. The organization's and
+    Identity Center's scans belong to their stacks, so a run that selects stacks makes them only with those."""
     from securecart_tf.model import IDENTITY_CENTER, ORGANIZATION
 
-    org_state = run.read_state(ORGANIZATION)
-    if ORGANIZATION in run.env.stacks and org_state:
+    taken = set(run.env.stacks) if run.options.selection.whole else {s.name for s in run.stacks()}
+    org_state = run.read_state(ORGANIZATION) if ORGANIZATION in taken else {}
+    if ORGANIZATION in taken and org_state:
         yield "SCP attachments", partial(_unmanaged_scps, run, clients, org_state)
-    ic_state = run.read_state(IDENTITY_CENTER)
+    ic_state = run.read_state(IDENTITY_CENTER) if IDENTITY_CENTER in taken else {}
     ic = run.project.matrix.identity_center
-    if IDENTITY_CENTER in run.env.stacks and ic_state and ic is not None:
+    if IDENTITY_CENTER in taken and ic_state and ic is not None:
         yield "permission-set assignments", partial(_unmanaged_assignments, run, clients, ic_state, ic)
     yield from _role_scans(run, clients)
 
@@ -302,6 +308,7 @@ def _summary_record(run: Run, report: DriftReport) -> Record:
         detail += f", {len(report.ignored)} ignored by drift.ignore"
     if report.errors:
         detail += "; " + "; ".join(report.errors)
+    selection = run.options.selection
     return Record(
         action="drift",
         environment=run.env.name,
@@ -312,4 +319,6 @@ def _summary_record(run: Run, report: DriftReport) -> Record:
         change=len(report.changes),
         duration=round(report.duration, 2),
         detail=detail[:500],
+        stacks="" if selection.whole else ",".join(s.name for s in run.stacks()),
+        environment_stacks=",".join(s.name for s in run.environment_stacks()),
     )

@@ -183,3 +183,32 @@ def test_a_plan_carried_to_another_machine_applies_there_unless_its_state_moved_
     words = " ".join(refused.stderr.split())
     assert "the saved plan for access-beta is stale: the stack's state changed since it was planned" in words
     assert "run `securecart-tf plan --env dev` again" in words
+
+
+def test_drift_of_some_stacks_refreshes_those_and_scans_only_their_accounts(machines: Machines) -> None:
+    iam = machines.client("iam", "alpha")
+    iam.create_role(RoleName="MadeByHand", AssumeRolePolicyDocument=json.dumps(_TRUST))  # type: ignore[attr-defined]
+    try:
+        job = machines.copy("drift-beta")
+        beta = run_cli(job, "drift", "--env", "dev", "--stacks", "access-beta", "--json")
+        assert beta.returncode == 0, explain(beta)  # alpha's hand-made role is not this job's to find
+        report = json.loads(beta.stdout)
+        assert [s["stack"] for s in report["stacks"]] == ["access-beta"]
+        assert report["unmanaged"] == []
+
+        alpha = run_cli(machines.copy("drift-alpha"), "drift", "--env", "dev", "--shard", "2/4", "--json")
+        assert alpha.returncode == 2, explain(alpha)  # dependency order: organization, access-alpha, ...
+        report = json.loads(alpha.stdout)
+        assert [s["stack"] for s in report["stacks"]] == ["access-alpha"]
+        found = [(u["kind"], u["account"], u["subject"]) for u in report["unmanaged"]]
+        assert found == [("role", "alpha", "MadeByHand")]
+        records = [r for r in machines.ledger() if r["action"] == "drift" and r["stack"] == "*"]
+        assert sorted(str(r["stacks"]) for r in records) == ["access-alpha", "access-beta"]
+    finally:
+        iam.delete_role(RoleName="MadeByHand")  # type: ignore[attr-defined]
+
+
+_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}

@@ -108,8 +108,11 @@ def test_a_change_moves_dev_to_staging_to_prod_and_rolls_back(tmp_path: Path) ->
         skipped = run_cli(project, "promote", "--from", "dev", "--to", "prod", "--confirm-env", "prod")
         assert skipped.returncode == 1 and "prod does not promote from dev" in skipped.stderr
 
-        promoted = run_cli(project, "promote", "--from", "dev", "--to", "staging", "--auto-approve")
+        # as a CI job would: the stage's stacks named; prod may follow once they have together taken B
+        args = ("promote", "--from", "dev", "--to", "staging", "--stacks", "access-staging", "--auto-approve", "--json")
+        promoted = run_cli(project, *args)
         assert promoted.returncode == 0, explain(promoted)
+        assert [r["stack"] for r in json.loads(promoted.stdout)["results"]] == ["access-staging"]
         assert policies_of(deployed, "staging") == {"ReadOnlyAccess", "SecurityAudit"}
         assert policies_of(deployed, "prod") == {"ReadOnlyAccess"}
         # prod always asks: without the typed name nothing changes

@@ -14,6 +14,7 @@ from securecart_tf.config.environments import SandboxTarget
 from securecart_tf.config.load import load_project
 from securecart_tf.drift.scan import customer_policy_arns, scan_unmanaged
 from securecart_tf.model import IDENTITY_CENTER
+from securecart_tf.run.orchestrate import Options
 from securecart_tf.sandbox import SandboxInfo
 from tests.inprocess import serve
 
@@ -75,6 +76,7 @@ def test_an_assignment_made_by_hand_is_found_in_identity_centers_own_region(exam
             model=SimpleNamespace(stacks={}),
             read_state=lambda stack: {"resources": []} if stack == IDENTITY_CENTER else None,
             listen=lambda *args: None,
+            options=Options(),  # the whole environment
         )
         found, errors = scan_unmanaged(run)  # type: ignore[arg-type]
     assert errors == []

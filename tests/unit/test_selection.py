@@ -130,6 +130,38 @@ def test_a_bad_selection_is_a_usage_error_before_anything_runs(
         assert "its stacks: organization, " in text and "access-dev" in text
 
 
+@pytest.mark.parametrize(
+    ("command", "args", "words"),
+    [
+        (("drift", "--env", "dev"), ("--stacks", "access-nowhere"), "environment 'dev' has no stack access-nowhere"),
+        (("drift", "--env", "dev"), ("--shard", "3/2"), "--shard 3/2: the shard must be between 1 and 2"),
+        (
+            ("promote", "--from", "dev", "--to", "staging"),
+            ("--stacks", "access-dev"),
+            "environment 'staging' has no stack access-dev (environment dev)",
+        ),
+        (
+            ("promote", "--from", "dev", "--to", "staging"),
+            ("--shard", "1/0"),
+            "the number of shards must be at least 1",
+        ),
+        (
+            ("rollback", "--env", "prod", "--to", "0123abc"),
+            ("--stacks", "access-nowhere"),
+            "environment 'prod' has no stack access-nowhere",
+        ),
+    ],
+)
+def test_drift_promote_and_rollback_take_a_selection_and_refuse_a_bad_one_first(
+    example: Path, command: tuple[str, ...], args: tuple[str, ...], words: str
+) -> None:
+    result = run_cli(example, *command, *args)
+    assert result.returncode == 1, explain(result)
+    assert words in " ".join(result.stderr.split()), explain(result)
+    assert "Traceback" not in result.stderr
+    assert not (example / ".securecart" / "sandbox.json").exists()  # nothing started
+
+
 def test_stacks_lists_the_environment_in_order_with_dependencies_and_waves(example: Path) -> None:
     result = run_cli(example, "stacks", "--env", "dev", "--json")
     assert result.returncode == 0, explain(result)
