@@ -10,6 +10,8 @@ TERRAFORM_MIN_VERSION = (1, 9, 0)
 S3_BACKEND_MIN_VERSION = (1, 11, 0)
 """The S3 backend's use_lockfile (state locking without DynamoDB) arrived in Terraform 1.11."""
 AWS_PROVIDER_CONSTRAINT = ">= 5.60.0, < 6.0.0"
+CI_TERRAFORM_VERSION = (1, 11, 4)
+"""The Terraform an emitted pipeline installs on a runner that has none (at least S3_BACKEND_MIN_VERSION)."""
 
 
 def dotted(version: tuple[int, ...]) -> str:

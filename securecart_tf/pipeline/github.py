@@ -16,6 +16,7 @@ UPLOAD = "actions/upload-artifact@65c4c4a1ddee5b72f698fdd19549f0f0fb45cf08"  # v
 DOWNLOAD = "actions/download-artifact@fa0a91b85d4f404e444e00e005971372dc801d16"  # v4.1.8
 AWS_CREDENTIALS = "aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502"  # v4.0.2
 UPLOAD_SARIF = "github/codeql-action/upload-sarif@48ab28a6f5dbc2a99bf1e0131198dd8f1df78169"  # v3.28.0
+SETUP_TERRAFORM = "hashicorp/setup-terraform@b9cd54a3c349d3f38e8881555d616ced269862dd"  # v3.1.2
 
 ON_PULL_REQUEST = "github.event_name == 'pull_request'"
 ON_DEFAULT_BRANCH = "github.event_name == 'push' && github.ref_name == github.event.repository.default_branch"
@@ -26,7 +27,8 @@ READ_AND_OIDC = {"contents": "read", "id-token": "write"}
 
 
 def _setup(*, history: bool = False, aws: bool = False, region: str = "") -> list[dict[str, Any]]:
-    """Checkout without a persisted token, Python, securecart-tf, and (for jobs that reach AWS) OIDC credentials."""
+    """Checkout without a persisted token, Python, securecart-tf, and for jobs that reach AWS, Terraform (without
+    the action's wrapper, which would stand between the tool and Terraform's output) and OIDC credentials."""
     checkout: dict[str, Any] = {"persist-credentials": False}
     if history:
         checkout["fetch-depth"] = 0  # report --diff reads the base commit
@@ -41,6 +43,8 @@ def _setup(*, history: bool = False, aws: bool = False, region: str = "") -> lis
         },
     ]
     if aws:
+        terraform = {"terraform_version": shell.TERRAFORM_VERSION, "terraform_wrapper": False}
+        steps.append({"uses": SETUP_TERRAFORM, "with": terraform})
         steps.append(
             {
                 "name": "AWS credentials (OIDC)",

@@ -42,7 +42,7 @@ def _templates() -> dict[str, Any]:
         ".securecart": {"before_script": [_TOOL]},
         ".securecart-aws": {
             "id_tokens": {"SECURECART_ID_TOKEN": {"aud": "sts.amazonaws.com"}},
-            "before_script": [_TOOL, _CREDENTIALS],
+            "before_script": [_TOOL, shell.install_terraform(TOOL_DIR), _CREDENTIALS],
         },
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from securecart_tf import __version__, sandbox
+from securecart_tf.versions import CI_TERRAFORM_VERSION, dotted
 
 SANDBOX_URL_VAR = sandbox.URL_VAR
 """Set in the CI's variables to run every job against one shared sandbox instead of AWS; the tool reads it
@@ -25,6 +26,28 @@ def install(bin_dir: str) -> str:
         "if ! command -v securecart-tf >/dev/null 2>&1; then\n"
         f'  python3 -m venv "{bin_dir}"\n'
         f'  "{bin_dir}/bin/pip" install --quiet "securecart-tf=={__version__}"\n'
+        "fi\n"
+    )
+
+
+TERRAFORM_VERSION = dotted(CI_TERRAFORM_VERSION)
+
+
+def install_terraform(bin_dir: str) -> str:
+    """Terraform from PATH when the runner has it; otherwise HashiCorp's release, checked against its SHA256SUMS,
+    unpacked with Python (which the tool needs anyway) so the image needs no unzip."""
+    release = f"https://releases.hashicorp.com/terraform/{TERRAFORM_VERSION}"
+    archive = f"terraform_{TERRAFORM_VERSION}_linux_amd64.zip"
+    sums = f"terraform_{TERRAFORM_VERSION}_SHA256SUMS"
+    return (
+        "if ! command -v terraform >/dev/null 2>&1; then\n"
+        f'  mkdir -p "{bin_dir}/bin" && cd "$(mktemp -d)"\n'
+        f'  curl -fsSLO "{release}/{archive}" && curl -fsSLO "{release}/{sums}"\n'
+        f'  grep " {archive}$" {sums} | sha256sum -c -\n'
+        f"  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(\"terraform\", sys.argv[2])' "
+        f'{archive} "{bin_dir}/bin"\n'
+        f'  chmod +x "{bin_dir}/bin/terraform" && cd - >/dev/null\n'
+        f'  export PATH="{bin_dir}/bin:$PATH"\n'
         "fi\n"
     )
 

@@ -196,3 +196,22 @@ def test_the_readmes_pipeline_roles_validate_in_the_example(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     names = {r["name"] for r in snippet["roles"]}
     assert names == {"SecureCartPipelinePlan", "SecureCartPipelineProd"}
+
+
+def test_jobs_that_run_terraform_install_it_pinned_and_unwrapped(tmp_path: Path) -> None:
+    project = load_project(s3_example(tmp_path))
+    github = _jobs(emit(project, "github")[1])
+    for name, job in github.items():
+        uses = [s.get("uses", "") for s in job["steps"]]
+        setup = [s for s in job["steps"] if s.get("uses", "").startswith("hashicorp/setup-terraform@")]
+        reaches_aws = any(u.startswith("aws-actions/configure-aws-credentials@") for u in uses)
+        assert len(setup) == (1 if reaches_aws else 0), name
+        if setup:
+            # pinned by commit, a version with S3 locking, and no wrapper between the tool and Terraform's output
+            assert len(setup[0]["uses"].split("@")[1]) == 40, setup
+            assert setup[0]["with"] == {"terraform_version": "1.11.4", "terraform_wrapper": False}
+    gitlab = yaml.safe_load(emit(project, "gitlab")[1])
+    install = "\n".join(gitlab[".securecart-aws"]["before_script"])
+    assert "releases.hashicorp.com/terraform/1.11.4/terraform_1.11.4_linux_amd64.zip" in install
+    assert "sha256sum -c -" in install and "command -v terraform" in install
+    assert "terraform" not in "\n".join(gitlab[".securecart"]["before_script"])  # validate and report need none
