@@ -2,7 +2,8 @@
 
 One small organization (two dev accounts), applied once: an account-level S3 public access block in every
 account of dev, and a bucket with inputs in one account. Then the bucket's customization leaves the matrix:
-the plan shows its removal and the apply deletes the bucket.
+the plan shows its removal and the apply deletes the bucket. Last, one account's block is loosened by hand,
+and `drift` finds it in that account's stack.
 """
 
 from __future__ import annotations
@@ -98,24 +99,32 @@ class Customized:
     bucket: str
     bucket_tags: dict[str, str]
     """The bucket's tags as boto3 read them after the first apply, before its customization was removed."""
+    blocks: dict[str, dict[str, bool]]
+    """Each member account's public access block as boto3 read it after the removal, before the hand change."""
+    drift: dict[str, Any]
+    """`drift --json` after beta's block was loosened by hand."""
 
     def buckets(self, account: str) -> set[str]:
         return {b["Name"] for b in self.deployed.client("s3", account).list_buckets()["Buckets"]}
 
     def public_access_block(self, account: str | None) -> dict[str, bool]:
-        """The account-level block of `account` (None: the management account), read through S3 Control.
-
-        S3 Control puts the account ID in front of the host name, so the client reaches the sandbox as a proxy,
-        as Terraform does."""
-        info = self.deployed.info
-        member = self.deployed.account_ids[account] if account else None
-        config = Config(proxies={"http": info.endpoint})
-        s3control = sandbox_client(info, "s3control", member, config=config)
-        account_id = member or sandbox_client(info, "sts").get_caller_identity()["Account"]
+        """The account-level block of `account` (None: the management account), read through S3 Control."""
+        s3control, account_id = _s3control(self.deployed, account)
         block: dict[str, bool] = s3control.get_public_access_block(AccountId=account_id)[
             "PublicAccessBlockConfiguration"
         ]
         return block
+
+
+def _s3control(deployed: Deployed, account: str | None) -> tuple[Any, str]:
+    """An S3 Control client in `account` (None: the management account), and the account's ID.
+
+    S3 Control puts the account ID in front of the host name, so the client reaches the sandbox as a proxy, as
+    Terraform does."""
+    info = deployed.info
+    member = deployed.account_ids[account] if account else None
+    s3control = sandbox_client(info, "s3control", member, config=Config(proxies={"http": info.endpoint}))
+    return s3control, member or sandbox_client(info, "sts").get_caller_identity()["Account"]
 
 
 @pytest.fixture(scope="module")
@@ -138,14 +147,22 @@ def customized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Customized]
         result = run_cli(project, "apply", "--env", "dev", "--auto-approve")
         assert result.returncode == 0, explain(result)
         tags = {t["Key"]: t["Value"] for t in tagging}
-        yield Customized(deployed, json.loads(plan.stdout), bucket, tags)
+        customized = Customized(deployed, json.loads(plan.stdout), bucket, tags, {}, {})
+        customized.blocks = {account: customized.public_access_block(account) for account in ("alpha", "beta")}
+        loosened = {**customized.blocks["beta"], "BlockPublicAcls": False}
+        s3control, beta_id = _s3control(deployed, "beta")
+        s3control.put_public_access_block(AccountId=beta_id, PublicAccessBlockConfiguration=loosened)
+        drift = run_cli(project, "drift", "--env", "dev", "--json")
+        assert drift.returncode == 2, explain(drift)
+        customized.drift = json.loads(drift.stdout)
+        yield customized
     finally:
         deployed.stop()
 
 
 def test_the_account_public_access_block_is_in_every_account_of_the_environment(customized: Customized) -> None:
     for account in ("alpha", "beta"):
-        assert customized.public_access_block(account) == {
+        assert customized.blocks[account] == {
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
             "BlockPublicPolicy": True,
@@ -173,7 +190,7 @@ def test_the_plan_shows_the_removed_customization_being_destroyed(customized: Cu
 def test_the_apply_deletes_what_the_removed_customization_created(customized: Customized) -> None:
     assert customized.bucket not in customized.buckets("alpha")
     # the other customization is still there, in the same stack
-    assert customized.public_access_block("alpha")["BlockPublicAcls"]
+    assert customized.blocks["alpha"]["BlockPublicAcls"]
 
 
 def test_the_bucket_got_its_inputs_with_the_placeholders_replaced(customized: Customized) -> None:
@@ -181,3 +198,15 @@ def test_the_bucket_got_its_inputs_with_the_placeholders_replaced(customized: Cu
     assert customized.bucket_tags["environment"] == "dev"
     assert customized.bucket_tags["owner"] == "platform"
     assert customized.bucket_tags["securecart:stack"] == "access-alpha"  # the account's provider made it
+
+
+def test_drift_finds_a_customization_changed_by_hand_in_its_account_stack(customized: Customized) -> None:
+    stacks = {s["stack"]: s for s in customized.drift["stacks"]}
+    assert {name: s["status"] for name, s in stacks.items()} == {
+        "organization": "clean",
+        "access-alpha": "clean",
+        "access-beta": "drifted",
+    }
+    (change,) = stacks["access-beta"]["changes"]
+    assert change["address"] == "module.customization-public-access-block.aws_s3_account_public_access_block.this"
+    assert [a["name"] for a in change["attributes"]] == ["block_public_acls"]
