@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,14 +208,32 @@ def read_module(root: Path, relative: str, folder: Path, location: Location) -> 
             )
         module.files[inner.as_posix()] = file
         module.texts[inner.as_posix()] = _read_text(file, inner.as_posix(), location)
-    top = sorted(name for name in module.texts if "/" not in name and name.endswith(".tf"))
+    top = sorted(name for name in module.texts if "/" not in name and name.endswith((".tf", ".tf.json")))
     if not top:
         raise InputError(
             f"module folder {relative} holds no .tf file", location=location, hint="name a Terraform module's folder"
         )
     for name in top:
-        scan_module_file(module.texts[name], module.files[name], module)
+        if name.endswith(".json"):
+            _json_variables(module.texts[name], module.files[name], module)
+        else:
+            scan_module_file(module.texts[name], module.files[name], module)
     return module
+
+
+def _json_variables(text: str, path: Path, module: ModuleSource) -> None:
+    """The variables of a `.tf.json` file (Terraform's JSON syntax): `{"variable": {"name": {...}}}`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"JSON syntax error in {path.name}: {exc.msg}", location=Location(path, exc.lineno, exc.colno)
+        ) from None
+    variables = data.get("variable") if isinstance(data, dict) else None
+    for name, body in (variables or {}).items() if isinstance(variables, dict) else ():
+        bodies = body if isinstance(body, list) else [body]
+        required = not any(isinstance(b, dict) and "default" in b for b in bodies)
+        module.variables[name] = Variable(name, required, Location(path, 1, 1))
 
 
 def _read_text(file: Path, inner: str, location: Location) -> str:

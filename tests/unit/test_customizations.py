@@ -285,3 +285,12 @@ def test_a_customization_within_one_stage_is_not_noted(tmp_path: Path) -> None:
     stack = build_model(project).stacks["access-alpha"]
     change = ResourceChange("module.customization-logs.aws_s3_bucket.this", "create", "aws_s3_bucket")
     assert customizations_reaching(stack, [change], "dev") == []
+
+
+def test_variables_declared_in_terraform_json_syntax_are_read(tmp_path: Path) -> None:
+    root = _project(tmp_path, module='resource "null_resource" "x" {}\n')
+    variables = {"variable": {"bucket": {"type": "string"}, "tags": {"default": {}}}}
+    (root / "customizations" / "bucket" / "variables.tf.json").write_text(json.dumps(variables))
+    project = load_project(root / "access-matrix.yaml")
+    module = project.modules["customizations/bucket"]
+    assert {n: v.required for n, v in module.variables.items()} == {"bucket": True, "tags": False}
