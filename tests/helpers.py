@@ -107,16 +107,18 @@ def sandbox_client(
     *,
     role: str = "OrganizationAccountAccessRole",
     region: str = "us-east-1",
+    config: Any = None,
 ) -> Any:
     """A boto3 client in the sandbox `info` describes: in its management account, or in `account_id` through
-    STS AssumeRole of `role`, as Terraform and the tool reach member accounts; in `region`."""
+    STS AssumeRole of `role`, as Terraform and the tool reach member accounts; in `region`, with botocore
+    `config` if given."""
     import boto3
 
     base = boto3.session.Session(
         aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name=region
     )
     if account_id is None:
-        return base.client(service, endpoint_url=info.endpoint)
+        return base.client(service, endpoint_url=info.endpoint, config=config)
     creds = base.client("sts", endpoint_url=info.endpoint).assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="securecart-tf-tests"
     )["Credentials"]
@@ -125,4 +127,4 @@ def sandbox_client(
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
         region_name=region,
-    ).client(service, endpoint_url=info.endpoint)
+    ).client(service, endpoint_url=info.endpoint, config=config)

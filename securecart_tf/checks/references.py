@@ -118,6 +118,9 @@ class _Checker:
             for j, account in enumerate(rule.accounts):
                 if account not in self.accounts:
                     self.unknown("account", account, self.accounts, ("drift", "ignore", i, "accounts", j))
+        self.duplicates("customization", [c.name for c in m.customizations], ("customizations",))
+        for i, c in enumerate(m.customizations):
+            self._placed("customization", c.name, c.targets, ("customizations", i, "targets"))
         self._environments()
         self._adopted_accounts()
         return self.findings

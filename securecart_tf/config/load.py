@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from securecart_tf.config import environments, schema
 from securecart_tf.config.adoption import ADOPTION_FILE, Adoption
 from securecart_tf.config.environments import Environment
+from securecart_tf.config.modules import ModuleSource, read_module
 from securecart_tf.config.schema import AccessMatrix
 from securecart_tf.config.yamlpos import Document, Positions, load_yaml, parse_yaml, read_text
 from securecart_tf.errors import ConfigErrors, InputError, Location
@@ -51,6 +52,8 @@ _PATTERN_WORDS = {
     schema.SERVICE_NAME: "an AWS service principal such as lambda.amazonaws.com, or its short name such as lambda",
     schema.EXTERNAL_ID: "an STS external ID: 2 to 1224 letters, digits and _+=,.@:/- (no spaces or quotes)",
     schema.IAM_TEXT: "text IAM accepts in a description: printable Latin-1 characters, no emoji or other scripts",
+    schema.CUSTOMIZATION_NAME: "a customization name: lowercase letters, digits and '-', starting with a letter",
+    schema.MODULE_VERSION: "a module version or constraint such as 1.2.0 or '~> 1.2'",
     schema.SSO_TEXT: "text Identity Center accepts in a description: printable Latin-1, no emoji or other scripts",
 }
 """Every pattern the schema uses, in words. A test proves none is missing."""
@@ -99,6 +102,8 @@ class Project:
     adoption: Adoption | None = None
     """The adoption record (`adopted.yaml` beside the matrix), when there is one."""
     adoption_file: Path | None = None
+    modules: dict[str, ModuleSource] = field(default_factory=dict)
+    """Local customization modules by the folder the matrix names (normalized, relative to the matrix)."""
     memo: dict[type, object] = field(default_factory=dict, repr=False, compare=False)
     """What later stages derive from this project and share while it is in use, by the type of what is kept
     (the model the policy checks build is the one `generate` renders)."""
@@ -127,6 +132,9 @@ class Project:
             files[policy.relative or policy.path.name] = policy.path
         if self.adoption_file is not None:
             files[self.adoption_file.name] = self.adoption_file
+        for module in self.modules.values():  # a rollback re-renders a customization from its stored source
+            for inner, file in module.files.items():
+                files[posixpath.join(module.relative, inner)] = file
         return files
 
 
@@ -490,19 +498,20 @@ def _parse_policy_json(text: str, path: Path) -> Any:
         raise InputError("policy file nests too deeply", location=Location(path, 1, 1)) from None
 
 
-def _inside_project(root: Path, relative: str, location: Location) -> str:
+def _inside_project(root: Path, relative: str, location: Location, kind: str = "policy file") -> str:
     """`relative`, normalized, when it names a file in the project folder; else why not, at `location`.
 
     Every input must lie in the project folder: a revision stores its inputs by these paths, so a file
     named by an absolute path or outside the folder would be read again, as it is now, on rollback.
     """
-    hint = "copy the file into the project folder (e.g. policies/) and name it relative to the matrix"
+    what, home = ("module", "customizations/") if kind == "module folder" else ("file", "policies/")
+    hint = f"copy the {what} into the project folder (e.g. {home}) and name it relative to the matrix"
     named = _shown(relative)
     if relative.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:[\\/]", relative):
-        raise InputError(f"policy file {named} is not relative to the matrix's folder", location=location, hint=hint)
+        raise InputError(f"{kind} {named} is not relative to the matrix's folder", location=location, hint=hint)
     normal = posixpath.normpath(relative)
     if normal == ".." or normal.startswith("../"):
-        raise InputError(f"policy file {named} lies outside the project folder", location=location, hint=hint)
+        raise InputError(f"{kind} {named} lies outside the project folder", location=location, hint=hint)
     try:
         real = (root / normal).resolve()
         outside = not real.is_relative_to(root.resolve())
@@ -510,7 +519,7 @@ def _inside_project(root: Path, relative: str, location: Location) -> str:
         outside = False
     if outside:
         raise InputError(
-            f"policy file {named} leads through a symlink outside the project folder, to {real}",
+            f"{kind} {named} leads through a symlink outside the project folder, to {real}",
             location=location,
             hint=hint,
         )
@@ -549,6 +558,7 @@ def load_project(matrix_file: Path, environments_dir: Path | None = None) -> Pro
     project = Project(matrix=matrix, matrix_file=matrix_file, positions=positions)
     errors: list[InputError] = []
     _load_policy_files(project, errors)
+    _load_customizations(project, errors)
     if environments_dir is None:
         environments_dir = matrix_file.parent / "environments"
     if environments_dir.is_dir():
@@ -616,3 +626,121 @@ def _add_environment(project: Project, file: Path, errors: list[InputError]) -> 
     project.environments[env.name] = env
     project.environment_files[env.name] = file
     project.environment_positions[env.name] = env_positions
+
+
+PLACEHOLDERS = ("account", "account_id", "environment")
+"""What a customization's input text may use, replaced for each account."""
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def _load_customizations(project: Project, errors: list[InputError]) -> None:
+    """Every local module a customization names, read once, and each customization's inputs checked against it."""
+    for i, custom in enumerate(project.matrix.customizations):
+        try:
+            _check_placeholders(project, i, custom.inputs)
+            if not custom.is_local:
+                continue  # a registry module's variables are known once `terraform init` fetched it
+            location = project.at("customizations", i, "source")
+            module = project.modules.get(posixpath.normpath(custom.source))
+            if module is None:
+                module = _load_module(project.root, custom.source, location, custom.name)
+                project.modules[module.relative] = module
+            _check_inputs(project, i, custom, module)
+        except (ConfigErrors, InputError) as exc:
+            _collect(errors, exc)
+
+
+def _load_module(root: Path, source: str, location: Location, name: str) -> ModuleSource:
+    normal = _inside_project(root, source, location, kind="module folder")
+    folder = root / normal
+    if not folder.is_dir():
+        looks_registry = re.match(schema.REGISTRY_SOURCE, source) is not None
+        raise InputError(
+            f"module folder {_shown(source)} does not exist" + (f" in {root}" if not looks_registry else ""),
+            location=location,
+            hint="add 'version:' to use a registry module"
+            if looks_registry
+            else "name a folder of .tf files, relative to the matrix, e.g. ./customizations/budget",
+        )
+    try:
+        return read_module(root, normal, folder, location)
+    except InputError as exc:
+        if exc.location is None or exc.location == location:
+            raise
+        # the module's own file is at fault: point there, and say which customization of the matrix uses it
+        raise InputError(
+            f"{exc.message} (module of customization '{name}', {location})", location=exc.location, hint=exc.hint
+        ) from None
+
+
+def _check_inputs(project: Project, i: int, custom: schema.Customization, module: ModuleSource) -> None:
+    """Every input names a variable of the module, and every variable without a default has an input."""
+    errors: list[InputError] = []
+    for block, where in module.top_blocks:
+        if block == "provider":  # its resources would be orphaned, with no provider to destroy them, on removal
+            errors.append(
+                InputError(
+                    f"customization '{custom.name}': module {module.relative} configures a provider ({where})",
+                    location=project.at("customizations", i, "source"),
+                    hint="remove the provider block: the module uses the account's provider of the stack it is in",
+                )
+            )
+    suggested: set[str] = set()
+    for key in custom.inputs:
+        if key not in module.variables:
+            close = difflib.get_close_matches(key, sorted(module.variables), n=1, cutoff=0.6)
+            suggested.update(close)
+            known = ", ".join(sorted(module.variables)) or "none"
+            errors.append(
+                InputError(
+                    f"customization '{custom.name}': input '{key}' is not a variable of module {module.relative} "
+                    f"({', '.join(_declaring_files(module))})",
+                    location=project.at("customizations", i, "inputs", key),
+                    hint=f"did you mean '{close[0]}'?" if close else f"the module's variables: {known}",
+                )
+            )
+    for name, var in sorted(module.variables.items()):
+        if var.required and name not in custom.inputs and name not in suggested:  # a misspelling says it already
+            errors.append(
+                InputError(
+                    f"customization '{custom.name}': missing input '{name}', required by module {module.relative} "
+                    f"(variable declared at {posixpath.join(module.relative, var.location.file.name)}:"
+                    f"{var.location.line})",
+                    location=project.at("customizations", i, "inputs" if custom.inputs else "name"),
+                    hint=f"add '{name}:' under inputs, or give the variable a default in the module",
+                )
+            )
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def _declaring_files(module: ModuleSource) -> list[str]:
+    """The module's files that declare variables (else all its top-level .tf files), as the matrix names them."""
+    files = {v.location.file.name for v in module.variables.values()}
+    files = files or {name for name in module.texts if "/" not in name and name.endswith(".tf")}
+    return [posixpath.join(module.relative, name) for name in sorted(files)]
+
+
+def _check_placeholders(project: Project, i: int, inputs: dict[str, Any]) -> None:
+    """Text in the inputs uses only the placeholders there are: a misspelt one would reach AWS as it is."""
+
+    def walk(value: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(value, str):
+            for word in _PLACEHOLDER.findall(value):
+                if word not in PLACEHOLDERS:
+                    close = difflib.get_close_matches(word, PLACEHOLDERS, n=1, cutoff=0.6)
+                    raise InputError(
+                        f"customizations[{i}].inputs: unknown placeholder {{{word}}}",
+                        location=project.at("customizations", i, "inputs", *path),
+                        hint=f"did you mean {{{close[0]}}}?"
+                        if close
+                        else "inputs may use {account}, {account_id} and {environment}",
+                    )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                walk(item, (*path, n))
+
+    walk(inputs, ())

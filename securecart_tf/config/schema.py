@@ -42,6 +42,12 @@ RULE_ID = r"^[A-Z]+[0-9]+$|^[a-z0-9-]+$"
 SERVICE_NAME = r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$"
 EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
 """What STS accepts as an ExternalId."""
+CUSTOMIZATION_NAME = r"^[a-z][a-z0-9-]{0,62}$"
+MODULE_VERSION = r"^[0-9A-Za-z.,<>=~!+ -]{1,64}$"
+"""A registry module's version, or a constraint such as '~> 5.1'."""
+REGISTRY_SOURCE = r"^([a-z0-9-]+(\.[a-z0-9-]+)+/)?[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/[A-Za-z0-9]+$"
+"""A Terraform registry address: namespace/name/provider, optionally behind a registry's host name."""
+TF_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
 IAM_TEXT = "^[\t\n\r -~\u00a1-\u00ff]*$"
 """What IAM accepts in a role's description: printable Latin-1 (no emoji, no other scripts)."""
 SSO_TEXT = "^[\t\n\r -~\u00a0-\u00ff]*$"
@@ -559,6 +565,45 @@ class LimitOverrides(Strict):
     )
 
 
+# ------------------------------------------------------------------------------------------ customizations
+
+
+class Customization(Strict):
+    """Your own Terraform module, added to the access stack of every account it targets."""
+
+    name: str = Field(pattern=CUSTOMIZATION_NAME, description="Unique; names the module block in each stack.")
+    source: str = Field(
+        min_length=1,
+        max_length=512,
+        description="A module folder relative to the matrix (./customizations/budget), or a registry module "
+        "(namespace/name/provider) with `version`.",
+    )
+    version: str | None = Field(
+        default=None, pattern=MODULE_VERSION, description="A registry module's version. Only with a registry source."
+    )
+    targets: Targets = Field(description="The accounts, OUs or environments whose access stacks hold the module.")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The module's variables. Text anywhere in a value may use {account}, {account_id} and "
+        "{environment}, replaced for each account.",
+    )
+
+    @model_validator(mode="after")
+    def _source_kind(self) -> Customization:
+        if self.version is not None and not re.match(REGISTRY_SOURCE, self.source):
+            raise ValueError(
+                "'version' is for a registry module (namespace/name/provider); a local folder has no version"
+            )
+        for key in self.inputs:
+            if not re.match(TF_IDENTIFIER, key):
+                raise ValueError(f"input {key!r} is not a Terraform variable name (letters, digits, '_' and '-')")
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.version is None
+
+
 # ------------------------------------------------------------------------------------------------- matrix
 
 
@@ -579,6 +624,9 @@ class AccessMatrix(Strict):
     limits: LimitOverrides = Field(default_factory=LimitOverrides)
     suppressions: list[Suppression] = Field(default_factory=list)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    customizations: list[Customization] = Field(
+        default_factory=list, description="Your own Terraform modules, added to the accounts they target."
+    )
 
 
 def iso_duration_hours(value: str) -> float:

@@ -4,7 +4,8 @@ A stack is one Terraform root with its own state. Layers, one module each:
 
 - `organization` (management account): OUs, accounts, SCPs and their attachments, delegated admins;
 - `security` (security account): the security baseline;
-- `access-<account>` (each account): customer-managed policies, roles, service roles, OIDC providers;
+- `access-<account>` (each account): customer-managed policies, roles, service roles, OIDC providers, and
+  the customizations (the team's own modules) that target the account;
 - `identity-center` (management account): groups, permission sets, assignments. It comes after the access
   stacks of every account that must hold a customer-managed policy a permission set references.
 

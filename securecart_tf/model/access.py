@@ -8,6 +8,7 @@ from securecart_tf.config.load import Project
 from securecart_tf.config.schema import InlinePolicy, PolicyRef, Role, ServiceRole
 from securecart_tf.iam import documents
 from securecart_tf.model.addresses import ACCOUNT_IAM_MODULE, ImportBlock, tf_index
+from securecart_tf.model.customizations import customization_inputs, module_block, place_customizations
 from securecart_tf.model.directory import AccountDirectory
 from securecart_tf.model.index import MatrixIndex
 from securecart_tf.model.placements import Placements
@@ -21,7 +22,7 @@ def access_stacks(
     directory: AccountDirectory,
     singletons: dict[str, Singletons] | None = None,
 ) -> list[Stack]:
-    """One stack for each account that holds a role, a service role or a customer-managed policy."""
+    """One stack for each account that holds a role, a service role, a customer-managed policy or a customization."""
     builder = _AccessStacks(project, index, placed, directory)
     stacks = [s for s in (builder.stack(a.name) for a in index.matrix.accounts) if s is not None]
     for stack in stacks:
@@ -55,11 +56,13 @@ class _AccessStacks:
         """role name → the accounts it is placed in."""
         self.policy_documents: dict[str, str] = {}
         """policy name → its minified document, the same in every account that needs it."""
+        self.customizations = place_customizations(index)
 
     def stack(self, acc: str) -> Stack | None:
         roles = self.placed.roles_in.get(acc, [])
         sroles = self.placed.service_roles_in.get(acc, [])
-        if not (roles or sroles or self.placed.needed_policies.get(acc)):
+        customs = self.customizations.accounts.get(acc, [])
+        if not (roles or sroles or self.placed.needed_policies.get(acc) or customs):
             return None
         env = self.index.accounts[acc].environment
         deps: set[str] = {ORGANIZATION}
@@ -79,6 +82,15 @@ class _AccessStacks:
             for name, spec in role_inputs.items():
                 spec["path"] = paths.get(name, "/")
         policies = {name: self.policy(name) for name in self.placed.needed_policies.get(acc, {})}
+        inputs: dict[str, Any] = {
+            "account": {"name": acc, "environment": env},
+            "policies": policies,
+            "oidc_providers": oidc,
+            "roles": role_inputs,
+        }
+        if customs:  # only then: a stack without customizations renders as it always has
+            stage = env or self.index.stage_of_account.get(acc)
+            inputs["customizations"] = customization_inputs(self.project, customs, acc, self.directory(acc), stage)
         self.directory(acc)
         return Stack(
             name=access_stack(acc),
@@ -86,14 +98,11 @@ class _AccessStacks:
             account=acc,
             depends_on=tuple(sorted(deps, key=stack_sort_key)),
             modules=("account-iam", "iam-role"),
-            inputs={
-                "account": {"name": acc, "environment": env},
-                "policies": policies,
-                "oidc_providers": oidc,
-                "roles": role_inputs,
-            },
+            inputs=inputs,
             environment=self.index.stage_of_stack.get(access_stack(acc)),
             pending_accounts=self.directory.take_pending(),
+            reach={"customization": {c.name: self.customizations.stages[c.name] for c in customs}} if customs else {},
+            customizations=tuple(module_block(c) for c in customs),
         )
 
     def role(self, r: Role, acc: str, env: str | None) -> dict[str, Any]:

@@ -78,3 +78,5 @@ class Stack:
     """The region the stack's provider works in, when not the organization's home region."""
     adopts: tuple[ImportBlock, ...] = ()
     """Import blocks for what the account already holds of what AWS allows only once (see Singletons)."""
+    customizations: tuple[dict[str, Any], ...] = ()
+    """The module blocks of the customizations the stack holds (access stacks only); their inputs are data."""

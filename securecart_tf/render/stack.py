@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from typing import Any
 
 import jinja2
@@ -11,6 +12,7 @@ from securecart_tf import __version__
 from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.iam.documents import partition_of
 from securecart_tf.model import SECURITY, Model, Stack
+from securecart_tf.model.customizations import LOCAL_FOLDER
 from securecart_tf.render.hcl import hcl_string
 from securecart_tf.render.imports import IMPORTS_FILE, imports_tf, stack_imports
 from securecart_tf.render.jsontext import pretty_json
@@ -56,11 +58,13 @@ def render_stack(
     context = _provider_context(stack, model, env)
     context["modules"] = "../../modules"
     context["role_paths"] = any("path" in spec for spec in stack.inputs.get("roles", {}).values())
+    context["customizations"] = _customization_blocks(stack)
     files = {
         "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
         "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
         "terraform.tfvars.json": pretty_json(_tfvars(stack, model, env)) + "\n",
     }
+    files.update(customization_files(stack, model))
     blocks = stack_imports(stack, model)
     if blocks:
         files[IMPORTS_FILE] = imports_tf(blocks)
@@ -72,6 +76,30 @@ def render_stack(
     for module in sorted(stack.modules):
         digest.update(f"module {module} {module_hashes[module]}\n".encode())
     return files, digest.hexdigest()
+
+
+def _customization_blocks(stack: Stack) -> list[dict[str, Any]]:
+    """Each customization's module block: its source, and the inputs this account passes (aligned as fmt does)."""
+    blocks = []
+    for block in stack.customizations:
+        inputs = sorted(stack.inputs["customizations"][block["name"]])
+        keys = ["source", *(["version"] if block["version"] else []), *inputs]
+        blocks.append({**block, "inputs": inputs, "width": max(len(k) for k in keys)})
+    return blocks
+
+
+def customization_files(stack: Stack, model: Model) -> dict[str, str]:
+    """The copies of local customization modules a stack's folder holds, so that the folder is self-contained."""
+    files: dict[str, str] = {}
+    by_name = {c.name: c for c in model.matrix.customizations}
+    for block in stack.customizations:
+        custom = by_name[block["name"]]
+        if not custom.is_local:
+            continue
+        module = model.project.modules[posixpath.normpath(custom.source)]
+        for inner, text in module.texts.items():
+            files[f"{LOCAL_FOLDER}/{custom.name}/{inner}"] = text
+    return files
 
 
 def _tfvars(stack: Stack, model: Model, env: Environment) -> dict[str, Any]:

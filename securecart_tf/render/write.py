@@ -16,6 +16,7 @@ from securecart_tf import __version__
 from securecart_tf.config.environments import Environment
 from securecart_tf.errors import SecureCartError
 from securecart_tf.model import Model, Stack
+from securecart_tf.model.customizations import LOCAL_FOLDER
 from securecart_tf.render.environments import stacks_of
 from securecart_tf.render.imports import IMPORTS_FILE, is_rendered
 from securecart_tf.render.jsontext import pretty_json
@@ -95,10 +96,14 @@ class _Renderer:
             (directory / IMPORTS_FILE).unlink()
             self.rewritten.append(directory / IMPORTS_FILE)
         for fname, text in files.items():
+            if "/" in fname:  # a customization's module, copied into the stack's folder
+                (directory / fname).parent.mkdir(parents=True, exist_ok=True)
             if self.write(directory / fname, text.encode(), new_folder=new_folder):
                 result.rewritten.append(fname)
             else:
                 self.unchanged += 1
+        if not new_folder:
+            self.rewritten += _prune_customizations(directory, files)
         self.rendered[stack.name] = result
         return result
 
@@ -149,6 +154,24 @@ def _own_imports(path: Path, *, wanted: bool) -> bool:
     return False
 
 
+def _prune_customizations(directory: Path, files: dict[str, str]) -> list[Path]:
+    """Remove the copies of customization modules, or their files, that the stack no longer holds."""
+    folder = directory / LOCAL_FOLDER
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    removed = []
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before the folders that hold them
+        inner = path.relative_to(directory).as_posix()
+        if path.is_file() and not path.is_symlink() and inner not in files:
+            path.unlink()
+            removed.append(path)
+        elif path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+    return removed
+
+
 def _manifest_entry(rendered: RenderedStack) -> dict[str, Any]:
     stack = rendered.stack
     return {
@@ -195,6 +218,7 @@ def _remove_stack(out: Path, env_dir: Path, name: str) -> None:
         path = folder / fname
         if path.is_file() and not path.is_symlink():
             path.unlink()
+    _prune_customizations(folder, {})
     if _own_imports(folder / IMPORTS_FILE, wanted=False):
         (folder / IMPORTS_FILE).unlink()
     data = folder / ".terraform"

@@ -41,6 +41,33 @@ def reached_environments(stack: Stack, changes: list[ResourceChange], own: str) 
     return sorted(found)
 
 
+CUSTOMIZATION_MODULE = "module.customization-"
+"""How the address of a customization's resource starts: its module block is named after it."""
+
+
+def customizations_reaching(stack: Stack, changes: list[ResourceChange], own: str) -> list[str]:
+    """A note for each customization these planned changes touch whose targets span other environments too.
+
+    A customization is a module in each account's own stack, so it is staged: `own` changes its accounts, and
+    the others receive it as the revision is promoted. The note says where it goes from here.
+    """
+    table = stack.reach.get("customization", {})
+    touched = {
+        c.address.removeprefix(CUSTOMIZATION_MODULE).split(".", 1)[0]
+        for c in changes
+        if c.address.startswith(CUSTOMIZATION_MODULE)
+    }
+    notes = []
+    for name in sorted(touched):
+        others = [env for env in table.get(name, []) if env != own]
+        if others:
+            notes.append(
+                f"customization '{name}' reaches {', '.join(sorted({own, *others}))}: this plan changes it in "
+                f"{own}; {', '.join(others)} receive it when the revision is promoted there"
+            )
+    return notes
+
+
 KEPT_BY_DESTROY = {
     ORGANIZATION: (
         "aws_organizations_organization",

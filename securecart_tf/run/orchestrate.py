@@ -27,6 +27,7 @@ from securecart_tf.render import RenderedStack, render, stacks_of
 from securecart_tf.run.guards import (
     KEPT_BY_DESTROY,
     NEVER_DESTROYED,
+    customizations_reaching,
     managed_policy_ids,
     matrix_attachments,
     reached_environments,
@@ -445,6 +446,10 @@ class Run:
             res.log = str(outcome.log)
             res.changes = [{"address": c.address, "action": c.action} for c in outcome.changes]
             res.reaches = reached_environments(stack, outcome.changes, self.env.name)
+            for note in customizations_reaching(stack, outcome.changes, self.env.name):
+                with self._lock:
+                    if note not in self.notices:  # one note per customization, however many accounts it is in
+                        self.notices.append(note)
             if outcome.timed_out:
                 res.status = StackStatus.TIMED_OUT
                 res.message = f"no answer within {self.options.timeout:.0f}s; see {outcome.log}"

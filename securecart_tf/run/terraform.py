@@ -530,8 +530,9 @@ class Runner:
             path = self.workdir / name
             if path.is_file():
                 text = path.read_text()
-                if name == "main.tf":  # only module sources matter to init
-                    text = "\n".join(line for line in text.splitlines() if line.strip().startswith("source"))
+                if name == "main.tf":  # only module sources (and a registry module's version) matter to init
+                    kept = ("source", "version")
+                    text = "\n".join(line for line in text.splitlines() if line.strip().startswith(kept))
                 digest.update(text.encode())
         digest.update(json.dumps(backend_config, sort_keys=True).encode())
         digest.update(self.env.get("TF_CLI_CONFIG_FILE", "").encode())

@@ -55,6 +55,10 @@ class SandboxInfo:
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ENDPOINT_URL_S3": endpoint,
             "AWS_ENDPOINT_URL_STS": endpoint,
+            # S3 Control puts the account ID in front of the host (123456789012.127.0.0.1), a name that resolves
+            # nowhere: such a request goes to the sandbox as to a proxy, which answers it. Go never proxies a
+            # request to a loopback address, so every other request still goes straight to the endpoint.
+            "HTTP_PROXY": endpoint,
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_REGION": region,

@@ -4,10 +4,14 @@ Every environment of the example is rendered with no organization state, so acco
 IDs, exactly as a fresh checkout renders them. The tree holds each environment's manifest.json and each
 stack's providers.tf, main.tf and terraform.tfvars.json; the modules are left out (they are sources, not
 output). Review the diff of a regenerated tree as you would review code: it is what users will get.
+
+A second tree, tests/golden/customized/output/, holds the stacks of the example with one customization
+added (the module in tests/golden/customized/module/): only the stacks that hold it, with their copies.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -15,11 +19,25 @@ from pathlib import Path
 from securecart_tf.config.load import load_project
 from securecart_tf.model import build_model
 from securecart_tf.render import render
+from tests.helpers import copy_example
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_MATRIX = ROOT / "access-matrix.yaml"
 GOLDEN = Path(__file__).resolve().parent / "securecart"
 EXCLUDED = ("modules",)
+CUSTOMIZED = Path(__file__).resolve().parent / "customized"
+CUSTOMIZED_GOLDEN = CUSTOMIZED / "output"
+CUSTOMIZATION = """
+customizations:
+  - name: account-public-access-block
+    source: ./customizations/account-public-access-block
+    targets:
+      ous: [WorkloadsOU]
+    inputs:
+      account_id: "{account_id}"
+      restrict_public_buckets: true
+"""
+"""Appended to the example's matrix: every workload account, dev to prod, gets the module."""
 
 
 def render_example(out: Path, matrix: Path = EXAMPLE_MATRIX) -> Path:
@@ -27,6 +45,26 @@ def render_example(out: Path, matrix: Path = EXAMPLE_MATRIX) -> Path:
     project = load_project(matrix)
     render(build_model(project), list(project.environments.values()), out)
     return out
+
+
+def render_customized_example(out: Path) -> Path:
+    """Render the example with `CUSTOMIZATION` added, from a copy made beside `out`."""
+    project = copy_example(out.parent / "customized-example")
+    shutil.copytree(CUSTOMIZED / "module", project / "customizations" / "account-public-access-block")
+    matrix = project / "access-matrix.yaml"
+    matrix.write_text(matrix.read_text() + CUSTOMIZATION)
+    return render_example(out, matrix)
+
+
+def customized_files(tree: Path) -> dict[str, bytes]:
+    """The files of the stacks in `tree` that hold a customization: relative path → bytes."""
+    holders = {p.parent for p in tree.glob("*/*/customizations")}
+    return {
+        p.relative_to(tree).as_posix(): p.read_bytes()
+        for folder in sorted(holders)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def golden_files(tree: Path) -> dict[str, bytes]:
@@ -42,7 +80,17 @@ def regenerate(golden: Path = GOLDEN) -> tuple[list[str], list[str]]:
     """Rewrite the golden tree from a fresh render. Returns (written, removed) relative paths."""
     with tempfile.TemporaryDirectory(prefix="securecart-golden-") as tmp:
         fresh = golden_files(render_example(Path(tmp) / "build"))
-    current = golden_files(golden) if golden.is_dir() else {}
+    return _sync(golden, fresh, golden_files(golden) if golden.is_dir() else {})
+
+
+def regenerate_customized(golden: Path = CUSTOMIZED_GOLDEN) -> tuple[list[str], list[str]]:
+    """Rewrite the customized example's golden tree. Returns (written, removed) relative paths."""
+    with tempfile.TemporaryDirectory(prefix="securecart-golden-") as tmp:
+        fresh = customized_files(render_customized_example(Path(tmp) / "build"))
+    return _sync(golden, fresh, customized_files(golden) if golden.is_dir() else {})
+
+
+def _sync(golden: Path, fresh: dict[str, bytes], current: dict[str, bytes]) -> tuple[list[str], list[str]]:
     written = [name for name, data in fresh.items() if current.get(name) != data]
     removed = [name for name in current if name not in fresh]
     for name in written:
@@ -58,14 +106,14 @@ def regenerate(golden: Path = GOLDEN) -> tuple[list[str], list[str]]:
 
 
 def main() -> int:
-    written, removed = regenerate()
-    where = GOLDEN.relative_to(ROOT)
-    if not written and not removed:
-        print(f"{where}: up to date")
-    for name in written:
-        print(f"{where}/{name}: written")
-    for name in removed:
-        print(f"{where}/{name}: removed")
+    for golden, (written, removed) in ((GOLDEN, regenerate()), (CUSTOMIZED_GOLDEN, regenerate_customized())):
+        where = golden.relative_to(ROOT)
+        if not written and not removed:
+            print(f"{where}: up to date")
+        for name in written:
+            print(f"{where}/{name}: written")
+        for name in removed:
+            print(f"{where}/{name}: removed")
     return 0
 
 

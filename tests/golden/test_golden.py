@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.golden.regenerate import GOLDEN, ROOT, golden_files, regenerate, render_example
+from tests.golden.regenerate import (
+    CUSTOMIZED_GOLDEN,
+    GOLDEN,
+    ROOT,
+    customized_files,
+    golden_files,
+    regenerate,
+    render_customized_example,
+    render_example,
+)
 
 MAX_DIFF_LINES = 200
 
@@ -34,15 +43,23 @@ def _diff(golden: dict[str, bytes], fresh: dict[str, bytes]) -> list[str]:
 
 
 def test_example_renders_to_the_golden_tree(tmp_path: Path) -> None:
-    fresh = golden_files(render_example(tmp_path / "build"))
-    golden = golden_files(GOLDEN)
+    _compare(golden_files(GOLDEN), golden_files(render_example(tmp_path / "build")), GOLDEN)
+
+
+def test_example_with_a_customization_renders_to_its_golden_tree(tmp_path: Path) -> None:
+    fresh = customized_files(render_customized_example(tmp_path / "build"))
+    assert {name.split("/")[1] for name in fresh} == {"access-dev", "access-staging", "access-prod"}
+    _compare(customized_files(CUSTOMIZED_GOLDEN), fresh, CUSTOMIZED_GOLDEN)
+
+
+def _compare(golden: dict[str, bytes], fresh: dict[str, bytes], where: Path) -> None:
     if fresh != golden:
         diff = _diff(golden, fresh)
         shown = diff[:MAX_DIFF_LINES]
         if len(diff) > MAX_DIFF_LINES:
             shown.append(f"... {len(diff) - MAX_DIFF_LINES} more lines")
         pytest.fail(
-            f"The rendered example differs from {GOLDEN.relative_to(ROOT)}:\n"
+            f"The rendered example differs from {where.relative_to(ROOT)}:\n"
             + "\n".join(shown)
             + "\n\nIf the change is intended, run `make golden` and review the golden tree's diff.",
             pytrace=False,

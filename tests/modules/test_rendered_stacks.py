@@ -1,5 +1,5 @@
-"""Every stack the SecureCart example renders initialises and validates with the real AWS provider, and the
-whole render is `terraform fmt` clean."""
+"""Every stack the SecureCart example renders (with one customization added) initialises and validates with the
+real AWS provider, and the whole render is `terraform fmt` clean."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from securecart_tf.run.terraform import cli_config, find_terraform, go_runtime_env
-from tests.golden.regenerate import render_example
+from tests.golden.regenerate import render_customized_example
 
 pytestmark = pytest.mark.modules
 # Each validate starts the provider (a few CPU-seconds); two at a time fill the two cores we have.
@@ -21,7 +21,11 @@ WORKERS = 2
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render_example(tmp_path_factory.mktemp("rendered") / "build")
+    # The example with one customization added: its access stacks also validate the module they copy, at no
+    # extra Terraform process.
+    rendered = render_customized_example(tmp_path_factory.mktemp("rendered") / "build")
+    assert len(list(rendered.glob("*/*/customizations"))) == 3
+    return rendered
 
 
 @pytest.fixture(scope="module")
