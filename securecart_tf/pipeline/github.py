@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from securecart_tf.pipeline import shell
-from securecart_tf.pipeline.graph import EnvPlan, Pipeline, Wave
+from securecart_tf.pipeline.graph import Pipeline, Wave
 from securecart_tf.pipeline.yamltext import dump
 
 DEFAULT_PATH = ".github/workflows/securecart.yml"
@@ -69,8 +69,8 @@ def _matrix(wave: Wave) -> dict[str, Any]:
     return {"fail-fast": False, "matrix": {"include": [{"key": e.key, key: e.value} for e in wave.entries]}}
 
 
-def _wave_job(wave: Wave, kind: str, needs: list[str], region: str, condition: str) -> dict[str, Any]:
-    """A plan or apply job over one wave's matrix."""
+def _wave_job(wave: Wave, kind: str, needs: list[str], region: str, condition: str, source: str = "") -> dict[str, Any]:
+    """A plan, apply or promote (from `source`) job over one wave's matrix."""
     variable, key = wave.variable, wave.variable.lower()
     artifact = f"plans-{wave.env}-{wave.index}-${{{{ matrix.key }}}}"
     steps = _setup(aws=True, region=region)
@@ -78,6 +78,8 @@ def _wave_job(wave: Wave, kind: str, needs: list[str], region: str, condition: s
         # a stack with nothing to change may have saved no plan; apply then plans afresh, and says so
         steps.append({"uses": DOWNLOAD, "continue-on-error": True, "with": {"name": artifact, "path": shell.PLANS_DIR}})
         script = shell.apply(wave.env, wave.option, variable)
+    elif kind == "promote":
+        script = shell.promote(source, wave.env, wave.option, variable)
     else:
         script = shell.plan(wave.env, wave.option, variable)
     summary = f"{shell.SUMMARIES_DIR}/{wave.env}-{kind}-latest.md"
@@ -92,15 +94,16 @@ def _wave_job(wave: Wave, kind: str, needs: list[str], region: str, condition: s
     ]
     if kind == "plan" and condition == ON_DEFAULT_BRANCH:
         steps.append(_upload(artifact, shell.PLANS_DIR, when="success()"))
+    title = f"promote {source} to {wave.env}" if kind == "promote" else f"{kind} {wave.env}"
     job: dict[str, Any] = {
-        "name": f"{kind} {wave.env} wave {wave.index} (${{{{ matrix.key }}}})",
+        "name": f"{title} wave {wave.index} (${{{{ matrix.key }}}})",
         "if": condition,
         "needs": needs,
         "runs-on": "ubuntu-latest",
         "permissions": READ_AND_OIDC,
         "strategy": _matrix(wave),
     }
-    if kind == "apply":
+    if kind in ("apply", "promote"):
         job["environment"] = wave.env
     job["steps"] = steps
     if not needs:
@@ -161,33 +164,12 @@ def _deploy(pipeline: Pipeline, region: str) -> dict[str, Any]:
         jobs[apply] = _wave_job(wave, "apply", [plan], region, ON_DEFAULT_BRANCH)
         before = [apply]
     for source, destination in pipeline.promotions():
-        name = f"promote-{destination.name}"
-        jobs[name] = _promote(source, destination, before, region)
-        before = [name]
+        # each stage wave by wave, as a matrix like dev's; the workflow's concurrency keeps pushes in turn
+        for wave in destination.waves:
+            name = f"promote-{destination.name}-{wave.index}"
+            jobs[name] = _wave_job(wave, "promote", before, region, ON_DEFAULT_BRANCH, source=source.name)
+            before = [name]
     return jobs
-
-
-def _promote(source: EnvPlan, destination: EnvPlan, needs: list[str], region: str) -> dict[str, Any]:
-    summary = f"{shell.SUMMARIES_DIR}/{destination.name}-promote-latest.md"
-    return {
-        "name": f"promote {source.name} to {destination.name}",
-        "if": ON_DEFAULT_BRANCH,
-        "needs": needs,
-        "runs-on": "ubuntu-latest",
-        "permissions": READ_AND_OIDC,
-        "environment": destination.name,
-        "concurrency": {"group": f"securecart-apply-{destination.name}", "cancel-in-progress": False},
-        "steps": [
-            *_setup(aws=True, region=region),
-            {"name": f"promote to {destination.name}", "run": shell.promote(source.name, destination.name)},
-            {
-                "name": "summary",
-                "if": "always()",
-                "env": {"SUMMARY": summary},
-                "run": 'if [ -f "$SUMMARY" ]; then cat "$SUMMARY" >> "$GITHUB_STEP_SUMMARY"; fi\n',
-            },
-        ],
-    }
 
 
 def _drift(pipeline: Pipeline, region: str) -> dict[str, Any]:

@@ -59,15 +59,18 @@ def _matrix(wave: Wave) -> tuple[dict[str, Any], str]:
     return {"parallel": {"matrix": [{wave.variable: [e.value for e in wave.entries]}]}}, ""
 
 
-def _wave_job(wave: Wave, kind: str, stage: str, condition: str) -> dict[str, Any]:
+def _wave_job(wave: Wave, kind: str, stage: str, condition: str, source: str = "") -> dict[str, Any]:
+    """A plan, apply or promote (from `source`) job over one wave's `parallel:matrix`."""
     matrix, select = _matrix(wave)
     if kind == "apply":
         script = shell.apply(wave.env, wave.option, wave.variable)
+    elif kind == "promote":
+        script = shell.promote(source, wave.env, wave.option, wave.variable)
     else:
         script = shell.plan(wave.env, wave.option, wave.variable)
     job: dict[str, Any] = {"extends": ".securecart-aws", "stage": stage, "rules": _rules(condition), **matrix}
     job["script"] = [select + script]
-    if kind == "apply":
+    if kind in ("apply", "promote"):
         job["environment"] = {"name": wave.env}
         job["resource_group"] = f"securecart-{wave.env}"
     paths = [shell.SUMMARIES_DIR + "/"]
@@ -127,23 +130,6 @@ def _gate(env: EnvPlan, stage: str) -> dict[str, Any]:
     }
 
 
-def _promote(source: EnvPlan, destination: EnvPlan, stage: str) -> dict[str, Any]:
-    job: dict[str, Any] = {
-        "extends": ".securecart-aws",
-        "stage": stage,
-        "rules": _rules(ON_DEFAULT_BRANCH, "manual" if destination.gated else None),
-    }
-    if destination.gated:
-        job["allow_failure"] = False
-    job |= {
-        "environment": {"name": destination.name},
-        "resource_group": f"securecart-{destination.name}",
-        "script": [shell.promote(source.name, destination.name)],
-        "artifacts": {"when": "always", "expire_in": "1 week", "paths": [shell.SUMMARIES_DIR + "/"]},
-    }
-    return job
-
-
 def _drift(pipeline: Pipeline) -> dict[str, Any]:
     return {
         "extends": ".securecart-aws",
@@ -176,9 +162,13 @@ def _jobs(pipeline: Pipeline) -> tuple[list[str], dict[str, Any]]:
         stages.append(apply)
         jobs[apply] = _wave_job(wave, "apply", apply, ON_DEFAULT_BRANCH)
     for source, destination in pipeline.promotions():
-        stage = f"promote-{destination.name}"
-        stages.append(stage)
-        jobs[stage] = _promote(source, destination, stage)
+        if destination.gated:  # one manual start for the stage, then its waves in order
+            stages.append(f"approve-{destination.name}")
+            jobs[f"approve-{destination.name}"] = _gate(destination, f"approve-{destination.name}")
+        for wave in destination.waves:
+            stage = f"promote-{destination.name}-{wave.index}"
+            stages.append(stage)
+            jobs[stage] = _wave_job(wave, "promote", stage, ON_DEFAULT_BRANCH, source=source.name)
     stages.append("drift")
     jobs["drift"] = _drift(pipeline)
     return stages, jobs

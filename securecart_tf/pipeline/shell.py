@@ -66,8 +66,12 @@ def apply(env: str, option: str, variable: str) -> str:
     return f'securecart-tf apply --env {env} {option} "${variable}" --auto-approve --confirm-env {env}\n'
 
 
-def promote(source: str, destination: str) -> str:
-    return f"securecart-tf promote --from {source} --to {destination} --auto-approve --confirm-env {destination}\n"
+def promote(source: str, destination: str, option: str, variable: str) -> str:
+    # as with apply, the CI's approval of the destination is the confirmation
+    return (
+        f'securecart-tf promote --from {source} --to {destination} {option} "${variable}" '
+        f"--auto-approve --confirm-env {destination}\n"
+    )
 
 
 def drift(env: str) -> str:

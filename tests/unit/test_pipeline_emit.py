@@ -81,11 +81,13 @@ def test_jobs_call_the_selection_options_plan_apply_and_promote(tmp_path: Path) 
         in scripts["deploy-dev-apply-1"]
     )
     assert (
-        "securecart-tf promote --from dev --to staging --auto-approve --confirm-env staging"
-        in scripts["promote-staging"]
+        'securecart-tf promote --from dev --to staging --stacks "$STACKS" --auto-approve --confirm-env staging'
+        in scripts["promote-staging-0"]
     )
-    assert "securecart-tf promote --from staging --to prod" in scripts["promote-prod"]
-    assert jobs["promote-prod"]["needs"] == ["promote-staging"]
+    assert 'securecart-tf promote --from staging --to prod --stacks "$STACKS"' in scripts["promote-prod-0"]
+    assert jobs["promote-staging-0"]["needs"] == ["deploy-dev-apply-2"]
+    assert jobs["promote-prod-0"]["needs"] == ["promote-staging-0"]
+    assert jobs["promote-prod-0"]["strategy"]["matrix"]["include"] == [{"key": "access-prod", "stacks": "access-prod"}]
     assert jobs["deploy-dev-plan-1"]["needs"] == ["deploy-dev-apply-0"]
     entries = jobs["plan-dev-1"]["strategy"]["matrix"]["include"]
     assert {"key": "access-dev", "stacks": "access-dev"} in entries
@@ -106,15 +108,24 @@ def test_the_plan_travels_to_its_apply_job_as_an_artifact(tmp_path: Path) -> Non
 def test_every_apply_is_gated_and_serialized_per_environment(tmp_path: Path) -> None:
     project = load_project(s3_example(tmp_path))
     github = _jobs(emit(project, "github")[1])
-    for name in ("deploy-dev-apply-0", "deploy-dev-apply-2", "promote-staging", "promote-prod"):
+    for name in ("deploy-dev-apply-0", "deploy-dev-apply-2", "promote-staging-0", "promote-prod-0"):
         assert github[name]["environment"] in {"dev", "staging", "prod"}, name
-    assert github["promote-prod"]["concurrency"] == {"group": "securecart-apply-prod", "cancel-in-progress": False}
+        # a matrix job must not hold a job-level group: GitHub would cancel the wave's other entries
+        assert "concurrency" not in github[name], name
+    workflow = yaml.safe_load(emit(project, "github")[1])["concurrency"]
+    assert workflow["group"] == "securecart-${{ github.event_name }}-${{ github.ref }}"  # pushes queue, in turn
+    assert workflow["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
     gitlab = yaml.safe_load(emit(project, "gitlab")[1])
-    assert gitlab["promote-prod"]["resource_group"] == "securecart-prod"
+    assert gitlab["promote-prod-0"]["resource_group"] == "securecart-prod"
     assert gitlab["deploy-dev-apply-1"]["resource_group"] == "securecart-dev"
-    # prod and staging ask (approval: always, prompt); dev does not (approval: none)
-    assert gitlab["promote-prod"]["rules"][0]["when"] == "manual" and gitlab["promote-prod"]["allow_failure"] is False
-    assert gitlab["promote-staging"]["rules"][0]["when"] == "manual"
+    # prod and staging ask (approval: always, prompt): one manual start each, before their waves; dev does not
+    stages = gitlab["stages"]
+    for env in ("staging", "prod"):
+        gate = gitlab[f"approve-{env}"]
+        assert gate["rules"][0]["when"] == "manual" and gate["allow_failure"] is False
+        assert gate["environment"] == {"name": env, "action": "prepare"}
+        assert stages.index(f"approve-{env}") + 1 == stages.index(f"promote-{env}-0")
+        assert "when" not in gitlab[f"promote-{env}-0"]["rules"][0]
     assert "approve-dev" not in gitlab
 
 
