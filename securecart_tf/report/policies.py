@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from securecart_tf.iam.aws_managed import aws_managed_document, aws_managed_name
@@ -58,6 +58,11 @@ AWS_MANAGED: dict[str, KnownPolicy] = {
 PRINCIPAL_ARN = "aws:principalarn"
 
 
+def as_text_list(value: Any) -> list[str]:
+    """A condition's value or values, as text."""
+    return _as_list(value)
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -66,12 +71,14 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
+@cache
 def _arn_glob(pattern: str) -> re.Pattern[str]:
     body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     return re.compile(f"^{body}$", re.DOTALL)
 
 
-def _matches_principal(operator: str, patterns: list[str], arn: str) -> bool:
+def matches_principal(operator: str, patterns: list[str], arn: str) -> bool:
+    """Whether a condition operator on aws:PrincipalArn, with these patterns, matches the caller's ARN."""
     base = operator.split(":")[-1].removesuffix("IfExists")
     like = base.endswith("Like")
     if like:
@@ -97,7 +104,7 @@ def principal_scope(condition: Mapping[str, Any], principal_arn: str) -> tuple[s
             if key.lower() != PRINCIPAL_ARN:
                 remaining.setdefault(operator, {})[key] = values
                 continue
-            matched = _matches_principal(operator, _as_list(values), principal_arn)
+            matched = matches_principal(operator, _as_list(values), principal_arn)
             negated = "Not" in operator.split(":")[-1]
             if matched == negated:
                 status = "exempt" if negated else ("other" if status == "applies" else status)
