@@ -663,14 +663,17 @@ class _Builder:
             found = self.profiles[key] = _Profile.of(key, specs, boundary_ref, self._resolve)
         return found
 
-    def _scp_effects(self, seat: Seat, arn: str) -> tuple[list[ScpEffect], list[Statement], list[Statement]]:
-        """The SCPs above the seat, once per distinct SCP path and caller (as the SCPs' conditions see it)."""
+    def _scp_key(self, seat: Seat, arn: str) -> tuple[Any, ...]:
+        """The SCP path above the seat, whether SCPs apply there, and how their conditions see the caller."""
         enforced = seat.account != self.mgmt
         path = tuple((at, tuple(names)) for at, names in self.scp_path(seat.account) if names)
-        key = (path, enforced, _arn_vector(self.scp_conditions, arn) if enforced else ())
+        return (path, enforced, _arn_vector(self.scp_conditions, arn) if enforced else ())
+
+    def _scp_effects(self, key: tuple[Any, ...], arn: str) -> tuple[list[ScpEffect], list[Statement], list[Statement]]:
+        """The SCPs above a seat, once per distinct SCP path and caller (as the SCPs' conditions see it)."""
         found = self.scp_cache.get(key)
         if found is None:
-            found = self.scp_cache[key] = self._scp_effects_uncached(path, enforced, arn)
+            found = self.scp_cache[key] = self._scp_effects_uncached(key[0], key[1], arn)
         return found
 
     def _scp_effects_uncached(
@@ -717,18 +720,11 @@ class _Builder:
 
     def _granted(self, seat: Seat, profile: _Profile, arn: str) -> _Granted:
         """The grants within the boundary and the denies: once per policies, SCP path and caller."""
-        scps, scp_hard, scp_resource = self._scp_effects(seat, arn)
-        path = tuple((at, tuple(names)) for at, names in self.scp_path(seat.account) if names)
-        enforced = seat.account != self.mgmt
-        key = (
-            profile.key,
-            _arn_vector(profile.conditions, arn),
-            path,
-            enforced,
-            _arn_vector(self.scp_conditions, arn) if enforced else (),
-        )
+        scp_key = self._scp_key(seat, arn)
+        key = (profile.key, _arn_vector(profile.conditions, arn), scp_key)
         found = self.grant_cache.get(key)
         if found is None:
+            scps, scp_hard, scp_resource = self._scp_effects(scp_key, arn)
             found = self.grant_cache[key] = _Granted.of(profile, arn, scps, scp_hard, scp_resource)
         return found
 
@@ -1179,6 +1175,9 @@ def _principals(b: _Builder, trust: _Trust) -> tuple[list[Principal], dict[str, 
     m, model = b.m, b.model
     principals: list[Principal] = []
     entries: dict[str, list[_Entry]] = {}
+    assigned: dict[str, list[tuple[str, str]]] = {}
+    for grp, ps, acc in model.assignments:
+        assigned.setdefault(grp, []).append((ps, acc))
     ic = m.identity_center
     for g in ic.groups if ic is not None else []:
         pid = f"group:{g.name}"
@@ -1189,8 +1188,7 @@ def _principals(b: _Builder, trust: _Trust) -> tuple[list[Principal], dict[str, 
                 Seat("permission-set", ps, acc),
                 Conditions(mfa=b.mfa, session=_ps_session(b.permission_sets[ps])),
             )
-            for grp, ps, acc in model.assignments
-            if grp == g.name
+            for ps, acc in assigned.get(g.name, [])
         ]
     for r in m.roles:
         pid = f"role:{r.name}"

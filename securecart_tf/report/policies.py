@@ -273,6 +273,13 @@ class Document:
     def allows_action(self, action: str) -> bool:
         return any(s.names(action) for s in self.allows)
 
+    def within(self, actions: frozenset[str]) -> frozenset[str]:
+        """The actions this document (a boundary) allows, of these: `allows_action` for each, by set algebra.
+
+        A catalogued action is allowed exactly when some Allow's action set holds it; others are matched
+        against the patterns as written."""
+        return (actions & self.allowed_actions) | frozenset(a for a in actions - all_actions() if self.allows_action(a))
+
     def allows_on(self, action: str, arn: str, any_account: bool = False) -> bool:
         return any(s.names(action) and s.covers(arn, any_account) for s in self.allows)
 
@@ -298,7 +305,7 @@ def document_level(
         return Level.admin
     actions = doc.allowed_actions
     if capped and boundary is not None:
-        actions = frozenset(a for a in actions if boundary.allows_action(a))
+        actions = boundary.within(actions)
     return level_of(a for a in actions if not denied(a))
 
 
