@@ -8,6 +8,7 @@ output). Review the diff of a regenerated tree as you would review code: it is w
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_MATRIX = ROOT / "access-matrix.yaml"
 GOLDEN = Path(__file__).resolve().parent / "securecart"
 EXCLUDED = ("modules",)
+REPORT_JSON = Path(__file__).resolve().parent / "report" / "example.json"
+REPORT_AS_OF = dt.date(2026, 6, 1)
+"""The day the example's report is judged on: before the vendor's trust expires."""
 
 
 def render_example(out: Path, matrix: Path = EXAMPLE_MATRIX) -> Path:
@@ -57,8 +61,28 @@ def regenerate(golden: Path = GOLDEN) -> tuple[list[str], list[str]]:
     return written, removed
 
 
+def example_report_json(matrix: Path = EXAMPLE_MATRIX) -> str:
+    """The example's report as `report -f json` writes it, without a revision (it names the inputs' digest)."""
+    from securecart_tf.report.access import build_report
+    from securecart_tf.report.render_json import document, dumps
+
+    return dumps(document(build_report(load_project(matrix), as_of=REPORT_AS_OF)))
+
+
+def regenerate_report(target: Path = REPORT_JSON) -> bool:
+    """Rewrite the example's report JSON if it changed; whether it did."""
+    fresh = example_report_json()
+    if target.is_file() and target.read_text(encoding="utf-8") == fresh:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(fresh, encoding="utf-8")
+    return True
+
+
 def main() -> int:
     written, removed = regenerate()
+    if regenerate_report():
+        print(f"{REPORT_JSON.relative_to(ROOT)}: written")
     where = GOLDEN.relative_to(ROOT)
     if not written and not removed:
         print(f"{where}: up to date")

@@ -49,30 +49,61 @@ def test_markdown_table_for_pull_requests(example_project: Path) -> None:
 
 def test_json_has_the_matrix_and_every_way_in(example_project: Path) -> None:
     data = json.loads(run("-m", str(example_project), "-f", "json"))
-    assert data["matrix"]["group:Developers"] == {
-        "management": "none",
-        "security": "none",
-        "shared-services": "read",
-        "dev": "write",
-        "staging": "write",
-        "prod": "none",
-    }
+    # the matrix lists the levels above none; an account it leaves out is none
+    assert data["matrix"]["group:Developers"] == {"shared-services": "read", "dev": "write", "staging": "write"}
     cells = {(c["principal"], c["account"]): c for c in data["cells"]}
     (path,) = cells[("group:Developers", "dev")]["paths"]
-    assert [hop["name"] for hop in path["chain"]] == ["Developers", "DeveloperAccess", "DeveloperRole"]
+    assert path["chain"] == [
+        "group:Developers",
+        "permission-set:DeveloperAccess@shared-services",
+        "role:DeveloperRole@dev",
+    ]
     assert path["conditions"]["mfa"]
     seat = data["seats"][path["seat"]]
-    assert seat["boundary"]["name"] == "SecureCartDeveloperBoundary"
-    assert {g["name"] for g in seat["grants"]} == {
+    evaluation = data["evaluations"][seat["evaluation"]]
+    assert evaluation["boundary"]["name"] == "SecureCartDeveloperBoundary"
+    assert {data["policies"][g["policy"]]["name"] for g in evaluation["grants"]} == {
         "arn:aws:iam::aws:policy/ReadOnlyAccess",
         "SecureCartDeveloperDeploy",
     }
 
 
+def test_json_lists_each_scp_path_once_and_accounts_refer_to_it(example_project: Path) -> None:
+    data = json.loads(run("-m", str(example_project), "-f", "json"))
+    accounts = {a["name"]: a for a in data["accounts"]}
+    # access-matrix.yaml: dev and staging both sit in WorkloadsOU/NonProdOU, with nothing attached to either account
+    assert accounts["dev"]["scp_path"] == accounts["staging"]["scp_path"]
+    assert accounts["dev"]["scp_path"] != accounts["prod"]["scp_path"]
+    path = data["scp_paths"][accounts["dev"]["scp_path"]]
+    assert [p["at"] for p in path] == ["root", "WorkloadsOU", "WorkloadsOU/NonProdOU"]
+    assert accounts["dev"]["scps"] == []
+
+
+def test_schema_prints_the_json_schema_and_the_output_follows_it(example_project: Path) -> None:
+    import jsonschema
+
+    result = CliRunner().invoke(cli(), ["report", "--schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    for args in ([], ["-e", "prod"]):
+        data = json.loads(run("-m", str(example_project), "-f", "json", *args))
+        jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+    broken = json.loads(run("-m", str(example_project), "-f", "json"))
+    broken["accounts"][0]["scp_path"] = 3
+    try:
+        jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
+    except jsonschema.ValidationError as error:
+        assert "scp_path" in error.json_path
+    else:
+        raise AssertionError("the schema accepted an account whose scp_path is not an id")
+
+
 def test_env_limits_the_columns_to_its_accounts(example_project: Path) -> None:
     data = json.loads(run("-m", str(example_project), "-f", "json", "-e", "prod"))
     assert [a["name"] for a in data["accounts"]] == ["prod"]  # environments/prod.yaml covers prod only
-    assert data["matrix"]["group:Developers"] == {"prod": "none"}
+    assert data["matrix"]["group:Developers"] == {}  # none in prod
+    assert data["matrix"]["group:SecurityTeam"] == {"prod": "read"}
+    assert {s["account"] for s in data["seats"].values()} == {"prod"}
 
 
 def test_an_unknown_env_is_an_error_naming_the_choices(example_project: Path) -> None:
