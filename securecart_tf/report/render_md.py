@@ -83,7 +83,8 @@ def ou_table(report: Report) -> list[str]:
     for (pid, account), cell in report.cells.items():
         if cell.paths:
             levels.setdefault(pid, {})[account] = cell.level
-    header = "| principal | " + " | ".join(f"{title} ({len(accs)})" for title, accs in columns) + " |"
+    titles = [f"{title} ({len(accs)} accounts)" if len(accs) > 1 else title for title, accs in columns]
+    header = "| principal | " + " | ".join(titles) + " |"
     lines = [header, "|---|" + ":-:|" * len(columns)]
     kind = None
     for p in report.principals:
@@ -103,7 +104,8 @@ def ou_table(report: Report) -> list[str]:
 def admin_seats(report: Report) -> list[str]:
     """Every seat that is an administrator or can make itself one, by permission set or role."""
     by_name: dict[tuple[str, str], list[SeatAccess]] = {}
-    for seat in report.seats.values():
+    order = {a: i for i, a in enumerate(report.account_names)}
+    for seat in sorted(report.seats.values(), key=lambda s: order.get(s.seat.account, len(order))):
         if seat.level == Level.admin:
             by_name.setdefault((seat.seat.kind, seat.seat.name), []).append(seat)
     if not by_name:

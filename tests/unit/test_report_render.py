@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from securecart_tf.errors import SecureCartError
@@ -152,3 +154,42 @@ def test_html_is_one_self_contained_page(example_project: Path) -> None:
     assert {"SecurityOU", "WorkloadsOU", "WorkloadsOU/NonProdOU", "WorkloadsOU/ProdOU", "SharedServicesOU"} <= set(
         ou_boxes
     )
+
+
+def test_past_the_detail_limit_markdown_summarises_by_top_level_ou(
+    example_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from securecart_tf.report import render_md
+
+    monkeypatch.setattr(render_md, "DETAIL_ACCOUNTS", 3)
+    text = run("-m", str(example_project))
+    table = md_table(text)
+    # access-matrix.yaml: dev and staging sit under WorkloadsOU, where Developers write through DeveloperRole
+    assert table["Developers"]["WorkloadsOU/ (3 accounts)"] == "**write** 2"
+    assert table["Developers"]["SharedServicesOU/"] == "read"
+    assert table["SecurityTeam"]["WorkloadsOU/ (3 accounts)"] == "read 3"
+    assert table["PlatformAdmins"]["management"] == "**ADMIN**"
+    assert (
+        "- **BreakGlassRole** (role, administrator) in 6: management, security, shared-services, dev, staging, prod"
+        in text
+    )
+    assert "## Details" not in text and "-f html" in text
+
+
+def test_a_change_alike_in_several_accounts_is_one_row(example_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from securecart_tf.config.load import load_project
+    from securecart_tf.report.access import build_report
+    from securecart_tf.report.diff import diff_reports
+    from securecart_tf.report.render_md import render_diff
+    from tests.unit.test_report_diff import edit_matrix, named
+
+    base = build_report(load_project(example_project), as_of=dt.date(2026, 6, 1))
+    edit_matrix(
+        example_project,
+        lambda d: named(d["guardrails"], "protect-security-services")["exempt_roles"].append("DeveloperRole"),
+    )
+    head = build_report(load_project(example_project), as_of=dt.date(2026, 6, 1))
+    text = render_diff(diff_reports(base, head))
+    rows = [line for line in text.splitlines() if line.startswith("| ✏️ changed | Developers (group) |")]
+    assert len(rows) == 1
+    assert "| dev, staging | write | write |" in rows[0]
