@@ -14,6 +14,7 @@ subject, session length) and the seat it ends at.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 from collections import deque
@@ -522,6 +523,7 @@ class _Builder:
         self.escalation_cache: dict[tuple[Any, ...], list[str]] = {}
         self.path_cache: dict[str, list[tuple[str, list[str]]]] = {}
         self.assume_cache: dict[tuple[str, str, bool], tuple[bool, str]] = {}
+        self.level_memo: LevelMemo = {}
         self._scp_documents()
         self.scp_conditions = _arn_conditions(self.scp_docs.values())
 
@@ -724,8 +726,8 @@ class _Builder:
         key = (profile.key, _arn_vector(profile.conditions, arn), scp_key)
         found = self.grant_cache.get(key)
         if found is None:
-            scps, scp_hard, scp_resource = self._scp_effects(scp_key, arn)
-            found = self.grant_cache[key] = _Granted.of(profile, arn, scps, scp_hard, scp_resource)
+            effects = self._scp_effects(scp_key, arn)
+            found = self.grant_cache[key] = _Granted.of(profile, arn, effects, self.level_memo)
         return found
 
     def _evaluate(self, seat: Seat) -> SeatAccess:
@@ -892,16 +894,38 @@ def _denied_by(hard: list[Statement]) -> Callable[[str], bool]:
     return denied
 
 
+LevelMemo = dict[tuple[int, ...], Level]
+"""Levels already computed in one report, by the identities of the documents, boundary and denies involved."""
+
+
 def _grants(
-    grant_specs: list[PolicySpec], has_boundary: bool, boundary: Document | None, denied: Callable[[str], bool]
+    grant_specs: list[PolicySpec],
+    has_boundary: bool,
+    boundary: Document | None,
+    hard: list[Statement],
+    memo: LevelMemo | None = None,
 ) -> tuple[list[Grant], bool, list[str]]:
-    """Each policy's grant within the boundary and denies; whether the boundary lowered any; notes on them."""
+    """Each policy's grant within the boundary and denies; whether the boundary lowered any; notes on them.
+
+    `memo` keeps each level by the objects it was computed from, which outlive the report's computation: a
+    policy shared by many permission sets under the same denies is classified once."""
     notes: list[str] = []
     grants: list[Grant] = []
     lowered = False
+    memo = {} if memo is None else memo
+    denied = _denied_by(hard)
+    denies = tuple(id(st) for st in hard)
+
+    def level(doc: Document | None, known: KnownPolicy | None, bounded: bool, cap: Document | None) -> Level:
+        key = (id(doc), id(known), bounded, id(cap), *denies)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _grant_level(doc, known, bounded, cap, denied)
+        return found
+
     for kind, name, doc, known, summary in grant_specs:
-        capped = _grant_level(doc, known, has_boundary, boundary, denied)
-        free = _grant_level(doc, known, False, None, denied)
+        capped = level(doc, known, has_boundary, boundary)
+        free = level(doc, known, False, None)
         lowered = lowered or capped.rank < free.rank
         note = ""
         if doc is None:
@@ -1027,14 +1051,14 @@ class _Granted:
         cls,
         profile: _Profile,
         arn: str,
-        scps: list[ScpEffect],
-        scp_hard: list[Statement],
-        scp_resource: list[Statement],
+        effects: tuple[list[ScpEffect], list[Statement], list[Statement]],
+        memo: LevelMemo,
     ) -> _Granted:
+        scps, scp_hard, scp_resource = effects
         identity_hard, identity_resource = _identity_denies([*profile.documents, profile.boundary_doc], arn)
         hard = identity_hard + scp_hard
         bounded = profile.boundary_ref is not None
-        grants, lowered, notes = _grants(profile.specs, bounded, profile.boundary_doc, _denied_by(hard))
+        grants, lowered, notes = _grants(profile.specs, bounded, profile.boundary_doc, hard, memo)
         boundary = None
         if bounded:
             allows = document_level(profile.boundary_doc) if profile.boundary_doc else Level.write
@@ -1232,6 +1256,18 @@ def build_report(
     project: Project, *, as_of: dt.date | None = None, revision: str | None = None, model: Model | None = None
 ) -> Report:
     """Effective access of every principal in every account of a reference-checked project."""
+    # The report allocates many small objects and frees none until it returns: the collector's full passes
+    # over the IAM catalogue it holds would find nothing, and cost a quarter of the time at 1,000 accounts.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_report(project, as_of=as_of, revision=revision, model=model)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_report(project: Project, *, as_of: dt.date | None, revision: str | None, model: Model | None) -> Report:
     model = model or build_model(project)
     as_of = as_of or dt.date.today()
     b = _Builder(project, model, as_of)
