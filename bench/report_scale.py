@@ -56,11 +56,11 @@ def organization(work: Path, size: int) -> Path:
     return project
 
 
-def measure_size(work: Path, size: int, runs: int) -> dict[str, Any]:
+def measure_size(work: Path, size: int, runs: int, formats: tuple[str, ...] = FORMATS) -> dict[str, Any]:
     project = organization(work, size)
     env = dict(os.environ, SECURECART_CACHE_DIR=str(work / f"cache-{size}"))
     row: dict[str, Any] = {}
-    for fmt in FORMATS:
+    for fmt in formats:
         out = project / f"access.{fmt}"
         cmd = [*runner.cli(), "report", "-f", fmt, "-o", str(out), "--as-of", AS_OF]
         summary = runner.Summary.of([runner.run(cmd, project, env) for _ in range(runs)])
@@ -74,7 +74,7 @@ def measure_size(work: Path, size: int, runs: int) -> dict[str, Any]:
 
 def show(size: int, row: dict[str, Any]) -> None:
     runner.say(f"   {size:5d} accounts")
-    for what in (*FORMATS, "diff"):
+    for what in [w for w in (*FORMATS, "diff") if w in row]:
         m = row[what]
         label = f"-f {what}" if what in FORMATS else "--diff -f md"
         runner.say(
@@ -94,6 +94,7 @@ def growth(rows: dict[int, dict[str, Any]]) -> dict[str, Any]:
                 "bytes": rows[big][what]["bytes"] / max(1, rows[small][what]["bytes"]),
             }
             for what in (*FORMATS, "diff")
+            if what in rows[big] and what in rows[small]
         }
         out[f"{small}->{big}"] = ratios
         parts = ", ".join(
@@ -107,7 +108,7 @@ def verdict(rows: dict[int, dict[str, Any]]) -> None:
     if 1000 not in rows:
         return
     at = rows[1000]
-    for what in FORMATS:
+    for what in [f for f in FORMATS if f in at]:
         seconds, mb = at[what]["wall"], at[what]["rss_mib"] * runner.MIB / 1e6
         ok = seconds < TARGET_SECONDS and mb < TARGET_MB
         runner.say(
@@ -126,6 +127,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="100,1000,3000", help="account counts, comma-separated")
     parser.add_argument("--runs", type=int, default=3, help="runs of each figure; the median is printed")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="the formats to measure, comma-separated")
     parser.add_argument("--keep", type=Path, help="build the organizations here and keep them")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -136,7 +138,7 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         rows = {}
         for size in sizes:
-            rows[size] = measure_size(work, size, args.runs)
+            rows[size] = measure_size(work, size, args.runs, tuple(args.formats.split(",")))
             show(size, rows[size])
     result = {"sizes": {str(k): v for k, v in rows.items()}, "growth": growth(rows)}
     verdict(rows)
