@@ -78,6 +78,7 @@ class _Writer:
         self.scp_paths = _Table("path-")
         self.scp_effects = _Table("scps-")
         self.evaluations = _Table("eval-")
+        self.by_identity: dict[tuple[Any, ...], str] = {}
 
     def grant(self, g: Grant) -> dict[str, Any]:
         policy = self.policies.ref({"kind": g.kind, "name": g.name, "summary": g.summary})
@@ -90,6 +91,14 @@ class _Writer:
 
     def evaluation(self, s: SeatAccess) -> str:
         """What a seat's policies give under its SCPs, without what belongs to the seat alone."""
+        # seats that share an evaluation share its objects: those are written out once, by identity
+        same = (id(s.grants), id(s.boundary), id(s.scps), id(s.denies), s.scps_apply, s.fingerprint)
+        found = self.by_identity.get(same)
+        if found is None:
+            found = self.by_identity[same] = self._evaluation(s)
+        return found
+
+    def _evaluation(self, s: SeatAccess) -> str:
         value: dict[str, Any] = {
             "grants": [self.grant(g) for g in s.grants],
             "boundary": s.boundary.to_json() if s.boundary else None,
