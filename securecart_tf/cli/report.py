@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -44,22 +45,34 @@ def report(
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="With --diff, exit 2 when any access changed.")
     ] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the JSON Schema of `-f json`'s output, and nothing else.")
+    ] = False,
 ) -> None:
     """Who can do what, where: effective access of each principal in each account, from the matrix alone."""
+    if schema:
+        from securecart_tf.report.render_json import schema_text
+
+        _write(schema_text(), output)
+        return
     from securecart_tf.report.run import produce
 
     result = produce(matrix, format, env=env, diff_rev=diff, as_of=_date(as_of))
-    if output is None:
-        sys.stdout.write(result.text)
-    else:
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(result.text, encoding="utf-8")
-        except OSError as exc:
-            raise SecureCartError(f"cannot write {output}: {exc.strerror}", hint="choose a writable path") from None
-        typer.echo(f"Wrote {output}", err=True)
+    _write(result.text, output)
     if detailed_exitcode and result.diff is not None and result.diff.changes:
         raise typer.Exit(2)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SecureCartError(f"cannot write {output}: {exc.strerror}", hint="choose a writable path") from None
+    typer.echo(f"Wrote {output}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -155,23 +155,25 @@ def diff_reports(base: Report, head: Report) -> AccessDiff:
     principals.update({p.id: p for p in head.principals})
     order = {p.id: i for i, p in enumerate(head.principals)}
     order.update({p.id: len(order) + i for i, p in enumerate(base.principals) if p.id not in order})
-    accounts = list(dict.fromkeys(head.account_names + base.account_names))
+    accounts = {a: i for i, a in enumerate(dict.fromkeys(head.account_names + base.account_names))}
+    # a (principal, account) with no way in on either side has nothing to compare: only cells are visited
+    keys = {k for k, c in base.cells.items() if c.paths} | {k for k, c in head.cells.items() if c.paths}
+    keys = {k for k in keys if k[0] in principals and k[1] in accounts}
     changes: list[Change] = []
-    for pid in sorted(principals, key=lambda p: order[p]):
-        for account in accounts:
-            before_cell, after_cell = base.cell(pid, account), head.cell(pid, account)
-            before, after = before_cell.level, after_cell.level
-            ways_before, ways_after = _ways(before_cell), _ways(after_cell)
-            if before.rank < after.rank:
-                kind = ChangeKind.gained if before == Level.none else ChangeKind.escalated
-            elif before.rank > after.rank:
-                kind = ChangeKind.lost if after == Level.none else ChangeKind.reduced
-            elif after != Level.none and (detail := _what_changed(base, before_cell, head, after_cell)):
-                kind = ChangeKind.changed
-            else:
-                continue
-            if kind != ChangeKind.changed:
-                detail = _what_changed(base, before_cell, head, after_cell)
-            changes.append(Change(principals[pid], account, kind, before, after, ways_before, ways_after, detail))
+    for pid, account in sorted(keys, key=lambda k: (order[k[0]], accounts[k[1]])):
+        before_cell, after_cell = base.cell(pid, account), head.cell(pid, account)
+        before, after = before_cell.level, after_cell.level
+        ways_before, ways_after = _ways(before_cell), _ways(after_cell)
+        if before.rank < after.rank:
+            kind = ChangeKind.gained if before == Level.none else ChangeKind.escalated
+        elif before.rank > after.rank:
+            kind = ChangeKind.lost if after == Level.none else ChangeKind.reduced
+        elif after != Level.none and (detail := _what_changed(base, before_cell, head, after_cell)):
+            kind = ChangeKind.changed
+        else:
+            continue
+        if kind != ChangeKind.changed:
+            detail = _what_changed(base, before_cell, head, after_cell)
+        changes.append(Change(principals[pid], account, kind, before, after, ways_before, ways_after, detail))
     changes.sort(key=lambda c: ORDER[c.kind])
     return AccessDiff(base, head, changes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from securecart_tf.iam.aws_managed import aws_managed_document, aws_managed_name
@@ -58,6 +58,11 @@ AWS_MANAGED: dict[str, KnownPolicy] = {
 PRINCIPAL_ARN = "aws:principalarn"
 
 
+def as_text_list(value: Any) -> list[str]:
+    """A condition's value or values, as text."""
+    return _as_list(value)
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -66,12 +71,14 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
+@cache
 def _arn_glob(pattern: str) -> re.Pattern[str]:
     body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     return re.compile(f"^{body}$", re.DOTALL)
 
 
-def _matches_principal(operator: str, patterns: list[str], arn: str) -> bool:
+def matches_principal(operator: str, patterns: list[str], arn: str) -> bool:
+    """Whether a condition operator on aws:PrincipalArn, with these patterns, matches the caller's ARN."""
     base = operator.split(":")[-1].removesuffix("IfExists")
     like = base.endswith("Like")
     if like:
@@ -97,7 +104,7 @@ def principal_scope(condition: Mapping[str, Any], principal_arn: str) -> tuple[s
             if key.lower() != PRINCIPAL_ARN:
                 remaining.setdefault(operator, {})[key] = values
                 continue
-            matched = _matches_principal(operator, _as_list(values), principal_arn)
+            matched = matches_principal(operator, _as_list(values), principal_arn)
             negated = "Not" in operator.split(":")[-1]
             if matched == negated:
                 status = "exempt" if negated else ("other" if status == "applies" else status)
@@ -266,6 +273,13 @@ class Document:
     def allows_action(self, action: str) -> bool:
         return any(s.names(action) for s in self.allows)
 
+    def within(self, actions: frozenset[str]) -> frozenset[str]:
+        """The actions this document (a boundary) allows, of these: `allows_action` for each, by set algebra.
+
+        A catalogued action is allowed exactly when some Allow's action set holds it; others are matched
+        against the patterns as written."""
+        return (actions & self.allowed_actions) | frozenset(a for a in actions - all_actions() if self.allows_action(a))
+
     def allows_on(self, action: str, arn: str, any_account: bool = False) -> bool:
         return any(s.names(action) and s.covers(arn, any_account) for s in self.allows)
 
@@ -291,7 +305,7 @@ def document_level(
         return Level.admin
     actions = doc.allowed_actions
     if capped and boundary is not None:
-        actions = frozenset(a for a in actions if boundary.allows_action(a))
+        actions = boundary.within(actions)
     return level_of(a for a in actions if not denied(a))
 
 

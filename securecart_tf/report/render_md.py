@@ -1,10 +1,14 @@
-"""The report as Markdown, for pull requests: the principals-by-accounts table, then each cell's details."""
+"""The report as Markdown, for pull requests: principals by accounts (by OU at scale), admin seats, details.
+
+A pull request's summary must stay readable at 1,000 accounts: past `DETAIL_ACCOUNTS` accounts the table has a
+column per top-level OU rather than per account, changes to many accounts of one principal share a row, and
+the ways in are left to `-f html` and `-f json`."""
 
 from __future__ import annotations
 
 from securecart_tf.report.access import KIND_TITLES, Cell, OUNode, Path, Principal, Report, SeatAccess
-from securecart_tf.report.actions import Level
-from securecart_tf.report.diff import AccessDiff, ChangeKind
+from securecart_tf.report.actions import Level, highest
+from securecart_tf.report.diff import AccessDiff, Change, ChangeKind
 
 MARK = {Level.none: "·", Level.read: "read", Level.write: "**write**", Level.admin: "**ADMIN**"}
 CHANGE_MARK = {
@@ -15,6 +19,10 @@ CHANGE_MARK = {
     ChangeKind.lost: "🔻 lost",
 }
 GRANT_KIND = {"aws-managed": "AWS managed", "customer-managed": "customer managed", "inline": "inline"}
+DETAIL_ACCOUNTS = 12
+"""Up to this many accounts, the table has a column per account and every way in is written out."""
+SHOWN_NAMES = 8
+"""How many names a list of accounts or seats shows before it says how many more there are."""
 
 
 def _esc(text: str) -> str:
@@ -29,6 +37,9 @@ def cell_mark(cell: Cell) -> str:
 
 
 def matrix_table(report: Report) -> list[str]:
+    """Principals by accounts; past `DETAIL_ACCOUNTS` accounts, principals by top-level OU."""
+    if len(report.accounts) > DETAIL_ACCOUNTS:
+        return ou_table(report)
     accounts = report.account_names
     header = (
         "| principal | " + " | ".join(f"{a.name}{' (mgmt)' if a.management else ''}" for a in report.accounts) + " |"
@@ -42,6 +53,71 @@ def matrix_table(report: Report) -> list[str]:
         marks = [cell_mark(report.cell(p.id, a)) for a in accounts]
         lines.append(f"| {_esc(p.name)} | " + " | ".join(marks) + " |")
     return lines
+
+
+def _names(names: list[str], limit: int = SHOWN_NAMES) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _under(node: OUNode) -> list[str]:
+    out = list(node.accounts)
+    for child in node.children:
+        out += _under(child)
+    return out
+
+
+def ou_columns(report: Report) -> list[tuple[str, list[str]]]:
+    """A column per account at the root (the management account) and per top-level OU, with its accounts."""
+    present = set(report.account_names)
+    columns = [(f"{a}{' (mgmt)' if a == report.management_account else ''}", [a]) for a in report.ou_tree.accounts]
+    columns += [(f"{child.name}/", _under(child)) for child in report.ou_tree.children]
+    columns = [(title, [a for a in accounts if a in present]) for title, accounts in columns]
+    return [(title, accounts) for title, accounts in columns if accounts]
+
+
+def ou_table(report: Report) -> list[str]:
+    """Principals by top-level OU: the highest level in the OU's accounts, and in how many it has any access."""
+    columns = ou_columns(report)
+    levels: dict[str, dict[str, Level]] = {}
+    for (pid, account), cell in report.cells.items():
+        if cell.paths:
+            levels.setdefault(pid, {})[account] = cell.level
+    titles = [f"{title} ({len(accs)} accounts)" if len(accs) > 1 else title for title, accs in columns]
+    header = "| principal | " + " | ".join(titles) + " |"
+    lines = [header, "|---|" + ":-:|" * len(columns)]
+    kind = None
+    for p in report.principals:
+        if p.kind != kind:
+            kind = p.kind
+            lines.append(f"| ***{KIND_TITLES[kind]}*** |" + " |" * len(columns))
+        mine = levels.get(p.id, {})
+        marks = []
+        for _, accounts in columns:
+            reached = [mine[a] for a in accounts if a in mine and mine[a] != Level.none]
+            top = highest(reached)
+            marks.append(MARK[top] + (f" {len(reached)}" if reached and len(accounts) > 1 else ""))
+        lines.append(f"| {_esc(p.name)} | " + " | ".join(marks) + " |")
+    return lines
+
+
+def admin_seats(report: Report) -> list[str]:
+    """Every seat that is an administrator or can make itself one, by permission set or role."""
+    by_name: dict[tuple[str, str], list[SeatAccess]] = {}
+    order = {a: i for i, a in enumerate(report.account_names)}
+    for seat in sorted(report.seats.values(), key=lambda s: order.get(s.seat.account, len(order))):
+        if seat.level == Level.admin:
+            by_name.setdefault((seat.seat.kind, seat.seat.name), []).append(seat)
+    if not by_name:
+        return []
+    lines = ["## Admin seats", ""]
+    for (kind, name), seats in sorted(by_name.items()):
+        accounts = [s.seat.account for s in seats]
+        how = "can escalate" if any(s.escalation for s in seats) else "administrator"
+        lines.append(f"- **{_esc(name)}** ({kind}, {how}) in {len(accounts)}: {_esc(_names(accounts))}")
+        for path in dict.fromkeys(e for s in seats for e in s.escalation):
+            lines.append(f"  - escalates: {_esc(path)}")
+    return [*lines, ""]
 
 
 def legend(report: Report) -> str:
@@ -182,10 +258,39 @@ def render(report: Report) -> str:
     lines += ["", legend(report), ""]
     if report.notes:
         lines += ["**Trust that does not work:**", ""] + [f"- ⚠️ {_esc(n)}" for n in report.notes] + [""]
-    lines += details(report)
+    lines += admin_seats(report)
+    if len(report.accounts) > DETAIL_ACCOUNTS:
+        lines += [
+            f"Every way in of every principal, account by account: `securecart-tf report -f html` "
+            f"or `-f json` ({len(report.accounts)} accounts are too many to list here).",
+            "",
+        ]
+    else:
+        lines += details(report)
     lines += ["## Organization", "", *tree_lines(report.ou_tree), ""]
     lines += guardrail_lines(report)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _grouped(changes: list[Change]) -> list[list[Change]]:
+    """Changes alike but for the account, together: a permission set edited in 400 accounts is one row."""
+    groups: dict[tuple[str, ChangeKind, Level, Level, str], list[Change]] = {}
+    for c in changes:
+        groups.setdefault((c.principal.id, c.kind, c.before, c.after, c.detail), []).append(c)
+    return list(groups.values())
+
+
+def _change_row(group: list[Change]) -> str:
+    c = group[0]
+    ways = c.ways_after or c.ways_before
+    way_text = "<br>".join(_esc(w) for w in ways) if ways else "—"
+    if len(group) > 1:
+        way_text += f" (and alike in the {len(group) - 1} other accounts)"
+    accounts = _esc(_names([g.account for g in group]))
+    return (
+        f"| {CHANGE_MARK[c.kind]} | {_esc(c.principal.name)} ({c.principal.kind.value}) | {accounts} | "
+        f"{c.before.value} | {c.after.value} | {way_text} |"
+    )
 
 
 def render_diff(diff: AccessDiff) -> str:
@@ -193,33 +298,36 @@ def render_diff(diff: AccessDiff) -> str:
     summary = " · ".join(f"{diff.count(k)} {k.value}" for k in ChangeKind)
     lines.append(f"**{summary}**")
     lines.append("")
+    groups = _grouped(diff.changes)
     if not diff.changes:
         lines.append("No principal gains or loses access in any account.")
     else:
         lines += ["| change | principal | account | before | after | way in now |", "|---|---|---|---|---|---|"]
-        for c in diff.changes:
-            ways = c.ways_after or c.ways_before
-            lines.append(
-                f"| {CHANGE_MARK[c.kind]} | {_esc(c.principal.name)} ({c.principal.kind.value}) | {c.account} | "
-                f"{c.before.value} | {c.after.value} | {'<br>'.join(_esc(w) for w in ways) if ways else '—'} |"
-            )
-        escalating = [c for c in diff.changes if "it can escalate" in c.detail]
+        lines += [_change_row(g) for g in groups]
+        escalating = [g for g in groups if "it can escalate" in g[0].detail]
         if escalating:
             lines += ["", "### Admin-equivalent: can make itself an administrator", ""]
-            for c in escalating:
-                lines.append(f"- **{_esc(c.principal.name)}** in **{c.account}**: {_esc(c.detail)}")
-        changed = [c for c in diff.changes if c.kind == ChangeKind.changed]
+            for g in escalating:
+                accounts = _esc(_names([c.account for c in g]))
+                lines.append(f"- **{_esc(g[0].principal.name)}** in **{accounts}**: {_esc(g[0].detail)}")
+        changed = [g for g in groups if g[0].kind == ChangeKind.changed]
         if changed:
             lines += ["", "### Same level, but what leads there or limits it changed", ""]
-            for c in changed:
-                lines.append(f"- **{_esc(c.principal.name)}** in **{c.account}** ({c.detail})")
-                for w in c.ways_before:
-                    if w not in c.ways_after:
-                        lines.append(f"  - before: {_esc(w)}")
-                for w in c.ways_after:
-                    if w not in c.ways_before:
-                        lines.append(f"  - now: {_esc(w)}")
+            for g in changed:
+                lines += _changed_lines(g)
     lines += ["", f"## Access at {diff.head_label}", ""]
     lines += matrix_table(diff.head)
     lines += ["", legend(diff.head)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _changed_lines(group: list[Change]) -> list[str]:
+    c = group[0]
+    lines = [f"- **{_esc(c.principal.name)}** in **{_esc(_names([g.account for g in group]))}** ({c.detail})"]
+    for w in c.ways_before:
+        if w not in c.ways_after:
+            lines.append(f"  - before: {_esc(w)}")
+    for w in c.ways_after:
+        if w not in c.ways_before:
+            lines.append(f"  - now: {_esc(w)}")
+    return lines

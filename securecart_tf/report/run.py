@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,8 +84,10 @@ def produce(
         head = _limit(head, project, env)
 
     if fmt == ReportFormat.json:
-        data = diff.to_json() | {"report": head.to_json()} if diff else head.to_json()
-        return Output(json.dumps(data, indent=2) + "\n", diff)
+        from securecart_tf.report import render_json
+
+        data = render_json.diff_document(diff) if diff else render_json.document(head)
+        return Output(render_json.dumps(data), diff)
     if fmt == ReportFormat.html:
         return Output(render_html.render(head, diff), diff)
     return Output(render_md.render_diff(diff) if diff else render_md.render(head), diff)

@@ -11,6 +11,7 @@ added (the module in tests/golden/customized/module/): only the stacks that hold
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 import tempfile
@@ -38,6 +39,9 @@ customizations:
       restrict_public_buckets: true
 """
 """Appended to the example's matrix: every workload account, dev to prod, gets the module."""
+REPORT_JSON = Path(__file__).resolve().parent / "report" / "example.json"
+REPORT_AS_OF = dt.date(2026, 6, 1)
+"""The day the example's report is judged on: before the vendor's trust expires."""
 
 
 def render_example(out: Path, matrix: Path = EXAMPLE_MATRIX) -> Path:
@@ -105,7 +109,27 @@ def _sync(golden: Path, fresh: dict[str, bytes], current: dict[str, bytes]) -> t
     return written, removed
 
 
+def example_report_json(matrix: Path = EXAMPLE_MATRIX) -> str:
+    """The example's report as `report -f json` writes it, without a revision (it names the inputs' digest)."""
+    from securecart_tf.report.access import build_report
+    from securecart_tf.report.render_json import document, dumps
+
+    return dumps(document(build_report(load_project(matrix), as_of=REPORT_AS_OF)))
+
+
+def regenerate_report(target: Path = REPORT_JSON) -> bool:
+    """Rewrite the example's report JSON if it changed; whether it did."""
+    fresh = example_report_json()
+    if target.is_file() and target.read_text(encoding="utf-8") == fresh:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(fresh, encoding="utf-8")
+    return True
+
+
 def main() -> int:
+    if regenerate_report():
+        print(f"{REPORT_JSON.relative_to(ROOT)}: written")
     for golden, (written, removed) in ((GOLDEN, regenerate()), (CUSTOMIZED_GOLDEN, regenerate_customized())):
         where = golden.relative_to(ROOT)
         if not written and not removed:

@@ -48,6 +48,8 @@ def test_the_wheel_carries_templates_modules_and_the_example(unpacked_wheel: Pat
         assert (data / "templates" / template.name).read_bytes() == template.read_bytes()
     assert (data / "example" / "access-matrix.yaml").read_bytes() == (ROOT / "access-matrix.yaml").read_bytes()
     assert {p.name for p in (data / "example" / "environments").iterdir()} == {"dev.yaml", "staging.yaml", "prod.yaml"}
+    schema = Path("securecart_tf") / "report" / "report.schema.json"  # what `report --schema` prints
+    assert (unpacked_wheel / schema).read_bytes() == (ROOT / schema).read_bytes()
 
 
 def test_init_and_generate_from_the_installed_package_alone(unpacked_wheel: Path, tmp_path: Path) -> None:
