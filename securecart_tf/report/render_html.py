@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from securecart_tf.report.access import KIND_TITLES, Cell, OUNode, Path, Report, SeatAccess
+from securecart_tf.report.access import KIND_TITLES, Cell, Grant, OUNode, Path, Report, SeatAccess
 from securecart_tf.report.actions import Level
 from securecart_tf.report.diff import AccessDiff, ChangeKind
 from securecart_tf.report.render_md import GRANT_KIND, scp_line
@@ -79,6 +79,9 @@ class _Packer:
         self.strings = _Strings()
         self.seats: dict[tuple[Any, ...], int] = {}
         self.seat_index: dict[str, int] = {}
+        self.accounts = {a.name: a for a in report.accounts}
+        self.grant_texts: dict[int, str] = {}
+        self.scp_texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         self.changes = {(c.principal.id, c.account): c.kind.value for c in diff.changes} if diff else {}
 
     def seat(self, key: str) -> int:
@@ -92,9 +95,7 @@ class _Packer:
 
     def _details(self, access: SeatAccess) -> int:
         s = self.strings
-        grants = ", ".join(
-            f"{g.name.rsplit('/', 1)[-1]} ({GRANT_KIND.get(g.kind, g.kind)}, {g.level_text})" for g in access.grants
-        )
+        grants = ", ".join(self.grant_text(g) for g in access.grants)
         b = access.boundary
         boundary = (
             f"{b.name} (allows at most {b.allows.value}{', lowers the grants' if b.lowered else ''})" if b else "none"
@@ -102,13 +103,44 @@ class _Packer:
         details = (
             s(grants or "nothing"),
             s(boundary),
-            s(scp_line(self.report, access)),
+            s(self.scp_text(access)),
             tuple(s(d) for d in access.denies),
             tuple(s(n) for n in access.notes),
         )
         if details not in self.seats:
             self.seats[details] = len(self.seats)
         return self.seats[details]
+
+    def grant_text(self, grant: Grant) -> str:
+        # seats that share an evaluation share its grant objects: each is written once
+        text = self.grant_texts.get(id(grant))
+        if text is None:
+            name = grant.name.rsplit("/", 1)[-1]
+            text = self.grant_texts[id(grant)] = (
+                f"{name} ({GRANT_KIND.get(grant.kind, grant.kind)}, {grant.level_text})"
+            )
+        return text
+
+    def scp_text(self, access: SeatAccess) -> str:
+        """What the SCPs above a seat do to it: the same text for every seat with the same effects and path."""
+        if not access.scps_apply:
+            return scp_line(self.report, access)  # the management account: no path to look up
+        effects = tuple(sorted({(e.status, e.name) for e in access.scps}))
+        key = (access.seat.account, effects)
+        if key not in self.scp_texts:
+            account = self.accounts[access.seat.account]
+            path = " → ".join(at.rsplit("/", 1)[-1] for at, _ in account.scp_path)
+            parts = []
+            for status, title in (
+                ("restricts", "restrict"),
+                ("exempt", "exempt"),
+                ("does-not-apply", "not this principal"),
+            ):
+                names = [name for st, name in effects if st == status]
+                if names:
+                    parts.append(f"{title}: {', '.join(names)}")
+            self.scp_texts[key] = f"SCPs ({path}): " + ("; ".join(parts) if parts else "none attached")
+        return self.scp_texts[key]
 
     def path(self, path: Path) -> list[Any]:
         s = self.strings

@@ -32,7 +32,10 @@ SIZES = [6, 100, 1000]
 WIDTH, HEIGHT = 1400, 1000
 RANK = {lv: i for i, lv in enumerate(Level)}
 MAX_BYTES = 5_000_000
-MAX_OPEN_MS = 2_000
+# The target is 2 s to open and paint at 1,000 accounts, which bench/report_html.py measures on a quiet
+# machine. Here the suite shares the CPU with other workers, so the guard is looser; it still fails a page
+# that draws every cell up front, as the page did before (17 s to paint 1,000 accounts).
+MAX_OPEN_MS = 8_000
 
 # Every text node's boxes on screen, clipped by the boxes that clip it, and the pairs of different text
 # nodes whose boxes overlap by more than a pixel each way: text drawn over other text.

@@ -12,6 +12,7 @@ import pytest
 from securecart_tf.config.load import load_project
 from securecart_tf.report import render_html
 from securecart_tf.report.access import Report, build_report
+from securecart_tf.report.render_md import scp_line
 from tests.conftest import EXAMPLE_MATRIX
 
 DATA_OPEN = '<script type="application/json" id="report-data">'
@@ -78,3 +79,9 @@ def test_long_lists_of_trust_that_does_not_work_start_folded(report: Report) -> 
 
     assert " open" in notes_tag(render_html.NOTES_OPEN_UP_TO)
     assert " open" not in notes_tag(render_html.NOTES_OPEN_UP_TO + 1)
+
+
+def test_each_seat_names_its_scps_as_the_markdown_does(report: Report) -> None:
+    packer = render_html._Packer(report, None)
+    for access in report.seats.values():
+        assert packer.scp_text(access) == scp_line(report, access), access.seat.key

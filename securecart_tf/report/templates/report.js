@@ -80,6 +80,8 @@
       rows.push({ p });
     }
     full = rows.length * columns.length <= FULL_UP_TO;
+    // drawn in part, the grid's box cannot take its height from what it holds
+    $("scroller").style.height = full ? "" : "calc(100vh - 24px)";
     const nAcc = columns.reduce((n, c) => n + (c.a ? 1 : c.accts.length), 0);
     $("status").textContent = `${ps.length} of ${principals.length} principals · ${nAcc} of ${accounts.length} accounts` +
       ` in ${columns.length} columns` + (columns.some((c) => !c.a) ? " · a folded OU shows the highest level and how many of its accounts reach it; click it to unfold" : "");
@@ -128,7 +130,7 @@
           const tag = col.a.mgmt ? "management" : col.a.env;
           ah += `<th data-account="${esc(col.a.name)}" title="${esc(col.a.name)} · ${esc(g.path)}">${esc(col.a.name)}<span class="env">${esc(tag || "—")}</span></th>`;
         } else {
-          ah += `<th class="agg" data-group="${esc(g.path)}" data-g="${g.i}" title="${esc(g.path)}: ${col.accts.length} accounts, folded">${col.accts.length} accts<span class="env">folded</span></th>`;
+          ah += `<th class="agg" data-group="${esc(g.path)}" data-g="${g.i}" title="${esc(g.path)}: ${col.accts.length} accounts, folded">${col.accts.length}<span class="env">account${col.accts.length === 1 ? "" : "s"}</span></th>`;
         }
       }
       c += span;
