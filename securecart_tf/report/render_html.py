@@ -80,7 +80,7 @@ class _Packer:
         self.seats: dict[tuple[Any, ...], int] = {}
         self.seat_index: dict[str, int] = {}
         self.accounts = {a.name: a for a in report.accounts}
-        self.grant_texts: dict[int, str] = {}
+        self.grant_texts: dict[tuple[str, str, Level, bool], str] = {}
         self.scp_texts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         self.changes = {(c.principal.id, c.account): c.kind.value for c in diff.changes} if diff else {}
 
@@ -112,13 +112,12 @@ class _Packer:
         return self.seats[details]
 
     def grant_text(self, grant: Grant) -> str:
-        # seats that share an evaluation share its grant objects: each is written once
-        text = self.grant_texts.get(id(grant))
+        # the same policy at the same level reads the same in every seat that holds it: written once
+        key = (grant.kind, grant.name, grant.level, grant.assumes_roles)
+        text = self.grant_texts.get(key)
         if text is None:
             name = grant.name.rsplit("/", 1)[-1]
-            text = self.grant_texts[id(grant)] = (
-                f"{name} ({GRANT_KIND.get(grant.kind, grant.kind)}, {grant.level_text})"
-            )
+            text = self.grant_texts[key] = f"{name} ({GRANT_KIND.get(grant.kind, grant.kind)}, {grant.level_text})"
         return text
 
     def scp_text(self, access: SeatAccess) -> str:
