@@ -21,8 +21,9 @@
 a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it;
 CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it, so destroy left the
 trail behind; IAM's GetAccountAuthorizationDetails leaves out each managed policy's name and ID; and
-Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some; and Config's
-PutConfigurationRecorder refuses the empty exclusion list the provider sends when it updates an imported recorder.
+Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some; Config's
+PutConfigurationRecorder refuses the empty exclusion list the provider sends when it updates an imported recorder;
+and S3's PutBucketLogging fails with a 500 when the target bucket's policy has a statement for Principal "*".
 
 moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refuse`):
 
@@ -546,6 +547,35 @@ def patch_moto() -> None:
     _patch_iam_policy_names()
     _patch_identitystore_describe_group()
     _patch_config_empty_exclusions()
+    _patch_s3_logging_target_policy()
+
+
+def _patch_s3_logging_target_policy() -> None:
+    """PutBucketLogging reads any target bucket policy, as S3 does.
+
+    moto reads each statement's Principal as a map, so a policy that also denies "*" (plain HTTP, say) makes
+    it fail with a 500; and it wants Resource to be one string. S3 takes a statement that lets the logging
+    service put objects under the target prefix, whatever else the policy says.
+    """
+    import fnmatch
+
+    from moto.s3.models import FakeBucket
+
+    if getattr(FakeBucket._log_permissions_enabled_policy, "securecart_logging", False):
+        return
+
+    def enabled(target_bucket: Any, target_prefix: str | None) -> bool:
+        raw = target_bucket.policy
+        key = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}/{target_prefix or ''}x"
+        for statement in _statements(raw.decode() if isinstance(raw, bytes) else raw):
+            if _grants(statement, "logging.s3.amazonaws.com", "s3:PutObject") and any(
+                fnmatch.fnmatchcase(key, str(r)) for r in _as_list(statement.get("Resource", []))
+            ):
+                return True
+        return False
+
+    enabled.securecart_logging = True  # type: ignore[attr-defined]
+    FakeBucket._log_permissions_enabled_policy = staticmethod(enabled)  # type: ignore[method-assign]
 
 
 def _patch_identitystore_describe_group() -> None:
