@@ -12,6 +12,9 @@
 - GuardDuty: Describe/UpdateOrganizationConfiguration, DisableOrganizationAdminAccount, and the tags of a
   detector (Tag/UntagResource, ListTagsForResource), which the provider changes on a detector it imported.
 - CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
+- Security Hub: its standards (DescribeStandards, BatchEnableStandards, GetEnabledStandards,
+  BatchDisableStandards) in an account where Security Hub is on, and the organization's administrator as
+  moto records it (ListOrganizationAdminAccounts, DisableOrganizationAdminAccount).
 - S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
   which the provider compares with what it put, after every put (moto answers AWS's default whatever
   was put).
@@ -66,6 +69,23 @@ ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 IDENTITYSTORE_TARGET_PREFIX = "AWSIdentityStore."
 SCIM_EXTERNAL_ID_ENVIRON = "HTTP_" + SCIM_EXTERNAL_ID_HEADER.upper().replace("-", "_")
 CONFIG_PRINCIPALS = ("config.amazonaws.com", "config-multiaccountsetup.amazonaws.com")
+# The Security Hub standards the sandbox knows; {region} is the caller's. AWS has more (PCI DSS, NIST, CIS 1.2/3.0).
+STANDARDS: tuple[dict[str, Any], ...] = (
+    {
+        "StandardsArn": "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0",
+        "Name": "AWS Foundational Security Best Practices v1.0.0",
+        "Description": "The AWS Foundational Security Best Practices standard.",
+        "EnabledByDefault": True,
+        "StandardsManagedBy": {"Company": "AWS", "Product": "Security Hub"},
+    },
+    {
+        "StandardsArn": "arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/1.4.0",
+        "Name": "CIS AWS Foundations Benchmark v1.4.0",
+        "Description": "The Center for Internet Security AWS Foundations Benchmark v1.4.0.",
+        "EnabledByDefault": False,
+        "StandardsManagedBy": {"Company": "CIS", "Product": "CIS AWS Foundations Benchmark"},
+    },
+)
 
 
 def _account_of(access_key: str) -> str:
@@ -83,6 +103,8 @@ class ShimState:
         self.analyzer_tags: dict[str, dict[str, str]] = {}
         self.guardduty_org: dict[tuple[str, str], dict[str, Any]] = {}
         self.lifecycle_min_size: dict[tuple[str, str], str] = {}
+        # (account, region) -> subscription ARN -> the StandardsSubscription AWS answers
+        self.securityhub_standards: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
 
 class Request:
@@ -189,6 +211,8 @@ class Shims:
             return handler(request) if handler else None
         if request.service == "access-analyzer":
             return self._access_analyzer(request)
+        if request.service == "securityhub":
+            return self._securityhub(request)
         if request.service == "guardduty":
             match = re.fullmatch(r"/detector/([^/]+)/admin", request.path)
             if match:
@@ -243,6 +267,97 @@ class Shims:
             return _error(400, exc.error_type, exc.message)
         except ServiceException as exc:  # Organizations' own errors
             return _error(400, exc.code, exc.message)
+        return 200, {}
+
+    # ---- Security Hub standards and organization administrator (REST-JSON) --------------------------
+
+    def _securityhub(self, r: Request) -> Response | None:
+        route = (r.method, r.path.rstrip("/"))
+        if route == ("GET", "/standards"):
+            standards = [dict(s, StandardsArn=s["StandardsArn"].format(region=r.region)) for s in STANDARDS]
+            return 200, _page(standards, "Standards", {k: v[0] for k, v in r.query.items()})
+        if route == ("GET", "/organization/admin"):
+            return self._securityhub_admins(r)
+        if route == ("POST", "/organization/admin/disable"):
+            return self._securityhub_disable_admin(r)
+        handler = {
+            "/standards/register": self._securityhub_enable_standards,
+            "/standards/get": self._securityhub_enabled_standards,
+            "/standards/deregister": self._securityhub_disable_standards,
+        }.get(r.path.rstrip("/"))
+        if handler is None or r.method != "POST":
+            return None
+        from moto.securityhub.models import securityhub_backends
+
+        if not securityhub_backends[r.account][r.region].enabled:
+            return _error(401, "InvalidAccessException", f"Account {r.account} is not subscribed to AWS Security Hub")
+        return handler(r)
+
+    def _securityhub_enable_standards(self, r: Request) -> Response:
+        requests = r.json().get("StandardsSubscriptionRequests") or []
+        known = {s["StandardsArn"].format(region=r.region) for s in STANDARDS}
+        unknown = [q.get("StandardsArn") for q in requests if q.get("StandardsArn") not in known]
+        if not requests or unknown:
+            return _error(400, "InvalidInputException", f"Invalid StandardsArn: {', '.join(map(str, unknown))}")
+        answered = []
+        with self.state.lock:
+            subscriptions = self.state.securityhub_standards.setdefault((r.account, r.region), {})
+            for q in requests:
+                path = q["StandardsArn"].split(":", 5)[5].split("/", 1)[1]
+                arn = f"arn:{_partition(r.region)}:securityhub:{r.region}:{r.account}:subscription/{path}"
+                subscriptions[arn] = {
+                    "StandardsSubscriptionArn": arn,
+                    "StandardsArn": q["StandardsArn"],
+                    "StandardsInput": q.get("StandardsInput") or {},
+                    "StandardsStatus": "READY",  # AWS passes through PENDING; the provider waits for READY
+                    "StandardsControlsUpdatable": "READY_FOR_UPDATES",
+                }
+                answered.append(dict(subscriptions[arn]))
+        return 200, {"StandardsSubscriptions": answered}
+
+    def _securityhub_enabled_standards(self, r: Request) -> Response:
+        body = r.json()
+        wanted = body.get("StandardsSubscriptionArns")
+        with self.state.lock:
+            subscriptions = dict(self.state.securityhub_standards.get((r.account, r.region), {}))
+        found = [dict(v) for k, v in sorted(subscriptions.items()) if not wanted or k in wanted]
+        return 200, _page(found, "StandardsSubscriptions", body)
+
+    def _securityhub_disable_standards(self, r: Request) -> Response:
+        arns = r.json().get("StandardsSubscriptionArns") or []
+        with self.state.lock:
+            subscriptions = self.state.securityhub_standards.setdefault((r.account, r.region), {})
+            missing = [a for a in arns if a not in subscriptions]
+            if not arns or missing:
+                return _error(404, "ResourceNotFoundException", f"No subscription {', '.join(missing)}")
+            # AWS answers DELETING, then forgets the subscription; the sandbox forgets it at once
+            gone = [dict(subscriptions.pop(a), StandardsStatus="DELETING") for a in arns]
+        return 200, {"StandardsSubscriptions": gone}
+
+    def _securityhub_admins(self, r: Request) -> Response:
+        from moto.securityhub.models import securityhub_backends
+
+        backend = securityhub_backends[r.account][r.region]
+        if _management_account(r.account) != r.account:
+            return _error(
+                403, "AccessDeniedException", "Only the organization's management account lists its administrator"
+            )
+        admin = backend._get_org_config()["admin_account_id"]
+        return 200, {"AdminAccounts": [{"AccountId": admin, "Status": "ENABLED"}] if admin else []}
+
+    def _securityhub_disable_admin(self, r: Request) -> Response:
+        from moto.securityhub.models import securityhub_backends
+
+        if _management_account(r.account) != r.account:
+            return _error(
+                403, "AccessDeniedException", "Only the organization's management account removes its administrator"
+            )
+        config = securityhub_backends[r.account][r.region]._get_org_config()
+        if config["admin_account_id"] != r.json().get("AdminAccountId"):
+            return _error(
+                400, "InvalidInputException", "That account is not the organization's Security Hub administrator"
+            )
+        config["admin_account_id"] = None
         return 200, {}
 
     # ---- S3 lifecycle --------------------------------------------------------------------------------
