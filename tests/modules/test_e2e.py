@@ -318,7 +318,12 @@ def _config_roles(org: SandboxOrganization) -> list[str]:
 
 
 def _security_baseline_vars(org: SandboxOrganization) -> dict[str, Any]:
-    return {"management_account_id": org.management_id, "organization_id": org.organization_id}
+    # the sandbox, like S3, writes the log bucket's access logs into the access-log bucket: destroy must empty it
+    return {
+        "management_account_id": org.management_id,
+        "organization_id": org.organization_id,
+        "force_destroy_logs": True,
+    }
 
 
 def _security_baseline_created(org: SandboxOrganization, out: Outputs) -> None:
