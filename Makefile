@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins its own boto3 and an old `packaging`, which the project's venv must not take: it gets a venv of
+# its own, which tests/modules/test_checkov.py runs.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
 
 .PHONY: demo test test-fast lint golden schema bench bench-quick clean
 
@@ -12,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 	touch $(STAMP)
 
 demo: $(STAMP)

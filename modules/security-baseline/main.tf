@@ -1,6 +1,6 @@
 # The security and logging account's baseline: an organization CloudTrail trail into an encrypted,
-# versioned, private bucket; GuardDuty; AWS Config with an organization aggregator; and an organization
-# IAM Access Analyzer.
+# versioned, private bucket (access-logged, see access-logs.tf) and CloudWatch Logs, with the CIS alarms
+# (alarms.tf); GuardDuty; AWS Config with an organization aggregator; and an organization IAM Access Analyzer.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -44,6 +44,23 @@ resource "aws_kms_key" "logs" {
         Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
         Resource  = "*"
       },
+      {
+        # The trail's CloudWatch Logs group is encrypted with this key; Logs may use it for this account's groups only.
+        Sid       = "CloudWatchLogsEncrypts"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${var.home_region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = { ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${var.home_region}:${local.account_id}:log-group:*" } }
+      },
+      {
+        # CloudWatch publishes the CIS alarms to a topic encrypted with this key.
+        Sid       = "CloudWatchPublishesAlarms"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+      },
     ]
   })
   tags = var.tags
@@ -55,9 +72,13 @@ resource "aws_kms_key" "logs" {
 }
 
 resource "aws_s3_bucket" "logs" {
-  bucket        = local.bucket_name
-  force_destroy = var.force_destroy_logs
-  tags          = var.tags
+  #checkov:skip=CKV_AWS_144:Cross-region replication is an option (var.replication), off by default: it needs a bucket and key in another region first.
+  #checkov:skip=CKV_AWS_143:Object Lock is an option (var.object_lock), off by default: it can only be set when the bucket is created, and locked logs outlive any retention change.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes object-created events; CloudTrail and Config deliveries are watched through the trail's CloudWatch Logs group instead.
+  bucket              = local.bucket_name
+  force_destroy       = var.force_destroy_logs
+  object_lock_enabled = var.object_lock != null
+  tags                = var.tags
 
   lifecycle {
     # The organization's audit trail lives here; a plan never deletes it.
@@ -91,6 +112,33 @@ resource "aws_s3_bucket_public_access_block" "logs" {
   restrict_public_buckets = true
 }
 
+# CloudTrail and Config write with the bucket-owner-full-control ACL, which an enforced bucket owner accepts.
+resource "aws_s3_bucket_ownership_controls" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_logging" "logs" {
+  bucket        = aws_s3_bucket.logs.id
+  target_bucket = aws_s3_bucket.access_logs.id
+  target_prefix = "${local.bucket_name}/"
+  depends_on    = [aws_s3_bucket_policy.access_logs]
+}
+
+resource "aws_s3_bucket_object_lock_configuration" "logs" {
+  count  = var.object_lock == null ? 0 : 1
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    default_retention {
+      mode = var.object_lock.mode
+      days = var.object_lock.days
+    }
+  }
+  depends_on = [aws_s3_bucket_versioning.logs]
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "logs" {
   bucket = aws_s3_bucket.logs.id
   rule {
@@ -104,6 +152,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
     }
     noncurrent_version_expiration {
       noncurrent_days = var.log_retention_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
     }
   }
 }
@@ -155,6 +206,7 @@ resource "aws_s3_bucket_policy" "logs" {
 }
 
 resource "aws_cloudtrail" "organization" {
+  #checkov:skip=CKV_AWS_252:A notification per delivered log file would drown the CIS alarms; the alarm topic gets what matters.
   count                         = var.cloudtrail ? 1 : 0
   name                          = local.trail_name
   s3_bucket_name                = aws_s3_bucket.logs.id
@@ -163,8 +215,10 @@ resource "aws_cloudtrail" "organization" {
   is_multi_region_trail         = true
   include_global_service_events = true
   enable_log_file_validation    = true
+  cloud_watch_logs_group_arn    = "${aws_cloudwatch_log_group.trail[0].arn}:*"
+  cloud_watch_logs_role_arn     = aws_iam_role.trail_logs[0].arn
   tags                          = var.tags
-  depends_on                    = [aws_s3_bucket_policy.logs]
+  depends_on                    = [aws_s3_bucket_policy.logs, aws_iam_role_policy.trail_logs]
 }
 
 resource "aws_guardduty_detector" "this" {

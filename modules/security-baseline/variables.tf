@@ -94,3 +94,35 @@ variable "config_delivery_channel_name" {
   type        = string
   default     = null
 }
+
+variable "trail_log_group_retention_days" {
+  description = "Days CloudWatch Logs keeps the trail's events, which the CIS alarms read; 365 or more for CIS."
+  type        = number
+  default     = 365
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.trail_log_group_retention_days)
+    error_message = "trail_log_group_retention_days is one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "object_lock" {
+  description = "Object Lock's default retention for the log bucket (mode GOVERNANCE or COMPLIANCE, days), or null for none. Only a new bucket can be locked."
+  type = object({
+    mode = string
+    days = number
+  })
+  default = null
+  validation {
+    condition     = var.object_lock == null || try(contains(["GOVERNANCE", "COMPLIANCE"], var.object_lock.mode) && var.object_lock.days >= 1, false)
+    error_message = "object_lock.mode is GOVERNANCE or COMPLIANCE, and object_lock.days at least 1."
+  }
+}
+
+variable "replication" {
+  description = "Replicate the log bucket into this bucket (its ARN, in another region, versioned) encrypted with this KMS key (its ARN); null for no replication."
+  type = object({
+    destination_bucket_arn  = string
+    destination_kms_key_arn = string
+  })
+  default = null
+}

@@ -2,8 +2,9 @@
 
 The deployment role runs securecart-tf's Terraform in each member account that has a stack: the access
 stack manages IAM roles, customer-managed policies and OIDC providers; the security stack manages the
-baseline (KMS key, log bucket, CloudTrail, GuardDuty, Config, Access Analyzer). The organization and
-Identity Center stacks run in the management account, which SCPs and RCPs never restrict. The break-glass
+baseline (KMS key, log buckets, CloudTrail with its log group and alarms, GuardDuty, Config, Access
+Analyzer). The organization and Identity Center stacks run in the management account, which SCPs and RCPs
+never restrict. The break-glass
 role must be able to recover an account: assume roles, and repair IAM roles and policies anywhere.
 Each need is (action, resource ARN or None when the name is not known here).
 """
@@ -85,6 +86,10 @@ _BASELINE: dict[str, list[str]] = {
         "s3:PutLifecycleConfiguration",
         "s3:GetBucketTagging",
         "s3:PutBucketTagging",
+        "s3:GetBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls",
+        "s3:GetBucketLogging",
+        "s3:PutBucketLogging",
     ],
     "cloudtrail": [
         "cloudtrail:CreateTrail",
@@ -95,6 +100,23 @@ _BASELINE: dict[str, list[str]] = {
         "cloudtrail:GetEventSelectors",
         "cloudtrail:AddTags",
         "cloudtrail:ListTags",
+        # the trail's CloudWatch Logs group, its delivery role, and the CIS metric filters and alarms
+        "logs:CreateLogGroup",
+        "logs:DescribeLogGroups",
+        "logs:PutRetentionPolicy",
+        "logs:AssociateKmsKey",
+        "logs:TagResource",
+        "logs:PutMetricFilter",
+        "logs:DescribeMetricFilters",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:TagResource",
+        "sns:CreateTopic",
+        "sns:GetTopicAttributes",
+        "sns:SetTopicAttributes",
+        "sns:TagResource",
+        "iam:PassRole",
+        *_ROLE,
     ],
     "guardduty": [
         "guardduty:CreateDetector",

@@ -12,6 +12,9 @@
 - GuardDuty: Describe/UpdateOrganizationConfiguration, DisableOrganizationAdminAccount, and the tags of a
   detector (Tag/UntagResource, ListTagsForResource), which the provider changes on a detector it imported.
 - CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
+- Security Hub: its standards (DescribeStandards, BatchEnableStandards, GetEnabledStandards,
+  BatchDisableStandards) in an account where Security Hub is on, and the organization's administrator as
+  moto records it (ListOrganizationAdminAccounts, DisableOrganizationAdminAccount).
 - S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
   which the provider compares with what it put, after every put (moto answers AWS's default whatever
   was put).
@@ -21,8 +24,9 @@
 a lifecycle PUT that S3 would reject empties the bucket's configuration instead of leaving it;
 CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it, so destroy left the
 trail behind; IAM's GetAccountAuthorizationDetails leaves out each managed policy's name and ID; and
-Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some; and Config's
-PutConfigurationRecorder refuses the empty exclusion list the provider sends when it updates an imported recorder.
+Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some; Config's
+PutConfigurationRecorder refuses the empty exclusion list the provider sends when it updates an imported recorder;
+and S3's PutBucketLogging fails with a 500 when the target bucket's policy has a statement for Principal "*".
 
 moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refuse`):
 
@@ -65,6 +69,23 @@ ORGANIZATIONS_TARGET_PREFIX = "AWSOrganizationsV20161128."
 IDENTITYSTORE_TARGET_PREFIX = "AWSIdentityStore."
 SCIM_EXTERNAL_ID_ENVIRON = "HTTP_" + SCIM_EXTERNAL_ID_HEADER.upper().replace("-", "_")
 CONFIG_PRINCIPALS = ("config.amazonaws.com", "config-multiaccountsetup.amazonaws.com")
+# The Security Hub standards the sandbox knows; {region} is the caller's. AWS has more (PCI DSS, NIST, CIS 1.2/3.0).
+STANDARDS: tuple[dict[str, Any], ...] = (
+    {
+        "StandardsArn": "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0",
+        "Name": "AWS Foundational Security Best Practices v1.0.0",
+        "Description": "The AWS Foundational Security Best Practices standard.",
+        "EnabledByDefault": True,
+        "StandardsManagedBy": {"Company": "AWS", "Product": "Security Hub"},
+    },
+    {
+        "StandardsArn": "arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/1.4.0",
+        "Name": "CIS AWS Foundations Benchmark v1.4.0",
+        "Description": "The Center for Internet Security AWS Foundations Benchmark v1.4.0.",
+        "EnabledByDefault": False,
+        "StandardsManagedBy": {"Company": "CIS", "Product": "CIS AWS Foundations Benchmark"},
+    },
+)
 
 
 def _account_of(access_key: str) -> str:
@@ -82,6 +103,8 @@ class ShimState:
         self.analyzer_tags: dict[str, dict[str, str]] = {}
         self.guardduty_org: dict[tuple[str, str], dict[str, Any]] = {}
         self.lifecycle_min_size: dict[tuple[str, str], str] = {}
+        # (account, region) -> subscription ARN -> the StandardsSubscription AWS answers
+        self.securityhub_standards: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
 
 class Request:
@@ -188,6 +211,8 @@ class Shims:
             return handler(request) if handler else None
         if request.service == "access-analyzer":
             return self._access_analyzer(request)
+        if request.service == "securityhub":
+            return self._securityhub(request)
         if request.service == "guardduty":
             match = re.fullmatch(r"/detector/([^/]+)/admin", request.path)
             if match:
@@ -242,6 +267,97 @@ class Shims:
             return _error(400, exc.error_type, exc.message)
         except ServiceException as exc:  # Organizations' own errors
             return _error(400, exc.code, exc.message)
+        return 200, {}
+
+    # ---- Security Hub standards and organization administrator (REST-JSON) --------------------------
+
+    def _securityhub(self, r: Request) -> Response | None:
+        route = (r.method, r.path.rstrip("/"))
+        if route == ("GET", "/standards"):
+            standards = [dict(s, StandardsArn=s["StandardsArn"].format(region=r.region)) for s in STANDARDS]
+            return 200, _page(standards, "Standards", {k: v[0] for k, v in r.query.items()})
+        if route == ("GET", "/organization/admin"):
+            return self._securityhub_admins(r)
+        if route == ("POST", "/organization/admin/disable"):
+            return self._securityhub_disable_admin(r)
+        handler = {
+            "/standards/register": self._securityhub_enable_standards,
+            "/standards/get": self._securityhub_enabled_standards,
+            "/standards/deregister": self._securityhub_disable_standards,
+        }.get(r.path.rstrip("/"))
+        if handler is None or r.method != "POST":
+            return None
+        from moto.securityhub.models import securityhub_backends
+
+        if not securityhub_backends[r.account][r.region].enabled:
+            return _error(401, "InvalidAccessException", f"Account {r.account} is not subscribed to AWS Security Hub")
+        return handler(r)
+
+    def _securityhub_enable_standards(self, r: Request) -> Response:
+        requests = r.json().get("StandardsSubscriptionRequests") or []
+        known = {s["StandardsArn"].format(region=r.region) for s in STANDARDS}
+        unknown = [q.get("StandardsArn") for q in requests if q.get("StandardsArn") not in known]
+        if not requests or unknown:
+            return _error(400, "InvalidInputException", f"Invalid StandardsArn: {', '.join(map(str, unknown))}")
+        answered = []
+        with self.state.lock:
+            subscriptions = self.state.securityhub_standards.setdefault((r.account, r.region), {})
+            for q in requests:
+                path = q["StandardsArn"].split(":", 5)[5].split("/", 1)[1]
+                arn = f"arn:{_partition(r.region)}:securityhub:{r.region}:{r.account}:subscription/{path}"
+                subscriptions[arn] = {
+                    "StandardsSubscriptionArn": arn,
+                    "StandardsArn": q["StandardsArn"],
+                    "StandardsInput": q.get("StandardsInput") or {},
+                    "StandardsStatus": "READY",  # AWS passes through PENDING; the provider waits for READY
+                    "StandardsControlsUpdatable": "READY_FOR_UPDATES",
+                }
+                answered.append(dict(subscriptions[arn]))
+        return 200, {"StandardsSubscriptions": answered}
+
+    def _securityhub_enabled_standards(self, r: Request) -> Response:
+        body = r.json()
+        wanted = body.get("StandardsSubscriptionArns")
+        with self.state.lock:
+            subscriptions = dict(self.state.securityhub_standards.get((r.account, r.region), {}))
+        found = [dict(v) for k, v in sorted(subscriptions.items()) if not wanted or k in wanted]
+        return 200, _page(found, "StandardsSubscriptions", body)
+
+    def _securityhub_disable_standards(self, r: Request) -> Response:
+        arns = r.json().get("StandardsSubscriptionArns") or []
+        with self.state.lock:
+            subscriptions = self.state.securityhub_standards.setdefault((r.account, r.region), {})
+            missing = [a for a in arns if a not in subscriptions]
+            if not arns or missing:
+                return _error(404, "ResourceNotFoundException", f"No subscription {', '.join(missing)}")
+            # AWS answers DELETING, then forgets the subscription; the sandbox forgets it at once
+            gone = [dict(subscriptions.pop(a), StandardsStatus="DELETING") for a in arns]
+        return 200, {"StandardsSubscriptions": gone}
+
+    def _securityhub_admins(self, r: Request) -> Response:
+        from moto.securityhub.models import securityhub_backends
+
+        backend = securityhub_backends[r.account][r.region]
+        if _management_account(r.account) != r.account:
+            return _error(
+                403, "AccessDeniedException", "Only the organization's management account lists its administrator"
+            )
+        admin = backend._get_org_config()["admin_account_id"]
+        return 200, {"AdminAccounts": [{"AccountId": admin, "Status": "ENABLED"}] if admin else []}
+
+    def _securityhub_disable_admin(self, r: Request) -> Response:
+        from moto.securityhub.models import securityhub_backends
+
+        if _management_account(r.account) != r.account:
+            return _error(
+                403, "AccessDeniedException", "Only the organization's management account removes its administrator"
+            )
+        config = securityhub_backends[r.account][r.region]._get_org_config()
+        if config["admin_account_id"] != r.json().get("AdminAccountId"):
+            return _error(
+                400, "InvalidInputException", "That account is not the organization's Security Hub administrator"
+            )
+        config["admin_account_id"] = None
         return 200, {}
 
     # ---- S3 lifecycle --------------------------------------------------------------------------------
@@ -546,6 +662,35 @@ def patch_moto() -> None:
     _patch_iam_policy_names()
     _patch_identitystore_describe_group()
     _patch_config_empty_exclusions()
+    _patch_s3_logging_target_policy()
+
+
+def _patch_s3_logging_target_policy() -> None:
+    """PutBucketLogging reads any target bucket policy, as S3 does.
+
+    moto reads each statement's Principal as a map, so a policy that also denies "*" (plain HTTP, say) makes
+    it fail with a 500; and it wants Resource to be one string. S3 takes a statement that lets the logging
+    service put objects under the target prefix, whatever else the policy says.
+    """
+    import fnmatch
+
+    from moto.s3.models import FakeBucket
+
+    if getattr(FakeBucket._log_permissions_enabled_policy, "securecart_logging", False):
+        return
+
+    def enabled(target_bucket: Any, target_prefix: str | None) -> bool:
+        raw = target_bucket.policy
+        key = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}/{target_prefix or ''}x"
+        for statement in _statements(raw.decode() if isinstance(raw, bytes) else raw):
+            if _grants(statement, "logging.s3.amazonaws.com", "s3:PutObject") and any(
+                fnmatch.fnmatchcase(key, str(r)) for r in _as_list(statement.get("Resource", []))
+            ):
+                return True
+        return False
+
+    enabled.securecart_logging = True  # type: ignore[attr-defined]
+    FakeBucket._log_permissions_enabled_policy = staticmethod(enabled)  # type: ignore[method-assign]
 
 
 def _patch_identitystore_describe_group() -> None:

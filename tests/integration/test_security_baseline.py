@@ -85,6 +85,46 @@ def test_the_organization_trail_logs_every_region_into_the_security_account(base
     assert status["IsLogging"] is True
 
 
+def test_the_trail_feeds_an_encrypted_log_group_whose_cis_alarms_notify_an_encrypted_topic(baseline: Deployed) -> None:
+    trail = _trail(baseline)
+    security = baseline.account_ids["security"]
+    logs = baseline.client("logs", "security")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="/baseorg/organization-trail")["logGroups"]
+    assert trail["CloudWatchLogsLogGroupArn"] == group["arn"]  # the group's ARN ends in ":*", as the trail's
+    assert group["retentionInDays"] == 365  # CIS asks for a year at least, whatever the bucket keeps
+    assert group["kmsKeyId"] == trail["KmsKeyId"]
+    role = trail["CloudWatchLogsRoleArn"]
+    assert role.split(":")[4] == security
+    trust = baseline.client("iam", "security").get_role(RoleName=role.rsplit("/", 1)[1])["Role"]
+    assert trust["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+
+    filters = logs.describe_metric_filters(logGroupName=group["logGroupName"])["metricFilters"]
+    watched = {f["metricTransformations"][0]["metricName"]: f["filterPattern"] for f in filters}
+    assert set(watched) == {
+        "unauthorized-api-calls",
+        "root-account-use",
+        "iam-policy-changes",
+        "cloudtrail-config-changes",
+        "console-sign-in-failures",
+        "console-sign-in-without-mfa",
+        "kms-key-disable-or-deletion",
+        "s3-bucket-policy-changes",
+        "config-changes",
+        "security-group-changes",
+        "nacl-changes",
+        "organizations-changes",
+    }
+    assert '$.userIdentity.type = "Root"' in watched["root-account-use"]
+    assert "ScheduleKeyDeletion" in watched["kms-key-disable-or-deletion"]
+    assert "StopLogging" in watched["cloudtrail-config-changes"]
+
+    alarms = baseline.client("cloudwatch", "security").describe_alarms(AlarmNamePrefix="baseorg-")["MetricAlarms"]
+    assert {a["MetricName"] for a in alarms} == set(watched)
+    (topic,) = {action for a in alarms for action in a["AlarmActions"]}
+    attributes = baseline.client("sns", "security").get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == trail["KmsKeyId"]
+
+
 def test_the_log_bucket_is_kms_encrypted_versioned_and_closed_to_the_public(baseline: Deployed) -> None:
     trail = _trail(baseline)
     s3 = baseline.client("s3", "security")
@@ -103,6 +143,10 @@ def test_the_log_bucket_is_kms_encrypted_versioned_and_closed_to_the_public(base
     assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
 
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (ownership,) = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == {"ObjectOwnership": "BucketOwnerEnforced"}
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
     assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "IgnorePublicAcls": True,
@@ -128,9 +172,31 @@ def test_the_log_bucket_is_kms_encrypted_versioned_and_closed_to_the_public(base
     ]
     assert writes["Condition"]["StringEquals"]["aws:SourceArn"] == management_trail
     key_policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    assert "logs.us-east-1.amazonaws.com" in {s["Principal"].get("Service") for s in key_policy["Statement"]}
     (encrypts,) = [s for s in key_policy["Statement"] if s["Principal"] == {"Service": "cloudtrail.amazonaws.com"}]
     context = encrypts["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"]
     assert context == f"arn:aws:cloudtrail:*:{management}:trail/*"
+
+
+def test_the_log_bucket_logs_its_access_into_a_separate_bucket_that_only_s3_logging_writes(baseline: Deployed) -> None:
+    security = baseline.account_ids["security"]
+    s3 = baseline.client("s3", "security")
+    bucket = _trail(baseline)["S3BucketName"]
+    logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+    target = logging["TargetBucket"]
+    assert target == f"baseorg-access-logs-{security}"
+    assert logging["TargetPrefix"] == f"{bucket}/"
+    assert s3.get_bucket_logging(Bucket=target).get("LoggingEnabled") is None  # it does not log itself
+    (rule,) = s3.get_bucket_encryption(Bucket=target)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # S3 logs into no other
+    assert s3.get_public_access_block(Bucket=target)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    statements = json.loads(s3.get_bucket_policy(Bucket=target)["Policy"])["Statement"]
+    (writes,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert writes["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert writes["Resource"] == f"arn:aws:s3:::{target}/{bucket}/*"
+    assert writes["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{bucket}"
+    assert writes["Condition"]["StringEquals"]["aws:SourceAccount"] == security
+    assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in statements)
 
 
 def test_guardduty_is_on_and_the_security_account_administers_it_for_the_organization(baseline: Deployed) -> None:

@@ -318,7 +318,12 @@ def _config_roles(org: SandboxOrganization) -> list[str]:
 
 
 def _security_baseline_vars(org: SandboxOrganization) -> dict[str, Any]:
-    return {"management_account_id": org.management_id, "organization_id": org.organization_id}
+    # the sandbox, like S3, writes the log bucket's access logs into the access-log bucket: destroy must empty it
+    return {
+        "management_account_id": org.management_id,
+        "organization_id": org.organization_id,
+        "force_destroy_logs": True,
+    }
 
 
 def _security_baseline_created(org: SandboxOrganization, out: Outputs) -> None:
@@ -356,12 +361,24 @@ def _security_baseline_created(org: SandboxOrganization, out: Outputs) -> None:
     assert aggregator["ConfigurationAggregatorArn"] == out["aggregator_arn"]
     analyzers = org.client("accessanalyzer", "security").list_analyzers(type="ORGANIZATION")["analyzers"]
     assert [(a["arn"], a["status"]) for a in analyzers] == [(out["analyzer_arn"], "ACTIVE")]
+    # the log bucket's access logs, in their own bucket; the trail's copy in CloudWatch Logs, with its alarms
+    assert out["access_log_bucket"] == f"securecart-access-logs-{security}"
+    assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == out["access_log_bucket"]
+    assert (
+        trail["CloudWatchLogsLogGroupArn"].split(":")[6] == out["trail_log_group"] == "/securecart/organization-trail"
+    )
+    alarms = org.client("cloudwatch", "security").describe_alarms(AlarmNamePrefix="securecart-")["MetricAlarms"]
+    assert len(alarms) == 12
+    assert {a["AlarmActions"][0] for a in alarms} == {out["alarm_topic_arn"]}
 
 
 def _security_baseline_gone(org: SandboxOrganization, out: Outputs) -> None:
     s3 = org.client("s3", "security")
-    assert out["log_bucket"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert not {out["log_bucket"], out["access_log_bucket"]} & {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert org.client("cloudtrail", "security").describe_trails()["trailList"] == []
+    assert org.client("logs", "security").describe_log_groups(logGroupNamePrefix="/securecart/")["logGroups"] == []
+    assert org.client("cloudwatch", "security").describe_alarms(AlarmNamePrefix="securecart-")["MetricAlarms"] == []
+    assert org.client("sns", "security").list_topics()["Topics"] == []
     assert org.client("guardduty", "security").list_detectors()["DetectorIds"] == []
     config = org.client("config", "security")
     assert config.describe_configuration_recorders()["ConfigurationRecorders"] == []

@@ -261,7 +261,8 @@ def test_a_region_deny_is_judged_against_the_home_region_and_iam_in_us_east_1(tm
     iam_too = {**only_eu, "NotAction": ["sts:*"]}
     [f] = by_rule(check(baseline_matrix(tmp_path, policy(iam_too), base=HOME_EU, roles=ROLES)), "scp-lockout")
     assert "(the deployment role) iam:CreateRole, iam:GetRole" in f.message
-    assert f.message.endswith(" in dev, prod, which its Terraform needs")  # not security: its baseline is regional
+    # security too: the trail delivers to CloudWatch Logs through an IAM role the baseline creates
+    assert f.message.endswith(" in dev, prod, security, which its Terraform needs")
 
 
 def test_a_deny_on_oidc_providers_is_an_error_where_the_access_stack_manages_one(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,3 +70,58 @@ def test_describe_group_answers_the_groups_external_ids() -> None:
         store.groups[group] = store.groups[group]._replace(ExternalIds=ids)
         described = identitystore.describe_group(IdentityStoreId="d-1234567890", GroupId=group)
     assert described["ExternalIds"] == ids
+
+
+def _logging_target(policy_statements: list[dict[str, Any]]) -> Any:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="app-logs")
+    s3.create_bucket(Bucket="app-access-logs")
+    s3.put_bucket_policy(
+        Bucket="app-access-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": policy_statements})
+    )
+    return s3
+
+
+DENY_PLAIN_HTTP = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::app-access-logs", "arn:aws:s3:::app-access-logs/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+def test_access_logging_goes_to_a_bucket_whose_policy_also_denies_everyone_plain_http() -> None:
+    # S3 reads the logging service's grant beside a statement for Principal "*"; moto failed with a 500 there
+    patch_moto()
+    with mock_aws():
+        grant = {
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::app-access-logs/logs/*",
+        }
+        s3 = _logging_target([DENY_PLAIN_HTTP, grant])
+        s3.put_bucket_logging(
+            Bucket="app-logs",
+            BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "app-access-logs", "TargetPrefix": "logs/"}},
+        )
+        assert s3.get_bucket_logging(Bucket="app-logs")["LoggingEnabled"]["TargetPrefix"] == "logs/"
+
+
+def test_access_logging_to_a_bucket_that_does_not_let_the_logging_service_write_fails() -> None:
+    patch_moto()
+    with mock_aws():
+        elsewhere = {
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::app-access-logs/other/*",
+        }
+        s3 = _logging_target([DENY_PLAIN_HTTP, elsewhere])
+        with pytest.raises(ClientError) as raised:
+            s3.put_bucket_logging(
+                Bucket="app-logs",
+                BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "app-access-logs", "TargetPrefix": "logs/"}},
+            )
+    assert raised.value.response["Error"]["Code"] == "InvalidTargetBucketForLogging"

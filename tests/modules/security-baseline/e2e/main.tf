@@ -68,3 +68,15 @@ output "aggregator_arn" {
 output "analyzer_arn" {
   value = module.security_baseline.analyzer_arn
 }
+
+output "access_log_bucket" {
+  value = module.security_baseline.access_log_bucket
+}
+
+output "alarm_topic_arn" {
+  value = module.security_baseline.alarm_topic_arn
+}
+
+output "trail_log_group" {
+  value = module.security_baseline.trail_log_group
+}
