@@ -31,7 +31,7 @@ from securecart_tf.iam.lint_cache import lint_cache, remembered
 
 
 @cache
-def _parliament() -> types.ModuleType:
+def load_parliament() -> types.ModuleType:
     """parliament, imported on first use, and without `pkg_resources` when it can be.
 
     parliament imports `pkg_resources` only to find two data files beside itself, and that import scans
@@ -274,7 +274,7 @@ def _parliament_issues(document: dict[str, Any], kind: Kind) -> list[Issue]:
         return shape
     prepared = _prepare(document, kind)
     try:
-        policy = _parliament().analyze_policy_string(json.dumps(prepared), ignore_private_auditors=True)
+        policy = load_parliament().analyze_policy_string(json.dumps(prepared), ignore_private_auditors=True)
     except Exception as exc:  # parliament raises bare Exceptions on documents it cannot model
         rule, fix, severity = _MAPPING["EXCEPTION"]
         return [Issue(rule, f"parliament could not analyse it: {exc}", fix, severity)]

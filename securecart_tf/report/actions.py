@@ -60,10 +60,10 @@ _WRITE_LEVELS = {"Write", "Permissions management", "Tagging"}
 @cache
 def catalogue() -> dict[str, str]:
     """Every known action, lower-cased 'service:action' → the reference's access level."""
-    import parliament
+    from securecart_tf.iam.lint import load_parliament  # without pkg_resources' scan of every distribution
 
     levels: dict[str, str] = {}
-    for service in parliament.iam_definition:
+    for service in load_parliament().iam_definition:
         prefix = service["prefix"].lower()
         for privilege in service["privileges"]:
             levels[f"{prefix}:{privilege['privilege'].lower()}"] = privilege["access_level"]
