@@ -72,6 +72,19 @@ def _split(text: str) -> tuple[str, str]:
     return " ".join(rest), "\n".join(body)
 
 
+TRUNCATED = "\n[truncated...]"
+
+
+def _whole(body: str, length: str | None) -> str:
+    """The body without the logger's "[truncated...]" line when what it kept is the whole body: the logger
+    marks a body of several lines that way even when it kept every byte the header says was sent."""
+    if body.endswith(TRUNCATED) and length is not None and length.isdigit():
+        kept = body.removesuffix(TRUNCATED)
+        if len(kept.encode()) == int(length):
+            return kept
+    return body
+
+
 def provider_version(text: str) -> str | None:
     match = _VERSION.search(text)
     return match.group(1) if match else None
@@ -93,6 +106,7 @@ def calls(text: str) -> list[Call]:
         at = (when - origin).total_seconds()
         fields_text, body = _split(entry)
         f = _fields(fields_text)
+        body = _whole(body, f.get("http.request_content_length" if sent else "http.response_content_length"))
         key = (f.get("tf_req_id", ""), f.get("rpc.method", ""), f.get("tf_resource_type", ""))
         if sent:
             call = Call(
@@ -120,6 +134,14 @@ def calls(text: str) -> list[Call]:
 def applied(all_calls: Iterable[Call], resource_type: str) -> list[Call]:
     """The calls of one resource type's create or update (ApplyResourceChange), in order."""
     return [c for c in all_calls if c.rpc == "ApplyResourceChange" and c.resource_type == resource_type]
+
+
+def by_resource(resource_calls: Iterable[Call]) -> list[list[Call]]:
+    """The calls of each resource's apply apart (one Terraform request id each), in the order first sent."""
+    groups: dict[str, list[Call]] = {}
+    for c in resource_calls:
+        groups.setdefault(c.request_id, []).append(c)
+    return list(groups.values())
 
 
 def wait_after_last_write(resource_calls: list[Call]) -> Wait | None:

@@ -39,7 +39,7 @@ EVERYWHERE = {"SecurityAuditRole", "BreakGlassRole"}
 WORKLOAD = {"DeploymentRole", "checkout-service", "order-events"}
 ROLES_IN = {
     "management": EVERYWHERE,
-    "security": EVERYWHERE,
+    "security": EVERYWHERE | {"securecart-trail-logs"},  # the baseline's: CloudTrail delivers to CloudWatch Logs
     "shared-services": EVERYWHERE,
     "dev": EVERYWHERE | WORKLOAD | {"DeveloperRole"},
     "staging": EVERYWHERE | WORKLOAD | {"DeveloperRole", "ObservabilityVendorRole"},

@@ -63,3 +63,30 @@ def test_the_wait_is_timed_from_the_last_write_to_the_last_read_of_the_same_reso
     assert round(wait.first_after, 3) == 10.0  # 10.5 - 0.5
     assert round(wait.interval, 3) == 5.0
     assert round(wait.seconds, 3) == 20.1  # the last read answered at 20.6
+
+
+def _sent_body(req: str, lines: list[str], length: int) -> str:
+    body = "".join(f"  | {line}\n" for line in lines)
+    return (
+        f"2026-12-01T12:00:01.000Z [DEBUG] {PROVIDER}: HTTP Request Sent: rpc.method=CreateKey "
+        f"tf_resource_type=aws_kms_key tf_rpc=ApplyResourceChange tf_req_id={req}\n"
+        f"  http.request.body=\n{body}   http.request_content_length={length} timestamp=2026-12-01T12:00:01Z\n"
+    )
+
+
+def test_the_truncated_mark_goes_only_when_the_body_kept_is_the_whole_of_it() -> None:
+    whole = '{"Policy":"{}",\n"Tags":[]}'
+    log = _sent_body("k1", [*whole.split("\n"), "[truncated...]"], len(whole)) + _sent_body(
+        "k2", ['{"Policy":"{', "[truncated...]"], 4096
+    )
+    kept, cut = tflog.calls(log)
+    assert kept.request_body == whole
+    assert cut.request_body == '{"Policy":"{\n[truncated...]'  # really cut: the mark stays
+
+
+def test_calls_of_two_resources_of_one_type_are_told_apart_by_their_request() -> None:
+    log = LOG + LOG.replace("tf_req_id=r1", "tf_req_id=r2").split("\n", 1)[1]
+    resources = tflog.by_resource(tflog.applied(tflog.calls(log), "aws_s3_bucket_lifecycle_configuration"))
+    assert [len(calls) for calls in resources] == [4, 4]
+    assert [{c.request_id for c in calls} for calls in resources] == [{"r1"}, {"r2"}]
+    assert tflog.wait_after_last_write(resources[1]).polls == {"GetBucketLifecycleConfiguration": 3}  # type: ignore[union-attr]
