@@ -65,9 +65,8 @@ def produce(
     diff_rev: str | None = None,
     as_of: dt.date | None = None,
 ) -> Output:
-    """Render the report of `matrix` (or, with `diff_rev`, how access changed since that revision)."""
-    from securecart_tf.report import render_html, render_md
-
+    """Render the report of `matrix` (or, with `diff_rev`, how access changed since that revision). Each
+    renderer is imported only when its format is asked for: the HTML one brings its page's assets."""
     project = checked(load_project(matrix))
     head = build_report(project, as_of=as_of, revision=_revision(project))
     diff: AccessDiff | None = None
@@ -89,7 +88,11 @@ def produce(
         data = render_json.diff_document(diff) if diff else render_json.document(head)
         return Output(render_json.dumps(data), diff)
     if fmt == ReportFormat.html:
+        from securecart_tf.report import render_html
+
         return Output(render_html.render(head, diff), diff)
+    from securecart_tf.report import render_md
+
     return Output(render_md.render_diff(diff) if diff else render_md.render(head), diff)
 
 
