@@ -125,3 +125,33 @@ def test_access_logging_to_a_bucket_that_does_not_let_the_logging_service_write_
                 BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "app-access-logs", "TargetPrefix": "logs/"}},
             )
     assert raised.value.response["Error"]["Code"] == "InvalidTargetBucketForLogging"
+
+
+def test_a_requests_account_is_found_without_creating_iam_in_every_partition() -> None:
+    # moto looked for the access key in every partition of every account, creating each one's IAM (and
+    # loading AWS's managed policies into it): most of the sandbox's CPU in an apply
+    from moto.iam import models
+
+    patch_moto()
+    with mock_aws():
+        org = boto3.client("organizations", region_name="us-east-1")
+        org.create_organization(FeatureSet="ALL")
+        member = org.create_account(AccountName="alpha", Email="alpha@example.com")["CreateAccountStatus"]["AccountId"]
+        role = f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+        creds = boto3.client("sts", region_name="us-east-1").assume_role(RoleArn=role, RoleSessionName="check")
+        key = creds["Credentials"]["AccessKeyId"]
+        iam = boto3.client(
+            "iam",
+            region_name="us-east-1",
+            aws_access_key_id=key,
+            aws_secret_access_key=creds["Credentials"]["SecretAccessKey"],
+            aws_session_token=creds["Credentials"]["SessionToken"],
+        )
+        statement = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        trust = {"Version": "2012-10-17", "Statement": [statement]}
+        iam.create_role(RoleName="Made", AssumeRolePolicyDocument=json.dumps(trust))
+        assert models.get_account_id_from(key) == member
+        assert models.get_account_id_from("AKIANOSUCHKEY0000000") == models.DEFAULT_ACCOUNT_ID
+        assert "Made" in {r.name for r in models.iam_backends[member]["aws"].roles.values()}
+        created = {partition for account in models.iam_backends.values() for partition in dict.keys(account)}
+    assert created == {"aws"}
