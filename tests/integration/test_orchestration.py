@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import explain, run_cli, write_project
-from tests.integration.conftest import SMALL_DEV, SMALL_MATRIX, Deployed
+from tests.helpers import explain, run_cli, sandbox_client, write_project
+from tests.integration.conftest import SMALL_MATRIX, Deployed
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +18,7 @@ def _statuses(result) -> dict[str, str]:
     return {r["stack"]: r["status"] for r in json.loads(result.stdout)["results"]}
 
 
-def test_apply_uses_the_saved_plan_and_refuses_a_stale_one(small_project: Path) -> None:
+def test_apply_uses_the_saved_plan_refuses_a_stale_one_and_plans_a_lost_state_in_full(small_project: Path) -> None:
     plan = run_cli(small_project, "plan", "--env", "dev", "--json")
     assert plan.returncode == 2, explain(plan)  # the organization has changes; the rest waits for it
     assert _statuses(plan)["organization"] == "planned"
@@ -50,6 +51,20 @@ def test_apply_uses_the_saved_plan_and_refuses_a_stale_one(small_project: Path) 
     policies = org.list_policies_for_target(TargetId=root["Id"], Filter="SERVICE_CONTROL_POLICY")["Policies"]
     assert "deny-leave-organization" in {p["Name"] for p in policies}
 
+    # a lost state: the stack is planned in full, and the plan says why
+    (small_project / ".securecart" / "state" / "access-beta" / "terraform.tfstate").write_text("")
+    (small_project / ".securecart" / "state" / "access-alpha" / "terraform.tfstate").unlink()
+    lost = run_cli(small_project, "plan", "--env", "dev", "--json")
+    assert lost.returncode == 2, explain(lost)
+    by_stack = {r["stack"]: r for r in json.loads(lost.stdout)["results"]}
+    for stack in ("access-alpha", "access-beta"):
+        assert by_stack[stack]["status"] == "planned", lost.stdout
+        assert by_stack[stack]["add"] > 0, lost.stdout
+        assert "state is missing or unreadable since the last apply" in by_stack[stack]["message"]
+    assert by_stack["organization"]["status"] == "unchanged"
+    # the roles are still in AWS: an apply now would try to create them again, and fail rather than report "unchanged"
+    assert "AuditRole" in _roles(Deployed(small_project), "beta")
+
 
 def test_a_failed_stack_skips_its_dependents_while_the_others_finish(small_project: Path) -> None:
     matrix = small_project / "access-matrix.yaml"
@@ -79,7 +94,7 @@ S3_DEV = """\
 name: dev
 stacks: [organization, identity-center]
 accounts: [management, alpha, beta]
-approval: none
+approval: prompt
 backend:
   type: s3
   bucket: smallorg-terraform-state
@@ -88,47 +103,48 @@ backend:
 """
 
 
-def test_s3_backend_stores_state_and_refuses_a_held_lock(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "s3", SMALL_MATRIX, {"dev": S3_DEV})
+@pytest.fixture(scope="module")
+def s3_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """The small organization applied with its state in the sandbox's S3, and an approval prompt; the tests
+    below each leave it as applied."""
+    project = write_project(tmp_path_factory.mktemp("orchestration") / "s3", SMALL_MATRIX, {"dev": S3_DEV})
     deployed = Deployed(project)
     try:
         applied = run_cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
         assert applied.returncode == 0, explain(applied)
-        assert not (project / ".securecart" / "state" / "organization" / "terraform.tfstate").exists()
-        s3 = deployed.client("s3")
-        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="smallorg-terraform-state")["Contents"]}
-        assert "smallorg/organization/terraform.tfstate" in keys
-        assert "smallorg/access-alpha/terraform.tfstate" in keys
-        assert any(k.startswith("smallorg/ledger/") for k in keys), keys
-        state = json.loads(
-            s3.get_object(Bucket="smallorg-terraform-state", Key="smallorg/organization/terraform.tfstate")[
-                "Body"
-            ].read()
-        )
-        assert set(state["outputs"]["account_ids"]["value"]) == {"management", "alpha", "beta"}
-
-        # someone else holds the organization stack's lock
-        s3.put_object(
-            Bucket="smallorg-terraform-state",
-            Key="smallorg/organization/terraform.tfstate.tflock",
-            Body=json.dumps(
-                {"ID": "held-by-test", "Operation": "OperationTypeApply", "Who": "someone@elsewhere"}
-            ).encode(),
-        )
-        locked = run_cli(project, "plan", "--env", "dev", "--refresh", "--json", "--timeout", "120")
-        assert locked.returncode == 1, explain(locked)
-        org = next(r for r in json.loads(locked.stdout)["results"] if r["stack"] == "organization")
-        assert org["status"] == "failed"
-        assert "lock" in org["message"].lower()
-        assert "force-unlock -force held-by-test`" in org["message"], org["message"]  # the command to release it
-        s3.delete_object(Bucket="smallorg-terraform-state", Key="smallorg/organization/terraform.tfstate.tflock")
-        clean = run_cli(project, "plan", "--env", "dev", "--refresh", "--json")
-        assert clean.returncode == 0, explain(clean)
+        yield deployed
     finally:
         deployed.stop()
 
 
-PROMPT_DEV = SMALL_DEV.replace("approval: none", "approval: prompt")
+def test_s3_backend_stores_state_and_refuses_a_held_lock(s3_org: Deployed) -> None:
+    project = s3_org.project
+    assert not (project / ".securecart" / "state" / "organization" / "terraform.tfstate").exists()
+    s3 = s3_org.client("s3")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="smallorg-terraform-state")["Contents"]}
+    assert "smallorg/organization/terraform.tfstate" in keys
+    assert "smallorg/access-alpha/terraform.tfstate" in keys
+    assert any(k.startswith("smallorg/ledger/") for k in keys), keys
+    state = json.loads(
+        s3.get_object(Bucket="smallorg-terraform-state", Key="smallorg/organization/terraform.tfstate")["Body"].read()
+    )
+    assert set(state["outputs"]["account_ids"]["value"]) == {"management", "alpha", "beta"}
+
+    # someone else holds the organization stack's lock
+    s3.put_object(
+        Bucket="smallorg-terraform-state",
+        Key="smallorg/organization/terraform.tfstate.tflock",
+        Body=json.dumps({"ID": "held-by-test", "Operation": "OperationTypeApply", "Who": "someone@elsewhere"}).encode(),
+    )
+    locked = run_cli(project, "plan", "--env", "dev", "--refresh", "--json", "--timeout", "120")
+    assert locked.returncode == 1, explain(locked)
+    org = next(r for r in json.loads(locked.stdout)["results"] if r["stack"] == "organization")
+    assert org["status"] == "failed"
+    assert "lock" in org["message"].lower()
+    assert "force-unlock -force held-by-test`" in org["message"], org["message"]  # the command to release it
+    s3.delete_object(Bucket="smallorg-terraform-state", Key="smallorg/organization/terraform.tfstate.tflock")
+    clean = run_cli(project, "plan", "--env", "dev", "--refresh", "--json")
+    assert clean.returncode == 0, explain(clean)
 
 
 def _permission_sets(deployed: Deployed) -> set[str]:
@@ -142,7 +158,10 @@ def _permission_sets(deployed: Deployed) -> set[str]:
 
 
 def _roles(deployed: Deployed, account: str) -> set[str]:
-    return {r["RoleName"] for r in deployed.client("iam", account).list_roles()["Roles"]}
+    # the account's ID from Organizations: with the S3 backend there is no local state to read it from
+    ids = {a["Name"]: a["Id"] for a in deployed.client("organizations").list_accounts()["Accounts"]}
+    iam = sandbox_client(deployed.info, "iam", ids[account])
+    return {r["RoleName"] for r in iam.list_roles()["Roles"]}
 
 
 def _plans_left(project: Path) -> list[str]:
@@ -150,44 +169,20 @@ def _plans_left(project: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
 
 
-def test_an_apply_after_a_declined_destroy_removes_nothing(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "small", SMALL_MATRIX, {"dev": PROMPT_DEV})
-    deployed = Deployed(project)
-    try:
-        applied = run_cli(project, "apply", "--env", "dev", "--auto-approve")
-        assert applied.returncode == 0, explain(applied)
-        assert _permission_sets(deployed) == {"EngineerAccess"}
+def test_an_apply_after_a_declined_destroy_removes_nothing(s3_org: Deployed) -> None:
+    project = s3_org.project
+    assert _permission_sets(s3_org) == {"EngineerAccess"}
 
-        declined = run_cli(project, "destroy", "--env", "dev", input="n\n")
-        assert declined.returncode == 1, explain(declined)
-        assert "not approved; nothing was changed" in declined.stderr
-        assert _plans_left(project) == []  # nothing a later command could take
+    declined = run_cli(project, "destroy", "--env", "dev", input="n\n")
+    assert declined.returncode == 1, explain(declined)
+    assert "not approved; nothing was changed" in declined.stderr
+    assert _plans_left(project) == []  # nothing a later command could take
 
-        again = run_cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
-        assert again.returncode == 0, explain(again)
-        results = json.loads(again.stdout)["results"]
-        assert [r["stack"] for r in results if r["remove"]] == [], again.stdout
-        assert set(_statuses(again).values()) <= {"unchanged", "applied"}, again.stdout
-        assert _permission_sets(deployed) == {"EngineerAccess"}
-        for account in ("alpha", "beta"):
-            assert "AuditRole" in _roles(deployed, account)
-    finally:
-        deployed.stop()
-
-
-def test_a_lost_state_is_planned_in_full_and_said_so(small_project: Path) -> None:
-    applied = run_cli(small_project, "apply", "--env", "dev", "--auto-approve")
-    assert applied.returncode == 0, explain(applied)
-    (small_project / ".securecart" / "state" / "access-beta" / "terraform.tfstate").write_text("")
-    (small_project / ".securecart" / "state" / "access-alpha" / "terraform.tfstate").unlink()
-
-    plan = run_cli(small_project, "plan", "--env", "dev", "--json")
-    assert plan.returncode == 2, explain(plan)
-    by_stack = {r["stack"]: r for r in json.loads(plan.stdout)["results"]}
-    for stack in ("access-alpha", "access-beta"):
-        assert by_stack[stack]["status"] == "planned", plan.stdout
-        assert by_stack[stack]["add"] > 0, plan.stdout
-        assert "state is missing or unreadable since the last apply" in by_stack[stack]["message"]
-    assert by_stack["organization"]["status"] == "unchanged"
-    # the roles are still in AWS: an apply now would try to create them again, and fail rather than report "unchanged"
-    assert "AuditRole" in _roles(Deployed(small_project), "beta")
+    again = run_cli(project, "apply", "--env", "dev", "--auto-approve", "--json")
+    assert again.returncode == 0, explain(again)
+    results = json.loads(again.stdout)["results"]
+    assert [r["stack"] for r in results if r["remove"]] == [], again.stdout
+    assert set(_statuses(again).values()) <= {"unchanged", "applied"}, again.stdout
+    assert _permission_sets(s3_org) == {"EngineerAccess"}
+    for account in ("alpha", "beta"):
+        assert "AuditRole" in _roles(s3_org, account)
