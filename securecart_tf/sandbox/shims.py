@@ -26,7 +26,8 @@ CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it,
 trail behind; IAM's GetAccountAuthorizationDetails leaves out each managed policy's name and ID; and
 Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some; Config's
 PutConfigurationRecorder refuses the empty exclusion list the provider sends when it updates an imported recorder;
-and S3's PutBucketLogging fails with a 500 when the target bucket's policy has a statement for Principal "*".
+S3's PutBucketLogging fails with a 500 when the target bucket's policy has a statement for Principal "*"; and
+IAM names Config's service-linked role AWSServiceRoleForconfig instead of AWSServiceRoleForConfig.
 
 moto is lenient where AWS is not. The sandbox refuses, as AWS does (`Shims.refuse`):
 
@@ -663,6 +664,16 @@ def patch_moto() -> None:
     _patch_identitystore_describe_group()
     _patch_config_empty_exclusions()
     _patch_s3_logging_target_policy()
+    _patch_config_service_linked_role_name()
+
+
+def _patch_config_service_linked_role_name() -> None:
+    """Config's service-linked role is named AWSServiceRoleForConfig, as in AWS; moto names it after the service
+    principal's first word as written (AWSServiceRoleForconfig), so a recorder given the role's AWS ARN would
+    name a role the account does not have."""
+    from moto.iam import models
+
+    models.SERVICE_NAME_CONVERSION.setdefault("config", "Config")
 
 
 def _patch_s3_logging_target_policy() -> None:

@@ -125,3 +125,12 @@ def test_access_logging_to_a_bucket_that_does_not_let_the_logging_service_write_
                 BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "app-access-logs", "TargetPrefix": "logs/"}},
             )
     assert raised.value.response["Error"]["Code"] == "InvalidTargetBucketForLogging"
+
+
+def test_configs_service_linked_role_has_the_name_aws_gives_it() -> None:
+    patch_moto()
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForConfig"
+    assert role["Arn"].endswith(":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
