@@ -13,11 +13,13 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 from securecart_tf.checks.validate import run_checks
 from securecart_tf.config.environments import Environment
 from securecart_tf.config.load import load_project
+from securecart_tf.config.schema import SecurityBaseline
 from securecart_tf.errors import ConfigErrors
 from securecart_tf.findings import Finding
 from securecart_tf.model import OrgFacts, Singletons, build_model
@@ -318,3 +320,13 @@ def test_look_finds_the_config_role_alone() -> None:
         arn = iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]["Arn"]
         found = look(lambda service: boto3.client(service, region_name="us-east-1"), {CONFIG_ROLE}, "us-east-1")
     assert found == Singletons(service_linked_roles={"config.amazonaws.com": arn})
+
+
+def test_the_readmes_example_is_a_valid_baseline() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The security baseline in every account\n", 1)[1]
+    example = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    baseline = SecurityBaseline.model_validate(example["security_baseline"])
+    assert baseline.every_account.for_account("sandbox", "management").config_recorder is False
+    assert baseline.every_account.for_account("management", "management").config_recorder is True
+    assert baseline.every_account.for_account("dev", "management").config_recorder is True
