@@ -3,9 +3,9 @@ Config to deliver to, and no customization manages what a setting already manage
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 
-from securecart_tf.checks.references import _suggest
 from securecart_tf.config.load import Project
 from securecart_tf.config.schema import AccountSettings, SecurityBaseline
 from securecart_tf.findings import Finding, Severity
@@ -44,12 +44,17 @@ def _overrides(project: Project, baseline: SecurityBaseline) -> list[Finding]:
             Severity.error,
             f"account '{name}' is not declared",
             project.positions.at((*SETTINGS, "overrides", name)),
-            _suggest("account", name, accounts),
+            _did_you_mean(name, accounts),
             name,
         )
         for name in baseline.every_account.overrides
         if name not in accounts
     ]
+
+
+def _did_you_mean(name: str, accounts: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(accounts), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else "declare the account under accounts:, or remove its override"
 
 
 def _config_off(project: Project, baseline: SecurityBaseline) -> list[Finding]:
