@@ -104,7 +104,7 @@ class _AccessStacks:
         }
         if baseline is not None and has_settings:  # only then: a stack without them renders as it always has
             inputs["account_settings"] = settings_inputs(baseline, settings, self.index, acc, self.directory)
-            if settings.config_recorder:
+            if any(r["config_recorder"] for r in inputs["account_settings"]["regions"].values()):
                 deps.add(SECURITY)  # recorders deliver to the security account's log bucket, which must exist
         if customs:  # only then: a stack without customizations renders as it always has
             stage = env or self.index.stage_of_account.get(acc)

@@ -174,6 +174,10 @@ def test_only_stacks_that_record_config_wait_for_the_security_stack(tmp_path: Pa
     model = build_model(load_project(_project(tmp_path) / "access-matrix.yaml"))
     assert "security" in model.stacks["access-alpha"].depends_on
     assert "security" not in model.stacks["access-play"].depends_on
+    # the security account's home recorder is the security stack's own, and no guardrail gives it another region
+    single = MATRIX.replace("targets: {ous: [Security, Workloads]}", "targets: {ous: [Workloads]}")
+    model = build_model(load_project(_project(tmp_path / "2", single) / "access-matrix.yaml"))
+    assert "security" not in model.stacks["access-security"].depends_on
 
 
 # ------------------------------------------------------------------------------------------------ validate
