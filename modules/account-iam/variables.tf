@@ -1,4 +1,4 @@
-# Inputs: customer-managed policies and OIDC providers for one account.
+# Inputs: customer-managed policies and OIDC providers for one account, and the baseline's settings there.
 
 variable "policies" {
   description = "Customer-managed policies keyed by name; document is minified JSON."
@@ -56,4 +56,39 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "s3_public_access_block" {
+  description = "Block public access to S3 account-wide: all four settings of the account's public access block."
+  type        = bool
+  default     = false
+}
+
+variable "ebs_encryption" {
+  description = "Encrypt new EBS volumes by default in the provider's region."
+  type        = bool
+  default     = false
+}
+
+variable "config_service_linked_role" {
+  description = "Create AWS Config's service-linked role (false where another stack creates it)."
+  type        = bool
+  default     = false
+}
+
+variable "config_recorder" {
+  description = "Record AWS Config in the provider's region, delivering to a bucket in another account; null: none."
+  type = object({
+    name                          = string
+    delivery_channel_name         = string
+    bucket                        = string
+    key_prefix                    = string
+    role_arn                      = string
+    include_global_resource_types = bool
+  })
+  default = null
+  validation {
+    condition     = var.config_recorder == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.config_recorder.role_arn))
+    error_message = "The Config recorder's role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/...)."
+  }
 }

@@ -1,7 +1,8 @@
 """What the platform roles must be able to do in a member account, derived from what the stacks manage.
 
 The deployment role runs securecart-tf's Terraform in each member account that has a stack: the access
-stack manages IAM roles, customer-managed policies and OIDC providers; the security stack manages the
+stack manages IAM roles, customer-managed policies and OIDC providers, and the baseline's settings there
+(the account's S3 public access block, EBS encryption by default, Config recorders); the security stack manages the
 baseline (KMS key, log buckets, CloudTrail with its log group and alarms, GuardDuty, Config, Access
 Analyzer). The organization and Identity Center stacks run in the management account, which SCPs and RCPs
 never restrict. The break-glass
@@ -143,6 +144,22 @@ _BASELINE: dict[str, list[str]] = {
     "access_analyzer": ["access-analyzer:CreateAnalyzer", "access-analyzer:GetAnalyzer", "access-analyzer:TagResource"],
 }
 
+# The security baseline's settings in each account (account-iam), by the setting that switches them on.
+_ACCOUNT_SETTINGS: dict[str, list[str]] = {
+    "s3_public_access_block": ["s3:PutAccountPublicAccessBlock", "s3:GetAccountPublicAccessBlock"],
+    "ebs_encryption": ["ec2:EnableEbsEncryptionByDefault", "ec2:GetEbsEncryptionByDefault"],
+    "config_recorder": [
+        "iam:CreateServiceLinkedRole",
+        "iam:PassRole",
+        "config:PutConfigurationRecorder",
+        "config:DescribeConfigurationRecorders",
+        "config:PutDeliveryChannel",
+        "config:DescribeDeliveryChannels",
+        "config:StartConfigurationRecorder",
+        "config:DescribeConfigurationRecorderStatus",
+    ],
+}
+
 BREAK_GLASS: list[str] = ["sts:AssumeRole", *_ROLE, *_POLICY, "iam:ListRoles", "iam:ListPolicies"]
 
 GLOBAL_SERVICES = ("iam", "organizations", "account")
@@ -173,6 +190,7 @@ def deployment_needs(model: Model, account: str) -> list[Need]:
         needs += [(a, r) for r in roles for a in _ROLE]
         needs += [(a, r) for r in policies for a in _POLICY]
         needs += [(a, r) for r in providers for a in _OIDC]
+        needs += [(a, None) for a in _settings_actions(stack.inputs.get("account_settings"))]
     security = model.stacks.get(SECURITY)
     if security is not None and security.account == account:
         needs += [(a, None) for a in _baseline_actions(security.inputs["baseline"])]
@@ -183,6 +201,18 @@ def _baseline_actions(inputs: dict[str, Any]) -> list[str]:
     return list(
         dict.fromkeys(a for switch, actions in _BASELINE.items() if not switch or inputs.get(switch) for a in actions)
     )
+
+
+def _settings_actions(settings: dict[str, Any] | None) -> list[str]:
+    if settings is None:
+        return []
+    regions = settings["regions"].values()
+    on = {
+        "s3_public_access_block": settings["s3_public_access_block"],
+        "ebs_encryption": any(r["ebs_encryption"] for r in regions),
+        "config_recorder": any(r["config_recorder"] for r in regions),
+    }
+    return [a for setting, actions in _ACCOUNT_SETTINGS.items() if on[setting] for a in actions]
 
 
 def break_glass_needs() -> list[Need]:

@@ -7,6 +7,7 @@ team has accepted, with the reason shown in every report.
 
 from __future__ import annotations
 
+from securecart_tf.checks.account_settings import check_account_settings
 from securecart_tf.checks.references import check_references
 from securecart_tf.checks.suppressions import apply_suppressions
 from securecart_tf.config.load import Project
@@ -17,6 +18,7 @@ from securecart_tf.findings import Finding, has_errors, sort_findings
 def run_checks(project: Project) -> list[Finding]:
     """All findings for a loaded project, suppressions applied, sorted (errors first)."""
     findings = check_references(project)
+    findings.extend(check_account_settings(project))
     complete = not has_errors(findings)
     if complete:  # later checks assume the references resolve
         findings.extend(_policy_checks(project))

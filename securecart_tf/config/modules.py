@@ -42,6 +42,8 @@ class ModuleSource:
     variables: dict[str, Variable] = field(default_factory=dict)
     top_blocks: list[tuple[str, Location]] = field(default_factory=list)
     """Each top-level block's type (resource, provider, ...) and where it starts."""
+    resources: list[tuple[str, Location]] = field(default_factory=list)
+    """Each resource block's resource type (aws_s3_account_public_access_block, ...) and where it starts."""
 
 
 @dataclass
@@ -180,6 +182,8 @@ def scan_module_file(text: str, path: Path, module: ModuleSource) -> None:
             continue
         location = Location(path, block.line, block.column)
         module.top_blocks.append((block.words[0], location))
+        if block.words[0] == "resource" and len(block.words) >= 2:
+            module.resources.append((block.words[1], location))
         if block.words[0] == "variable" and len(block.words) >= 2:
             name = block.words[1]
             module.variables[name] = Variable(name, "default" not in block.attributes, location)

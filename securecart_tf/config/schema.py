@@ -493,6 +493,50 @@ class ServiceRole(Strict):
 # -------------------------------------------------------------------------------------- security baseline
 
 
+class AccountSettingsOverride(Strict):
+    """The settings that differ in one account; what is left out follows the organization's setting."""
+
+    s3_public_access_block: bool | None = None
+    ebs_encryption: bool | None = None
+    config_recorder: bool | None = None
+
+
+class AccountSettings(Strict):
+    """Settings each account's access stack applies in that account. Off unless turned on: each can break
+    a workload (a public bucket, an unencrypted snapshot) or add to the bill (Config bills each recorded item)."""
+
+    s3_public_access_block: bool = Field(
+        default=False,
+        description="An account-level S3 Block Public Access with all four settings on, in every account.",
+    )
+    ebs_encryption: bool = Field(
+        default=False,
+        description="EBS encryption by default, in every region the account's region-allow-list guardrail allows "
+        "(the home region where none applies).",
+    )
+    config_recorder: bool = Field(
+        default=False,
+        description="An AWS Config recorder in every member account, in the same regions, delivering to the "
+        "security account's log bucket; needs config: true. The management account records only when "
+        "its override says so.",
+    )
+    overrides: dict[AccountName, AccountSettingsOverride] = Field(
+        default_factory=dict,
+        description="Account name → the settings that differ there, e.g. sandbox: {config_recorder: false}.",
+    )
+
+    def for_account(self, account: str, management: str) -> AccountSettings:
+        """The settings in effect in `account` (its overrides applied; without them)."""
+        override = self.overrides.get(account, AccountSettingsOverride())
+        settings = {
+            "s3_public_access_block": self.s3_public_access_block,
+            "ebs_encryption": self.ebs_encryption,
+            "config_recorder": self.config_recorder and account != management,
+        }
+        settings.update(override.model_dump(exclude_none=True))
+        return AccountSettings(**settings)
+
+
 class SecurityBaseline(Strict):
     """Centralized logging, IAM monitoring and threat detection in the security account."""
 
@@ -502,6 +546,10 @@ class SecurityBaseline(Strict):
     config: bool = True
     access_analyzer: bool = True
     log_retention_days: int = Field(default=365, ge=1, le=3653)
+    every_account: AccountSettings = Field(
+        default_factory=AccountSettings,
+        description="Settings applied in each account through its access stack, with per-account overrides.",
+    )
 
 
 # ------------------------------------------------------------------------------------------- suppressions

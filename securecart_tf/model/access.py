@@ -7,12 +7,13 @@ from typing import Any
 from securecart_tf.config.load import Project
 from securecart_tf.config.schema import InlinePolicy, PolicyRef, Role, ServiceRole
 from securecart_tf.iam import documents
-from securecart_tf.model.addresses import ACCOUNT_IAM_MODULE, ImportBlock, tf_index
+from securecart_tf.model.account_settings import effective_settings, settings_inputs
+from securecart_tf.model.addresses import ACCOUNT_IAM_MODULE, CONFIG_SERVICE, ImportBlock, tf_index
 from securecart_tf.model.customizations import customization_inputs, module_block, place_customizations
 from securecart_tf.model.directory import AccountDirectory
 from securecart_tf.model.index import MatrixIndex
 from securecart_tf.model.placements import Placements
-from securecart_tf.model.stack import ACCESS, ORGANIZATION, Singletons, Stack, access_stack, stack_sort_key
+from securecart_tf.model.stack import ACCESS, ORGANIZATION, SECURITY, Singletons, Stack, access_stack, stack_sort_key
 
 
 def access_stacks(
@@ -22,11 +23,13 @@ def access_stacks(
     directory: AccountDirectory,
     singletons: dict[str, Singletons] | None = None,
 ) -> list[Stack]:
-    """One stack for each account that holds a role, a service role, a customer-managed policy or a customization."""
+    """One stack for each account that holds a role, a service role, a customer-managed policy, a customization or
+    a setting of the security baseline."""
     builder = _AccessStacks(project, index, placed, directory)
     stacks = [s for s in (builder.stack(a.name) for a in index.matrix.accounts) if s is not None]
     for stack in stacks:
-        stack.adopts = tuple(_oidc_imports(stack, (singletons or {}).get(stack.account, Singletons())))
+        found = (singletons or {}).get(stack.account, Singletons())
+        stack.adopts = (*_oidc_imports(stack, found), *_config_role_import(stack, found))
     return stacks
 
 
@@ -39,6 +42,14 @@ def _oidc_imports(stack: Stack, found: Singletons) -> list[ImportBlock]:
             to = f"{ACCOUNT_IAM_MODULE}.aws_iam_openid_connect_provider.this{tf_index(key)}"
             blocks.append(ImportBlock(stack.name, to, arn))
     return blocks
+
+
+def _config_role_import(stack: Stack, found: Singletons) -> list[ImportBlock]:
+    """Config's service-linked role, once per account: one that exists already is adopted, not created again."""
+    arn = found.service_linked_roles.get(CONFIG_SERVICE)
+    if not (arn and stack.inputs.get("account_settings", {}).get("config_service_linked_role")):
+        return []
+    return [ImportBlock(stack.name, f"{ACCOUNT_IAM_MODULE}.aws_iam_service_linked_role.config[0]", arn)]
 
 
 def _policy_ref(ref: PolicyRef) -> dict[str, str | None]:
@@ -62,7 +73,10 @@ class _AccessStacks:
         roles = self.placed.roles_in.get(acc, [])
         sroles = self.placed.service_roles_in.get(acc, [])
         customs = self.customizations.accounts.get(acc, [])
-        if not (roles or sroles or self.placed.needed_policies.get(acc) or customs):
+        baseline = self.index.matrix.security_baseline
+        settings = effective_settings(baseline, self.index, acc)
+        has_settings = settings.s3_public_access_block or settings.ebs_encryption or settings.config_recorder
+        if not (roles or sroles or self.placed.needed_policies.get(acc) or customs or has_settings):
             return None
         env = self.index.accounts[acc].environment
         deps: set[str] = {ORGANIZATION}
@@ -88,6 +102,10 @@ class _AccessStacks:
             "oidc_providers": oidc,
             "roles": role_inputs,
         }
+        if baseline is not None and has_settings:  # only then: a stack without them renders as it always has
+            inputs["account_settings"] = settings_inputs(baseline, settings, self.index, acc, self.directory)
+            if any(r["config_recorder"] for r in inputs["account_settings"]["regions"].values()):
+                deps.add(SECURITY)  # recorders deliver to the security account's log bucket, which must exist
         if customs:  # only then: a stack without customizations renders as it always has
             stage = env or self.index.stage_of_account.get(acc)
             inputs["customizations"] = customization_inputs(self.project, customs, acc, self.directory(acc), stage)

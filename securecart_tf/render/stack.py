@@ -12,6 +12,7 @@ from securecart_tf import __version__
 from securecart_tf.config.environments import AwsTarget, Environment, S3Backend
 from securecart_tf.iam.documents import partition_of
 from securecart_tf.model import SECURITY, Model, Stack
+from securecart_tf.model.account_settings import provider_alias
 from securecart_tf.model.customizations import LOCAL_FOLDER
 from securecart_tf.render.hcl import hcl_string
 from securecart_tf.render.imports import IMPORTS_FILE, imports_tf, stack_imports
@@ -59,6 +60,8 @@ def render_stack(
     context["modules"] = "../../modules"
     context["role_paths"] = any("path" in spec for spec in stack.inputs.get("roles", {}).values())
     context["customizations"] = _customization_blocks(stack)
+    context["account_settings"] = "account_settings" in stack.inputs
+    context["aliases"] = _aliases(stack, model)
     files = {
         "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
         "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
@@ -76,6 +79,13 @@ def render_stack(
     for module in sorted(stack.modules):
         digest.update(f"module {module} {module_hashes[module]}\n".encode())
     return files, digest.hexdigest()
+
+
+def _aliases(stack: Stack, model: Model) -> list[dict[str, str]]:
+    """A provider alias for each region other than the home region where the stack applies account settings."""
+    home = stack.region or model.matrix.organization.home_region
+    regions = stack.inputs.get("account_settings", {}).get("regions", {})
+    return [{"alias": provider_alias(r), "region": r} for r in regions if r != home]
 
 
 def _customization_blocks(stack: Stack) -> list[dict[str, Any]]:

@@ -1,11 +1,12 @@
 """Before a stack first manages what AWS allows only once per account or region, find whether the account has one.
 
-A GuardDuty detector and a Config recorder and delivery channel per region, Config's service-linked role, and an
-IAM OIDC provider per URL: AWS refuses a second one. An account adopted into the matrix, or imported with its
-organization, may hold them already. The run looks for them in each stack of the environment whose state does
-not manage them yet, and the model turns what it finds into import blocks (`Stack.adopts`), so the first plan
-adopts them. A stack whose state holds them is not looked at again; the names it adopted (a recorder's, a
-channel's) are read back from its state, since a new name would replace them.
+A GuardDuty detector and a Config recorder and delivery channel per region, Config's service-linked role (which
+an access stack that records Config creates too), and an IAM OIDC provider per URL: AWS refuses a second one. An
+account adopted into the matrix, or imported with its organization, may hold them already. The run looks for them
+in each stack of the environment whose state does not manage them yet, and the model turns what it finds into
+import blocks (`Stack.adopts`), so the first plan adopts them. A stack whose state holds them is not looked at
+again; the names it adopted (a recorder's, a channel's) are read back from its state, since a new name would
+replace them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ GUARDDUTY = "aws_guardduty_detector"
 CONFIG = "aws_config_configuration_recorder"
 OIDC = "aws_iam_openid_connect_provider"
 CHANNEL = "aws_config_delivery_channel"
+CONFIG_ROLE = "aws_iam_service_linked_role"
+"""Config's service-linked role alone: what an access stack that records Config creates in its account."""
 
 Client = Callable[[str], Any]
 """A client factory in one account: service name → boto3 client."""
@@ -39,8 +42,9 @@ def wanted(stack: Stack, managed: set[str]) -> set[str]:
         baseline = stack.inputs["baseline"]
         kinds |= {GUARDDUTY} if baseline["guardduty"] else set()
         kinds |= {CONFIG} if baseline["config"] else set()
-    elif stack.layer == ACCESS and stack.inputs["oidc_providers"]:
-        kinds.add(OIDC)
+    elif stack.layer == ACCESS:
+        kinds |= {OIDC} if stack.inputs["oidc_providers"] else set()
+        kinds |= {CONFIG_ROLE} if stack.inputs.get("account_settings", {}).get("config_service_linked_role") else set()
     return kinds - managed
 
 
@@ -115,6 +119,10 @@ def look(client: Client, kinds: set[str], region: str) -> Singletons:
         channels = config.describe_delivery_channels().get("DeliveryChannels", [])
         if channels:
             found.config_delivery_channels[region] = channels[0]["name"]
+        roles = client("iam").list_roles(PathPrefix=f"/aws-service-role/{CONFIG_SERVICE}/").get("Roles", [])
+        if roles:
+            found.service_linked_roles[CONFIG_SERVICE] = roles[0]["Arn"]
+    if CONFIG_ROLE in kinds and CONFIG not in kinds:
         roles = client("iam").list_roles(PathPrefix=f"/aws-service-role/{CONFIG_SERVICE}/").get("Roles", [])
         if roles:
             found.service_linked_roles[CONFIG_SERVICE] = roles[0]["Arn"]

@@ -26,7 +26,8 @@ CloudTrail's DeleteTrail ignores a trail given by ARN, as the provider gives it,
 trail behind; IAM's GetAccountAuthorizationDetails leaves out each managed policy's name and ID; and
 Identity Store's DescribeGroup answers no ExternalIds, even for a group that has some; Config's
 PutConfigurationRecorder refuses the empty exclusion list the provider sends when it updates an imported recorder;
-and S3's PutBucketLogging fails with a 500 when the target bucket's policy has a statement for Principal "*".
+S3's PutBucketLogging fails with a 500 when the target bucket's policy has a statement for Principal "*"; and
+IAM names Config's service-linked role AWSServiceRoleForconfig instead of AWSServiceRoleForConfig.
 moto also finds a request's account by looking for its access key in every partition of every account,
 which creates an IAM backend, with AWS's managed policies loaded, for each: the sandbox looks only in the
 IAM backends that exist (the same answer, at a third of the sandbox's CPU in an apply).
@@ -667,6 +668,7 @@ def patch_moto() -> None:
     _patch_config_empty_exclusions()
     _patch_s3_logging_target_policy()
     _patch_account_lookup()
+    _patch_config_service_linked_role_name()
 
 
 def _patch_account_lookup() -> None:
@@ -691,6 +693,15 @@ def _patch_account_lookup() -> None:
 
     get_account_id_from.securecart_lookup = True  # type: ignore[attr-defined]
     models.get_account_id_from = get_account_id_from
+
+
+def _patch_config_service_linked_role_name() -> None:
+    """Config's service-linked role is named AWSServiceRoleForConfig, as in AWS; moto names it after the service
+    principal's first word as written (AWSServiceRoleForconfig), so a recorder given the role's AWS ARN would
+    name a role the account does not have."""
+    from moto.iam import models
+
+    models.SERVICE_NAME_CONVERSION.setdefault("config", "Config")
 
 
 def _patch_s3_logging_target_policy() -> None:

@@ -39,6 +39,13 @@ customizations:
       restrict_public_buckets: true
 """
 """Appended to the example's matrix: every workload account, dev to prod, gets the module."""
+BASELINE_BLOCK_OFF = """\
+    overrides:                        # the customization manages the block in the workload accounts
+      dev: {s3_public_access_block: false}
+      staging: {s3_public_access_block: false}
+      prod: {s3_public_access_block: false}
+"""
+"""Added to the example's every_account settings with the customization: one resource manages the block."""
 REPORT_JSON = Path(__file__).resolve().parent / "report" / "example.json"
 REPORT_AS_OF = dt.date(2026, 6, 1)
 """The day the example's report is judged on: before the vendor's trust expires."""
@@ -56,7 +63,9 @@ def render_customized_example(out: Path) -> Path:
     project = copy_example(out.parent / "customized-example")
     shutil.copytree(CUSTOMIZED / "module", project / "customizations" / "account-public-access-block")
     matrix = project / "access-matrix.yaml"
-    matrix.write_text(matrix.read_text() + CUSTOMIZATION)
+    text = matrix.read_text()
+    settings_end = text.index("\n", text.index("    config_recorder:")) + 1
+    matrix.write_text(text[:settings_end] + BASELINE_BLOCK_OFF + text[settings_end:] + CUSTOMIZATION)
     return render_example(out, matrix)
 
 

@@ -306,6 +306,6 @@ def test_destroy_leaves_only_the_organization_its_accounts_and_the_logs(deployed
     instance = sso.list_instances()["Instances"][0]["InstanceArn"]
     assert sso.list_permission_sets(InstanceArn=instance)["PermissionSets"] == []
     iam = deployed_example.client("iam")
-    assert {r["RoleName"] for r in iam.list_roles()["Roles"]} <= NOT_OURS | {"AWSServiceRoleForconfig"}
+    assert {r["RoleName"] for r in iam.list_roles()["Roles"]} <= NOT_OURS | {"AWSServiceRoleForConfig"}
     for stack in ("organization", "security", "identity-center", "access-dev", "access-prod"):
         assert deployed_example.state(stack)["resources"] == [], stack

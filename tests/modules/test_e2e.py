@@ -309,7 +309,7 @@ def _organization_gone(org: SandboxOrganization, out: Outputs) -> None:
 # -- security-baseline: all-services.tfvars, in the security account ----------------------------------------
 
 
-# Config's service-linked role, found by its path: the sandbox names it unlike AWS (AWSServiceRoleForConfig).
+# Config's service-linked role, found by its path (AWSServiceRoleForConfig, as AWS names it).
 CONFIG_ROLE_PATH = "/aws-service-role/config.amazonaws.com/"
 
 

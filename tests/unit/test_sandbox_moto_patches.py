@@ -155,3 +155,12 @@ def test_a_requests_account_is_found_without_creating_iam_in_every_partition() -
         assert "Made" in {r.name for r in models.iam_backends[member]["aws"].roles.values()}
         created = {partition for account in models.iam_backends.values() for partition in dict.keys(account)}
     assert created == {"aws"}
+
+
+def test_configs_service_linked_role_has_the_name_aws_gives_it() -> None:
+    patch_moto()
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForConfig"
+    assert role["Arn"].endswith(":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")

@@ -16,10 +16,20 @@ variable "roles" {
   type = any
 }
 
+# The security baseline's settings in this account: account-wide, and per region (keyed by region name).
+variable "account_settings" {
+  type = any
+}
+
 module "account_iam" {
   source         = "../../modules/account-iam"
   policies       = var.policies
   oidc_providers = var.oidc_providers
+
+  s3_public_access_block     = var.account_settings.s3_public_access_block
+  config_service_linked_role = var.account_settings.config_service_linked_role
+  ebs_encryption             = var.account_settings.regions[var.region].ebs_encryption
+  config_recorder            = var.account_settings.regions[var.region].config_recorder
 }
 
 module "role" {
