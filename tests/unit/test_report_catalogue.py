@@ -1,0 +1,56 @@
+"""The IAM action catalogue the report classifies actions with, kept in the cache folder between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from securecart_tf.report import actions
+
+
+def _never() -> dict[str, str]:
+    raise AssertionError("parliament was read although the catalogue is cached")
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SECURECART_CACHE_DIR", str(folder))
+    return folder
+
+
+def test_the_catalogue_is_written_once_then_read_without_parliament(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = actions.catalogue.__wrapped__()
+    # levels of the AWS Service Authorization Reference, which parliament copies
+    assert first["s3:getobject"] == "Read"
+    assert first["iam:putrolepolicy"] == "Permissions management"
+    assert first["ec2:runinstances"] == "Write"
+    [written] = cache.glob("actions-*.json")
+
+    monkeypatch.setattr(actions, "_from_parliament", _never)
+    assert actions.catalogue.__wrapped__() == first
+
+    # another shape of the cached levels is another file: the old one is not read
+    monkeypatch.setattr(actions, "CATALOGUE_FORMAT", actions.CATALOGUE_FORMAT + 1)
+    assert actions._catalogue_file() != written
+
+
+def test_an_unreadable_cached_catalogue_is_read_again_from_parliament(cache: Path) -> None:
+    expected = actions.catalogue.__wrapped__()
+    [written] = cache.glob("actions-*.json")
+    written.write_text("{not json")
+    assert actions.catalogue.__wrapped__() == expected
+    written.write_text("[]")
+    assert actions.catalogue.__wrapped__() == expected
+    assert written.read_text().startswith("{")  # written again
+
+
+def test_with_the_cache_off_nothing_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURECART_CACHE_DIR", "off")
+    monkeypatch.chdir(tmp_path)
+    assert actions._catalogue_file() is None
+    assert actions.catalogue.__wrapped__()["s3:getobject"] == "Read"
+    assert list(tmp_path.iterdir()) == []
