@@ -39,7 +39,7 @@ _RANK = {Level.none: 0, Level.read: 1, Level.write: 2, Level.admin: 3}
 
 
 def highest(levels: Iterable[Level]) -> Level:
-    return max(levels, key=lambda lv: lv.rank, default=Level.none)
+    return max(levels, key=_RANK.__getitem__, default=Level.none)
 
 
 def lowest(*levels: Level) -> Level:
