@@ -149,9 +149,14 @@ def expand(pattern: str) -> frozenset[str]:
     service, _ = p.split(":", 1)
     if "*" not in p and "?" not in p:
         return frozenset({p})
-    rx = glob(p)
     pool: Iterable[str] = catalogue() if ("*" in service or "?" in service) else _by_service().get(service, ())
-    found = frozenset(a for a in pool if rx.match(a))
+    if p.endswith("*") and "*" not in p[:-1] and "?" not in p:
+        # most patterns name a prefix (`s3:get*`): compared as text, without compiling an expression for each
+        prefix = p[:-1]
+        found = frozenset(a for a in pool if a.startswith(prefix))
+    else:
+        rx = glob(p)
+        found = frozenset(a for a in pool if rx.match(a))
     return found or frozenset({p})
 
 

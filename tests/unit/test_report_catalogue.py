@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,15 @@ def test_with_the_cache_off_nothing_is_written(tmp_path: Path, monkeypatch: pyte
     assert actions._catalogue_file() is None
     assert actions.catalogue.__wrapped__()["s3:getobject"] == "Read"
     assert list(tmp_path.iterdir()) == []
+
+
+PATTERNS = ["s3:Get*", "s3:get*", "iam:pass*", "ec2:*", "*:getobject*", "iam:*role*", "s3:get?bject"]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_a_pattern_names_the_actions_its_wildcards_match(pattern: str) -> None:
+    # a prefix is matched as text, other patterns as an expression: both name what the IAM wildcard does
+    wildcard = re.compile("^" + re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+    expected = frozenset(a for a in actions.catalogue() if wildcard.match(a))
+    assert expected
+    assert actions.expand(pattern) == expected
