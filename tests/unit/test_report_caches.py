@@ -1,13 +1,17 @@
-"""The IAM action catalogue the report classifies actions with, kept in the cache folder between runs."""
+"""What the report keeps in the cache folder between runs: the IAM action catalogue, the page's compiled template."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 
-from securecart_tf.report import actions
+from securecart_tf.config.load import load_project
+from securecart_tf.report import actions, render_html
+from securecart_tf.report.access import build_report
+from tests.conftest import EXAMPLE_MATRIX
 
 
 def _never() -> dict[str, str]:
@@ -67,3 +71,24 @@ def test_a_pattern_names_the_actions_its_wildcards_match(pattern: str) -> None:
     expected = frozenset(a for a in actions.catalogue() if wildcard.match(a))
     assert expected
     assert actions.expand(pattern) == expected
+
+
+def test_the_page_template_is_compiled_once_and_read_back(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = build_report(load_project(EXAMPLE_MATRIX), as_of=dt.date(2026, 6, 1))
+    first = render_html.render(report)
+    [compiled] = (cache / "templates").iterdir()
+
+    def no_compiling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the template was compiled again although it is cached")
+
+    monkeypatch.setattr(render_html.Environment, "compile", no_compiling)
+    assert render_html.render(report) == first
+    assert list((cache / "templates").iterdir()) == [compiled]
+
+
+def test_with_the_cache_off_the_template_is_compiled_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURECART_CACHE_DIR", "off")
+    monkeypatch.chdir(tmp_path)
+    report = build_report(load_project(EXAMPLE_MATRIX), as_of=dt.date(2026, 6, 1))
+    assert "Effective access" in render_html.render(report)
+    assert list(tmp_path.iterdir()) == []
