@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from securecart_tf.config.load import load_project
@@ -81,7 +82,7 @@ def test_the_page_template_is_compiled_once_and_read_back(cache: Path, monkeypat
     def no_compiling(*args: object, **kwargs: object) -> None:
         raise AssertionError("the template was compiled again although it is cached")
 
-    monkeypatch.setattr(render_html.Environment, "compile", no_compiling)
+    monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
     assert render_html.render(report) == first
     assert list((cache / "templates").iterdir()) == [compiled]
 
