@@ -18,7 +18,8 @@ import gc
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
@@ -51,7 +52,7 @@ from securecart_tf.report.policies import (
     Statement,
     as_text_list,
     document_level,
-    matches_principal,
+    principal_matcher,
     principal_scope,
 )
 
@@ -522,6 +523,8 @@ class _Builder:
         self.grant_cache: dict[tuple[Any, ...], _Granted] = {}
         self.escalation_cache: dict[tuple[Any, ...], list[str]] = {}
         self.path_cache: dict[str, list[tuple[str, list[str]]]] = {}
+        self.attached_path: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        """Account → the points of its SCP path with SCPs attached, as a key."""
         self.assume_cache: dict[tuple[str, str, bool], tuple[bool, str]] = {}
         self.level_memo: LevelMemo = {}
         self._scp_documents()
@@ -668,7 +671,10 @@ class _Builder:
     def _scp_key(self, seat: Seat, arn: str) -> tuple[Any, ...]:
         """The SCP path above the seat, whether SCPs apply there, and how their conditions see the caller."""
         enforced = seat.account != self.mgmt
-        path = tuple((at, tuple(names)) for at, names in self.scp_path(seat.account) if names)
+        path = self.attached_path.get(seat.account)
+        if path is None:  # the same for every seat of the account
+            path = tuple((at, tuple(names)) for at, names in self.scp_path(seat.account) if names)
+            self.attached_path[seat.account] = path
         return (path, enforced, _arn_vector(self.scp_conditions, arn) if enforced else ())
 
     def _scp_effects(self, key: tuple[Any, ...], arn: str) -> tuple[list[ScpEffect], list[Statement], list[Statement]]:
@@ -940,13 +946,13 @@ def _grants(
 # ------------------------------------------------------------------------------- computed once, shared
 
 
-ArnCondition = tuple[str, tuple[str, ...]]
-"""A condition operator on aws:PrincipalArn and the patterns it names."""
+ArnCondition = Callable[[str], bool]
+"""A condition on aws:PrincipalArn (an operator and the patterns it names), as a test of a caller's ARN."""
 
 
 def _arn_conditions(docs: Iterable[Document]) -> tuple[ArnCondition, ...]:
     """Every caller-ARN condition of these documents' denies: all that `principal_scope` reads of a caller."""
-    found: dict[ArnCondition, None] = {}
+    found: dict[tuple[str, tuple[str, ...]], None] = {}
     for doc in docs:
         for st in doc.denies:
             for operator, keys in st.condition.items():
@@ -955,12 +961,12 @@ def _arn_conditions(docs: Iterable[Document]) -> tuple[ArnCondition, ...]:
                 for key, values in keys.items():
                     if key.lower() == PRINCIPAL_ARN:
                         found[(operator, tuple(as_text_list(values)))] = None
-    return tuple(found)
+    return tuple(principal_matcher(operator, patterns) for operator, patterns in found)
 
 
 def _arn_vector(conditions: tuple[ArnCondition, ...], arn: str) -> tuple[bool, ...]:
     """Which of these conditions the caller's ARN matches: two callers alike here are alike to the documents."""
-    return tuple(matches_principal(operator, list(values), arn) for operator, values in conditions)
+    return tuple(matches(arn) for matches in conditions)
 
 
 @dataclass
@@ -1252,19 +1258,28 @@ def _principals(b: _Builder, trust: _Trust) -> tuple[list[Principal], dict[str, 
     return principals, entries
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, then as it was.
+
+    The report, and each rendering of it, allocates many small objects and frees none until it is done: the
+    collector's full passes over them and the IAM catalogue would find nothing, and cost a quarter of the
+    time at 1,000 accounts. Reference counting still frees what is dropped."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_report(
     project: Project, *, as_of: dt.date | None = None, revision: str | None = None, model: Model | None = None
 ) -> Report:
     """Effective access of every principal in every account of a reference-checked project."""
-    # The report allocates many small objects and frees none until it returns: the collector's full passes
-    # over the IAM catalogue it holds would find nothing, and cost a quarter of the time at 1,000 accounts.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _build_report(project, as_of=as_of, revision=revision, model=model)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build_report(project: Project, *, as_of: dt.date | None, revision: str | None, model: Model | None) -> Report:

@@ -6,10 +6,16 @@ mapped to two levels: Read and List are read; Write, Permissions management and 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
 import re
 from collections.abc import Iterable
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 
 
 class Level(StrEnum):
@@ -33,7 +39,7 @@ _RANK = {Level.none: 0, Level.read: 1, Level.write: 2, Level.admin: 3}
 
 
 def highest(levels: Iterable[Level]) -> Level:
-    return max(levels, key=lambda lv: lv.rank, default=Level.none)
+    return max(levels, key=_RANK.__getitem__, default=Level.none)
 
 
 def lowest(*levels: Level) -> Level:
@@ -57,9 +63,35 @@ _READ_VERBS = ("get", "list", "describe", "view", "search", "lookup")
 _WRITE_LEVELS = {"Write", "Permissions management", "Tagging"}
 
 
+CATALOGUE_FORMAT = 1
+"""Changes when `_from_parliament` keeps something else: the cached copies of the old shape are not read."""
+
+
 @cache
 def catalogue() -> dict[str, str]:
-    """Every known action, lower-cased 'service:action' → the reference's access level."""
+    """Every known action, lower-cased 'service:action' → the reference's access level.
+
+    parliament keeps the reference in a 10 MB file that importing it reads whole: a quarter of a second of
+    every report. The 13,000 levels the report needs are kept in the cache folder (the lint's, see
+    `lint_cache`), under a name that changes with that file, and read from there on the next run."""
+    path = _catalogue_file()
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(cached, dict) and cached:
+                return cached
+    levels = _from_parliament()
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # written aside, then renamed: a report running at the same time reads the old file or the new
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(levels, separators=(",", ":")), encoding="utf-8")
+            os.replace(tmp, path)
+    return levels
+
+
+def _from_parliament() -> dict[str, str]:
     from securecart_tf.iam.lint import load_parliament  # without pkg_resources' scan of every distribution
 
     levels: dict[str, str] = {}
@@ -68,6 +100,22 @@ def catalogue() -> dict[str, str]:
         for privilege in service["privileges"]:
             levels[f"{prefix}:{privilege['privilege'].lower()}"] = privilege["access_level"]
     return levels
+
+
+def _catalogue_file() -> Path | None:
+    """Where the catalogue of the installed parliament is cached; None with the cache off or no parliament."""
+    from securecart_tf.iam.lint_cache import cache_dir
+
+    folder = cache_dir()
+    spec = importlib.util.find_spec("parliament")  # finds the package without importing it
+    if folder is None or spec is None or spec.origin is None:
+        return None
+    try:
+        st = (Path(spec.origin).parent / "iam_definition.json").stat()
+    except OSError:
+        return None
+    source = f"{CATALOGUE_FORMAT} {st.st_size} {st.st_mtime_ns}"
+    return folder / f"actions-{hashlib.sha256(source.encode()).hexdigest()[:20]}.json"
 
 
 @cache
@@ -101,9 +149,14 @@ def expand(pattern: str) -> frozenset[str]:
     service, _ = p.split(":", 1)
     if "*" not in p and "?" not in p:
         return frozenset({p})
-    rx = glob(p)
     pool: Iterable[str] = catalogue() if ("*" in service or "?" in service) else _by_service().get(service, ())
-    found = frozenset(a for a in pool if rx.match(a))
+    if p.endswith("*") and "*" not in p[:-1] and "?" not in p:
+        # most patterns name a prefix (`s3:get*`): compared as text, without compiling an expression for each
+        prefix = p[:-1]
+        found = frozenset(a for a in pool if a.startswith(prefix))
+    else:
+        rx = glob(p)
+        found = frozenset(a for a in pool if rx.match(a))
     return found or frozenset({p})
 
 

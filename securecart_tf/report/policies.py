@@ -71,19 +71,31 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
+def _glob_body(pattern: str) -> str:
+    return re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+
+
 @cache
 def _arn_glob(pattern: str) -> re.Pattern[str]:
-    body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.compile(f"^{body}$", re.DOTALL)
+    return re.compile(f"^{_glob_body(pattern)}$", re.DOTALL)
 
 
 def matches_principal(operator: str, patterns: list[str], arn: str) -> bool:
     """Whether a condition operator on aws:PrincipalArn, with these patterns, matches the caller's ARN."""
+    return principal_matcher(operator, tuple(patterns))(arn)
+
+
+@cache
+def principal_matcher(operator: str, patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """`matches_principal` for one operator and its patterns, made once: the report asks it of every seat."""
     base = operator.split(":")[-1].removesuffix("IfExists")
-    like = base.endswith("Like")
-    if like:
-        return any(_arn_glob(p).match(arn) for p in patterns)
-    return arn in patterns
+    if not base.endswith("Like"):
+        return frozenset(patterns).__contains__
+    if not patterns:
+        return _never
+    # the patterns as one expression: one match per ARN rather than one per pattern
+    either = re.compile(f"^(?:{'|'.join(_glob_body(p) for p in patterns)})$", re.DOTALL)
+    return lambda arn: either.match(arn) is not None
 
 
 def principal_scope(condition: Mapping[str, Any], principal_arn: str) -> tuple[str, dict[str, Any]]:

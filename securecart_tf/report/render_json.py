@@ -124,11 +124,11 @@ class _Writer:
             out["escalation"] = s.escalation
         return out
 
-    def cell(self, cell: Cell) -> dict[str, Any]:
+    def cell(self, cell: Cell, level: Level) -> dict[str, Any]:
         out: dict[str, Any] = {
             "principal": cell.principal,
             "account": cell.account,
-            "level": cell.level.value,
+            "level": level.value,
             "scps_apply": cell.account != self.report.management_account,
             "paths": [_path(p) for p in cell.paths],
         }
@@ -153,11 +153,12 @@ class _Writer:
                     "scps": own,
                 }
             )
-        cells = [c for c in r.cells.values() if c.paths]
+        # a cell's level is worked out from its ways in on each ask: asked once here, for the grid and the cell
+        cells = [(c, c.level) for c in r.cells.values() if c.paths]
         matrix: dict[str, dict[str, str]] = {p.id: {} for p in r.principals}
-        for c in cells:
-            if c.level != Level.none and c.principal in matrix:
-                matrix[c.principal][c.account] = c.level.value
+        for c, level in cells:
+            if level != Level.none and c.principal in matrix:
+                matrix[c.principal][c.account] = level.value
         order = {a.name: i for i, a in enumerate(r.accounts)}
         for pid, row in matrix.items():
             matrix[pid] = dict(sorted(row.items(), key=lambda kv: order.get(kv[0], len(order))))
@@ -173,7 +174,7 @@ class _Writer:
             "accounts": accounts,
             "principals": [p.to_json() for p in r.principals],
             "matrix": matrix,
-            "cells": [self.cell(c) for c in cells],
+            "cells": [self.cell(c, level) for c, level in cells],
             "seats": seats,
             "evaluations": self.evaluations.rows,
             "policies": self.policies.rows,
@@ -194,23 +195,28 @@ def diff_document(diff: AccessDiff) -> dict[str, Any]:
     return {"format": FORMAT, **diff.to_json(), "report": document(diff.head)}
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+"""One encoder for the tens of thousands of entries: `json.dumps` with an option makes a new one per call."""
+
+
 def dumps(data: dict[str, Any]) -> str:
     """JSON with one line per top-level field and per entry of each table: diffable, and fast to write.
 
     Python's JSON encoder runs in C only without indentation, so each entry is written compactly on a line
     of its own rather than indenting the whole document."""
+    encode = _ENCODER.encode
     lines = ["{"]
     fields = list(data.items())
     for i, (key, value) in enumerate(fields):
         comma = "," if i < len(fields) - 1 else ""
         name = json.dumps(key)
         if isinstance(value, dict) and value and key != "ou_tree":
-            entries = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()]
+            entries = [f"  {json.dumps(k)}: {encode(v)}" for k, v in value.items()]
             lines += [f"{name}: {{", ",\n".join(entries), f"}}{comma}"]
         elif isinstance(value, list) and value:
-            entries = [f"  {json.dumps(v, ensure_ascii=False)}" for v in value]
+            entries = [f"  {encode(v)}" for v in value]
             lines += [f"{name}: [", ",\n".join(entries), f"]{comma}"]
         else:
-            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False)}{comma}")
+            lines.append(f"{name}: {encode(value)}{comma}")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from securecart_tf.config.load import Project, load_project
 from securecart_tf.errors import SecureCartError
-from securecart_tf.report.access import Report, build_report
+from securecart_tf.report.access import Report, build_report, collector_paused
 from securecart_tf.report.diff import AccessDiff, diff_reports
 from securecart_tf.report.formats import ReportFormat
 
@@ -67,6 +67,14 @@ def produce(
 ) -> Output:
     """Render the report of `matrix` (or, with `diff_rev`, how access changed since that revision). Each
     renderer is imported only when its format is asked for: the HTML one brings its page's assets."""
+    # from reading the matrix to the rendered text, nothing is garbage until the end (see collector_paused)
+    with collector_paused():
+        return _produce(matrix, fmt, env=env, diff_rev=diff_rev, as_of=as_of)
+
+
+def _produce(
+    matrix: Path, fmt: ReportFormat, *, env: str | None, diff_rev: str | None, as_of: dt.date | None
+) -> Output:
     project = checked(load_project(matrix))
     head = build_report(project, as_of=as_of, revision=_revision(project))
     diff: AccessDiff | None = None
