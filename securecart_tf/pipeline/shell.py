@@ -48,12 +48,13 @@ def install_terraform(bin_dir: str) -> str:
     sums = f"terraform_{TERRAFORM_VERSION}_SHA256SUMS"
     return (
         f'if [ -z "${{{TERRAFORM_PATH_VAR}:-}}" ] && ! command -v terraform >/dev/null 2>&1; then\n'
-        f'  release="${{{TERRAFORM_MIRROR_VAR}:-{TERRAFORM_RELEASES}}}"\n'
-        f'  release="${{release%/}}/{TERRAFORM_VERSION}"\n'
+        # the before_script shares the job's shell: a name of our own, so a job variable `release` is left alone
+        f'  securecart_release="${{{TERRAFORM_MIRROR_VAR}:-{TERRAFORM_RELEASES}}}"\n'
+        f'  securecart_release="${{securecart_release%/}}/{TERRAFORM_VERSION}"\n'
         f'  mkdir -p "{bin_dir}/bin"\n'
         '  cd "$(mktemp -d)"\n'
-        f'  curl -fsSLO "$release/{archive}"\n'
-        f'  curl -fsSLO "$release/{sums}"\n'
+        f'  curl -fsSLO "$securecart_release/{archive}"\n'
+        f'  curl -fsSLO "$securecart_release/{sums}"\n'
         f'  grep " {archive}$" {sums} | sha256sum -c -\n'
         f"  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(\"terraform\", sys.argv[2])' "
         f'{archive} "{bin_dir}/bin"\n'
