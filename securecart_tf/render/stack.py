@@ -35,11 +35,11 @@ def jinja_environment() -> jinja2.Environment:
 
 
 def module_files() -> dict[str, dict[str, bytes]]:
-    """module name → its Terraform files → their bytes."""
+    """module name → its Terraform files (a submodule's as `<folder>/<file>`) → their bytes."""
     result: dict[str, dict[str, bytes]] = {}
     for module in sorted(p for p in modules_dir().iterdir() if p.is_dir()):
         result[module.name] = {
-            f.name: f.read_bytes() for f in sorted(module.iterdir()) if f.is_file() and f.suffix == ".tf"
+            f.relative_to(module).as_posix(): f.read_bytes() for f in sorted(module.rglob("*.tf")) if f.is_file()
         }
     return result
 
@@ -140,6 +140,8 @@ def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str,
         "max_retries": SANDBOX_MAX_RETRIES,
         "aws_max_retries": AWS_MAX_RETRIES,
         "partition": partition_of(model.matrix.organization.home_region),
+        # each region besides the stack's own gets a provider alias with the same settings, named after it
+        "regions": [{"name": r, "alias": r.replace("-", "_")} for r in stack.regions],
         "provider_constraint": AWS_PROVIDER_CONSTRAINT,
         # the S3 backend's use_lockfile needs 1.11
         "terraform_min_version": dotted(S3_BACKEND_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION),

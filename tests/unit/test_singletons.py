@@ -100,11 +100,12 @@ def test_the_security_stack_adopts_what_it_found_and_keeps_the_recorders_name(tm
     text = (out / "dev" / "security" / "imports.tf").read_text()
     blocks = {(to, id_) for to, id_ in _blocks(text)}
     assert blocks == {
-        ("module.security_baseline.aws_guardduty_detector.this[0]", "d1"),
+        # the regional services of the home region live in the baseline's region submodule; the role is global
+        ("module.security_baseline.module.home_region.aws_guardduty_detector.this[0]", "d1"),
         ("module.security_baseline.aws_iam_service_linked_role.config[0]", SLR_ARN),
-        ("module.security_baseline.aws_config_configuration_recorder.this[0]", "default"),
-        ("module.security_baseline.aws_config_configuration_recorder_status.this[0]", "default"),
-        ("module.security_baseline.aws_config_delivery_channel.this[0]", "main"),
+        ("module.security_baseline.module.home_region.aws_config_configuration_recorder.this[0]", "default"),
+        ("module.security_baseline.module.home_region.aws_config_configuration_recorder_status.this[0]", "default"),
+        ("module.security_baseline.module.home_region.aws_config_delivery_channel.this[0]", "main"),
     }
     tfvars = json.loads((out / "dev" / "security" / "terraform.tfvars.json").read_text())["baseline"]
     assert (tfvars["config_recorder_name"], tfvars["config_delivery_channel_name"]) == ("default", "main")
