@@ -46,7 +46,7 @@ variable "log_bucket" {
 }
 
 module "security_baseline_region" {
-  source          = "../modules/security-baseline/region"
+  source          = "../../modules/security-baseline/region"
   name_prefix     = "baseorg"
   config_role_arn = var.config_role_arn
   log_bucket      = var.log_bucket
@@ -151,10 +151,8 @@ def main() -> None:
         for shape, measure in (("aliases", measure_aliases), ("stacks", measure_stacks)):
             with tempfile.TemporaryDirectory(prefix=f"security-{shape}-") as tmp:
                 results[shape].append(measure(Path(tmp)))
-    print(
-        f"load average {os.getloadavg()[0]:.1f}; {args.runs} run(s), medians"
-        " (wall s / Terraform CPU s / sandbox CPU s):"
-    )
+            print(f"{shape}, load average {os.getloadavg()[0]:.1f}: {json.dumps(results[shape][-1])}", flush=True)
+    print(f"{args.runs} run(s), medians (wall s / Terraform CPU s / sandbox CPU s):")
     for shape, runs in results.items():
         cells = []
         for step in STEPS:
