@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from securecart_tf.config.load import Project
-from securecart_tf.config.schema import Guardrail, SecurityBaseline, ou_paths
+from securecart_tf.config.schema import AccessMatrix, Guardrail, SecurityBaseline, ou_paths
 from securecart_tf.iam import documents
 from securecart_tf.iam.guardrails import build_guardrail
 from securecart_tf.iam.limits import Limits, fit_scp
+from securecart_tf.model.addresses import ORGANIZATION_MODULE, ImportBlock
 from securecart_tf.model.index import MatrixIndex
 from securecart_tf.model.security import allowed_regions
-from securecart_tf.model.stack import ORGANIZATION, OrgFacts, Stack
+from securecart_tf.model.stack import ORGANIZATION, OrgFacts, Singletons, Stack
 
 SERVICE_ACCESS_PRINCIPALS = {
     "sso": "sso.amazonaws.com",
@@ -73,10 +74,22 @@ def organization_stack(
             "account": {n: index.stages([n]) for n in accounts},
         },
         notes=kept,
+        adopts=_management_detector(m, facts),
         # GuardDuty and Security Hub designate their administrator in every region the organization may use
         regions=tuple(allowed_regions(m)[1:]) if _delegates_per_region(m.security_baseline) else (),
     )
     return stack, guardrails
+
+
+def _management_detector(m: AccessMatrix, facts: OrgFacts) -> tuple[ImportBlock, ...]:
+    """Adopt the management account's GuardDuty detector in the home region, if it has one: AWS allows one."""
+    baseline = m.security_baseline
+    found = facts.singletons.get(m.organization.management_account, Singletons())
+    detector = found.guardduty_detectors.get(m.organization.home_region)
+    if baseline is None or not baseline.guardduty or not detector:
+        return ()
+    to = f"{ORGANIZATION_MODULE}.module.home_region.aws_guardduty_detector.management[0]"
+    return (ImportBlock(ORGANIZATION, to, detector),)
 
 
 def _delegates_per_region(baseline: SecurityBaseline | None) -> bool:

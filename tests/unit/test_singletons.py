@@ -139,7 +139,17 @@ def test_a_stack_is_looked_at_only_for_what_its_state_does_not_hold(tmp_path: Pa
     assert wanted(security, {GUARDDUTY, "aws_s3_bucket"}) == {CONFIG}
     assert wanted(alpha, set()) == {OIDC}
     assert wanted(alpha, {OIDC}) == set()
-    assert wanted(model.stacks["organization"], set()) == set()
+    # the management account's own detector, which the organization stack creates beside GuardDuty's administrator
+    assert wanted(model.stacks["organization"], set()) == {GUARDDUTY}
+    assert wanted(model.stacks["organization"], {GUARDDUTY}) == set()
+
+
+def test_the_organization_stack_adopts_the_management_accounts_detector(tmp_path: Path) -> None:
+    model, project = _model(tmp_path, {"management": Singletons(guardduty_detectors={"us-east-1": "dm"})})
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+    text = (out / "dev" / "organization" / "imports.tf").read_text()
+    assert set(_blocks(text)) == {("module.organization.module.home_region.aws_guardduty_detector.management[0]", "dm")}
 
 
 def test_names_adopted_once_are_read_back_from_the_state_and_the_baselines_own_are_not(tmp_path: Path) -> None:
