@@ -100,8 +100,24 @@ resource "aws_cloudtrail_organization_delegated_admin_account" "this" {
   depends_on = [aws_organizations_organization.this]
 }
 
-resource "aws_guardduty_organization_admin_account" "this" {
-  count            = var.guardduty_admin_account == null ? 0 : 1
-  admin_account_id = local.account_ids[var.guardduty_admin_account]
+# GuardDuty and Security Hub designate their administrator per region: the home region here, every other
+# region the organization may use through another call of ./region under that region's provider.
+module "home_region" {
+  source           = "./region"
+  admin_account_id = local.security_admin_id
+  guardduty        = var.guardduty_admin_account != null
+  security_hub     = var.security_hub_admin_account != null
+  tags             = var.tags
   depends_on       = [aws_organizations_organization.this]
+}
+
+locals {
+  security_admin    = coalesce(var.guardduty_admin_account, var.security_hub_admin_account, "-")
+  security_admin_id = local.security_admin == "-" ? null : local.account_ids[local.security_admin]
+}
+
+# It lived in this module before ./region took it: moved, not destroyed and created again.
+moved {
+  from = aws_guardduty_organization_admin_account.this
+  to   = module.home_region.aws_guardduty_organization_admin_account.this
 }

@@ -19,3 +19,8 @@ output "account_ids" {
   description = "Account name → 12-digit account ID, the management account included."
   value       = local.account_ids
 }
+
+output "security_administrator_id" {
+  description = "The account ID GuardDuty and Security Hub are delegated to, for ./region in the other regions; null when neither is."
+  value       = local.security_admin_id
+}

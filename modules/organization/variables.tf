@@ -127,6 +127,24 @@ variable "guardduty_admin_account" {
   }
 }
 
+variable "security_hub_admin_account" {
+  description = "Account name to make Security Hub's delegated administrator, or null; the same as guardduty_admin_account when both are set."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.security_hub_admin_account == null ? true : contains(keys(var.accounts), var.security_hub_admin_account)
+    error_message = "security_hub_admin_account must name a member account in accounts (got \"${coalesce(var.security_hub_admin_account, "null")}\")."
+  }
+  validation {
+    condition     = var.security_hub_admin_account == null ? true : contains(var.organization.service_access_principals, "securityhub.amazonaws.com")
+    error_message = "A Security Hub administrator needs trusted access: add \"securityhub.amazonaws.com\" to organization.service_access_principals."
+  }
+  validation {
+    condition     = var.security_hub_admin_account == null || var.guardduty_admin_account == null ? true : var.security_hub_admin_account == var.guardduty_admin_account
+    error_message = "GuardDuty and Security Hub are administered by one account: security_hub_admin_account and guardduty_admin_account differ."
+  }
+}
+
 variable "cloudtrail_admin_account" {
   description = "Account name to make CloudTrail's delegated administrator (it creates the organization trail), or null."
   type        = string

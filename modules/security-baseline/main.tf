@@ -1,6 +1,7 @@
 # The security and logging account's baseline: an organization CloudTrail trail into an encrypted,
 # versioned, private bucket (access-logged, see access-logs.tf) and CloudWatch Logs, with the CIS alarms
-# (alarms.tf); GuardDuty; AWS Config with an organization aggregator; and an organization IAM Access Analyzer.
+# (alarms.tf); and, through ./region for the home region, GuardDuty, AWS Config, Security Hub and IAM Access
+# Analyzer, with an organization Config aggregator over every region the organization may use.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -221,47 +222,59 @@ resource "aws_cloudtrail" "organization" {
   depends_on                    = [aws_s3_bucket_policy.logs, aws_iam_role_policy.trail_logs]
 }
 
-resource "aws_guardduty_detector" "this" {
-  count                        = var.guardduty ? 1 : 0
-  enable                       = true
-  finding_publishing_frequency = "FIFTEEN_MINUTES"
-  tags                         = var.tags
-}
-
-resource "aws_guardduty_organization_configuration" "this" {
-  count                            = var.guardduty ? 1 : 0
-  detector_id                      = aws_guardduty_detector.this[0].id
-  auto_enable_organization_members = "ALL"
-}
-
 resource "aws_iam_service_linked_role" "config" {
   count            = var.config ? 1 : 0
   aws_service_name = "config.amazonaws.com"
 }
 
-resource "aws_config_configuration_recorder" "this" {
-  count    = var.config ? 1 : 0
-  name     = coalesce(var.config_recorder_name, "${var.name_prefix}-recorder")
-  role_arn = aws_iam_service_linked_role.config[0].arn
-  recording_group {
-    all_supported                 = true
-    include_global_resource_types = true
-  }
+# GuardDuty, Config's recorder, Security Hub and Access Analyzer in the home region; a root covers every other
+# region the organization may use with another call of ./region, under that region's provider.
+module "home_region" {
+  source          = "./region"
+  name_prefix     = var.name_prefix
+  guardduty       = var.guardduty
+  config          = var.config
+  security_hub    = var.security_hub
+  access_analyzer = var.access_analyzer
+  config_role_arn = one(aws_iam_service_linked_role.config[*].arn)
+  # The bucket's name as its policy has it: Config checks that it may deliver when the channel is created.
+  log_bucket                   = var.config ? aws_s3_bucket_policy.logs.bucket : null
+  record_global_resources      = true
+  unused_access_age            = var.unused_access_age
+  config_recorder_name         = var.config_recorder_name
+  config_delivery_channel_name = var.config_delivery_channel_name
+  tags                         = var.tags
 }
 
-resource "aws_config_delivery_channel" "this" {
-  count          = var.config ? 1 : 0
-  name           = coalesce(var.config_delivery_channel_name, "${var.name_prefix}-delivery")
-  s3_bucket_name = aws_s3_bucket.logs.id
-  s3_key_prefix  = "config"
-  depends_on     = [aws_config_configuration_recorder.this, aws_s3_bucket_policy.logs]
+# These lived in this module before ./region took them: moved, not destroyed and created again.
+moved {
+  from = aws_guardduty_detector.this
+  to   = module.home_region.aws_guardduty_detector.this
 }
 
-resource "aws_config_configuration_recorder_status" "this" {
-  count      = var.config ? 1 : 0
-  name       = aws_config_configuration_recorder.this[0].name
-  is_enabled = true
-  depends_on = [aws_config_delivery_channel.this]
+moved {
+  from = aws_guardduty_organization_configuration.this
+  to   = module.home_region.aws_guardduty_organization_configuration.this
+}
+
+moved {
+  from = aws_config_configuration_recorder.this
+  to   = module.home_region.aws_config_configuration_recorder.this
+}
+
+moved {
+  from = aws_config_delivery_channel.this
+  to   = module.home_region.aws_config_delivery_channel.this
+}
+
+moved {
+  from = aws_config_configuration_recorder_status.this
+  to   = module.home_region.aws_config_configuration_recorder_status.this
+}
+
+moved {
+  from = aws_accessanalyzer_analyzer.organization
+  to   = module.home_region.aws_accessanalyzer_analyzer.organization
 }
 
 resource "aws_iam_role" "config_aggregator" {
@@ -281,19 +294,15 @@ resource "aws_iam_role_policy_attachment" "config_aggregator" {
 }
 
 resource "aws_config_configuration_aggregator" "organization" {
+  #checkov:skip=CKV_AWS_121:The aggregator covers every region the organization may use (var.regions, the region guardrail's allow-list); Config records nowhere else, so other regions would aggregate nothing.
   count = var.config ? 1 : 0
   name  = "${var.name_prefix}-organization"
   organization_aggregation_source {
-    all_regions = true
-    role_arn    = aws_iam_role.config_aggregator[0].arn
+    # Every region the organization may use: the home region and those a root covers with ./region.
+    regions  = distinct(concat([var.home_region], var.regions))
+    role_arn = aws_iam_role.config_aggregator[0].arn
   }
   tags       = var.tags
   depends_on = [aws_iam_role_policy_attachment.config_aggregator]
 }
 
-resource "aws_accessanalyzer_analyzer" "organization" {
-  count         = var.access_analyzer ? 1 : 0
-  analyzer_name = "${var.name_prefix}-organization"
-  type          = "ORGANIZATION"
-  tags          = var.tags
-}

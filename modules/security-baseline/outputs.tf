@@ -12,7 +12,7 @@ output "trail_arn" {
 
 output "detector_id" {
   description = "The GuardDuty detector ID, or null."
-  value       = one(aws_guardduty_detector.this[*].id)
+  value       = module.home_region.detector_id
 }
 
 output "aggregator_arn" {
@@ -21,8 +21,28 @@ output "aggregator_arn" {
 }
 
 output "analyzer_arn" {
-  description = "The Access Analyzer's ARN, or null."
-  value       = one(aws_accessanalyzer_analyzer.organization[*].arn)
+  description = "The organization Access Analyzer's ARN in the home region, or null."
+  value       = module.home_region.analyzer_arn
+}
+
+output "unused_access_analyzer_arn" {
+  description = "The organization unused-access analyzer's ARN, or null."
+  value       = module.home_region.unused_access_analyzer_arn
+}
+
+output "hub_arn" {
+  description = "The Security Hub hub's ARN in the home region, or null."
+  value       = module.home_region.hub_arn
+}
+
+output "config_role_arn" {
+  description = "Config's service-linked role, for ./region in the other regions; null without Config."
+  value       = one(aws_iam_service_linked_role.config[*].arn)
+}
+
+output "config_bucket" {
+  description = "The log bucket, once Config may deliver to it, for ./region in the other regions; null without Config."
+  value       = var.config ? aws_s3_bucket_policy.logs.bucket : null
 }
 
 output "access_log_bucket" {

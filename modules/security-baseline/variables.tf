@@ -10,7 +10,7 @@ variable "name_prefix" {
 }
 
 variable "home_region" {
-  description = "The region the trail and recorder live in."
+  description = "The region the trail, the aggregator and the home region's services live in."
   type        = string
   default     = "us-east-1"
   validation {
@@ -55,10 +55,36 @@ variable "config" {
   default     = true
 }
 
-variable "access_analyzer" {
-  description = "Create an organization IAM Access Analyzer."
+variable "security_hub" {
+  description = "Enable Security Hub, auto-enable it for members, and subscribe the CIS AWS Foundations 1.4.0 and AWS Foundational Security Best Practices standards."
   type        = bool
   default     = true
+}
+
+variable "access_analyzer" {
+  description = "Create an organization IAM Access Analyzer, and in the home region an organization unused-access analyzer."
+  type        = bool
+  default     = true
+}
+
+variable "unused_access_age" {
+  description = "Days without use after which the unused-access analyzer reports a role, user, key or permission."
+  type        = number
+  default     = 90
+  validation {
+    condition     = var.unused_access_age >= 1 && var.unused_access_age <= 365
+    error_message = "unused_access_age is 1 to 365 days."
+  }
+}
+
+variable "regions" {
+  description = "The other regions the organization may use, which the root covers with ./region under their own providers; the Config aggregator covers them and the home region."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for r in var.regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\\d$", r))])
+    error_message = "regions are AWS region names like \"eu-west-1\"."
+  }
 }
 
 variable "log_retention_days" {

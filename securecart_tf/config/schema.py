@@ -544,6 +544,11 @@ class SecurityBaseline(Strict):
     cloudtrail: bool = True
     guardduty: bool = True
     config: bool = True
+    security_hub: bool = Field(
+        default=True,
+        description="Security Hub in every allowed region, administered by this account for the organization, "
+        "with the CIS AWS Foundations 1.4.0 and AWS Foundational Security Best Practices standards.",
+    )
     access_analyzer: bool = True
     log_retention_days: int = Field(default=365, ge=1, le=3653)
     every_account: AccountSettings = Field(

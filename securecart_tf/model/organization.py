@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from securecart_tf.config.load import Project
-from securecart_tf.config.schema import Guardrail, SecurityBaseline, ou_paths
+from securecart_tf.config.schema import AccessMatrix, Guardrail, SecurityBaseline, ou_paths
 from securecart_tf.iam import documents
 from securecart_tf.iam.guardrails import build_guardrail
 from securecart_tf.iam.limits import Limits, fit_scp
+from securecart_tf.model.addresses import ORGANIZATION_MODULE, ImportBlock
 from securecart_tf.model.index import MatrixIndex
-from securecart_tf.model.stack import ORGANIZATION, OrgFacts, Stack
+from securecart_tf.model.security import allowed_regions
+from securecart_tf.model.stack import ORGANIZATION, OrgFacts, Singletons, Stack
 
 SERVICE_ACCESS_PRINCIPALS = {
     "sso": "sso.amazonaws.com",
@@ -21,6 +23,7 @@ SERVICE_ACCESS_PRINCIPALS = {
     "config": "config.amazonaws.com",
     "config-multiaccountsetup": "config-multiaccountsetup.amazonaws.com",
     "access-analyzer": "access-analyzer.amazonaws.com",
+    "securityhub": "securityhub.amazonaws.com",
 }
 
 
@@ -71,8 +74,26 @@ def organization_stack(
             "account": {n: index.stages([n]) for n in accounts},
         },
         notes=kept,
+        adopts=_management_detector(m, facts),
+        # GuardDuty and Security Hub designate their administrator in every region the organization may use
+        regions=tuple(allowed_regions(m)[1:]) if _delegates_per_region(m.security_baseline) else (),
     )
     return stack, guardrails
+
+
+def _management_detector(m: AccessMatrix, facts: OrgFacts) -> tuple[ImportBlock, ...]:
+    """Adopt the management account's GuardDuty detector in the home region, if it has one: AWS allows one."""
+    baseline = m.security_baseline
+    found = facts.singletons.get(m.organization.management_account, Singletons())
+    detector = found.guardduty_detectors.get(m.organization.home_region)
+    if baseline is None or not baseline.guardduty or not detector:
+        return ()
+    to = f"{ORGANIZATION_MODULE}.module.home_region.aws_guardduty_detector.management[0]"
+    return (ImportBlock(ORGANIZATION, to, detector),)
+
+
+def _delegates_per_region(baseline: SecurityBaseline | None) -> bool:
+    return baseline is not None and (baseline.guardduty or baseline.security_hub)
 
 
 def _guardrail_policies(project: Project, index: MatrixIndex, facts: OrgFacts, limits: Limits) -> GuardrailPolicies:
@@ -146,6 +167,7 @@ def _organization_settings(index: MatrixIndex) -> dict[str, Any]:
         principals += ["guardduty"] if baseline.guardduty else []
         principals += ["config", "config-multiaccountsetup"] if baseline.config else []
         principals += ["access-analyzer"] if baseline.access_analyzer else []
+        principals += ["securityhub"] if baseline.security_hub else []
     rcp = ["RESOURCE_CONTROL_POLICY"] if any(g.type == "rcp" for g in m.guardrails) else []
     return {
         "feature_set": "ALL",
@@ -168,6 +190,7 @@ def _security_services(baseline: SecurityBaseline | None) -> dict[str, Any]:
             p: {"service_principal": SERVICE_ACCESS_PRINCIPALS[p], "account": acc} for p, acc in delegated.items()
         },
         "guardduty_admin_account": baseline.account if baseline is not None and baseline.guardduty else None,
+        "security_hub_admin_account": baseline.account if baseline is not None and baseline.security_hub else None,
         "cloudtrail_admin_account": baseline.account if baseline is not None and baseline.cloudtrail else None,
     }
 

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from securecart_tf.config.schema import SecurityBaseline
+from securecart_tf.config.schema import AccessMatrix, SecurityBaseline
 from securecart_tf.model.addresses import CONFIG_SERVICE, SECURITY_MODULE, ImportBlock
 from securecart_tf.model.directory import AccountDirectory
 from securecart_tf.model.index import MatrixIndex
 from securecart_tf.model.stack import ORGANIZATION, SECURITY, OrgFacts, Singletons, Stack
+
+REGION_GUARDRAIL = "region-allow-list"
+HOME_REGION_MODULE = f"{SECURITY_MODULE}.module.home_region"
+"""Where the baseline's regional services live for the home region."""
+
+
+def allowed_regions(matrix: AccessMatrix) -> list[str]:
+    """The regions the organization may use: the home region first, then every other region a region guardrail
+    allows, in the order the matrix names them. Without a region guardrail, the home region alone."""
+    regions = [matrix.organization.home_region]
+    for guardrail in matrix.guardrails:
+        listed = guardrail.parameters.get("regions") if guardrail.builtin == REGION_GUARDRAIL else None
+        for region in listed if isinstance(listed, list) else []:
+            if isinstance(region, str) and region not in regions:
+                regions.append(region)
+    return regions
 
 
 def security_stack(
@@ -15,6 +31,7 @@ def security_stack(
     org = index.matrix.organization
     found = facts.singletons.get(baseline.account, Singletons())
     region = org.home_region
+    others = allowed_regions(index.matrix)[1:]
     inputs = {
         "name_prefix": org.name,
         "management_account_id": directory(org.management_account),
@@ -22,7 +39,9 @@ def security_stack(
         "cloudtrail": baseline.cloudtrail,
         "guardduty": baseline.guardduty,
         "config": baseline.config,
+        "security_hub": baseline.security_hub,
         "access_analyzer": baseline.access_analyzer,
+        "regions": others,
         "log_retention_days": baseline.log_retention_days,
         "force_destroy_logs": False,
         # AWS allows one recorder and one delivery channel per region, and a new name replaces them: keep theirs
@@ -43,6 +62,7 @@ def security_stack(
         environment=index.stage_of_stack.get(SECURITY),
         pending_accounts=pending,
         adopts=tuple(_singleton_imports(baseline, found, region)),
+        regions=tuple(others),
     )
 
 
@@ -50,14 +70,14 @@ def _singleton_imports(baseline: SecurityBaseline, found: Singletons, region: st
     """Adopt the account's GuardDuty detector, Config recorder and channel, and Config's service-linked role."""
     blocks: list[ImportBlock] = []
 
-    def adopt(resource: str, import_id: str | None) -> None:
+    def adopt(resource: str, import_id: str | None, module: str = HOME_REGION_MODULE) -> None:
         if import_id:
-            blocks.append(ImportBlock(SECURITY, f"{SECURITY_MODULE}.{resource}[0]", import_id))
+            blocks.append(ImportBlock(SECURITY, f"{module}.{resource}[0]", import_id))
 
     if baseline.guardduty:
         adopt("aws_guardduty_detector.this", found.guardduty_detectors.get(region))
     if baseline.config:
-        adopt("aws_iam_service_linked_role.config", found.service_linked_roles.get(CONFIG_SERVICE))
+        adopt("aws_iam_service_linked_role.config", found.service_linked_roles.get(CONFIG_SERVICE), SECURITY_MODULE)
         recorder = found.config_recorders.get(region)
         adopt("aws_config_configuration_recorder.this", recorder)
         adopt("aws_config_configuration_recorder_status.this", recorder)

@@ -76,6 +76,8 @@ class Stack:
     notes: list[str] = field(default_factory=list)
     region: str | None = None
     """The region the stack's provider works in, when not the organization's home region."""
+    regions: tuple[str, ...] = ()
+    """Other regions the stack also works in, each through a provider alias of its own."""
     adopts: tuple[ImportBlock, ...] = ()
     """Import blocks for what the account already holds of what AWS allows only once (see Singletons)."""
     customizations: tuple[dict[str, Any], ...] = ()

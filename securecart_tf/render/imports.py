@@ -37,7 +37,10 @@ _HEADER = (
     "# not this file.\n"
 )
 _DELEGATED_SINGLETONS = {
-    "guardduty.amazonaws.com": ("guardduty_admin_account", "aws_guardduty_organization_admin_account"),
+    "guardduty.amazonaws.com": (
+        "guardduty_admin_account",
+        "module.home_region.aws_guardduty_organization_admin_account",
+    ),
     "cloudtrail.amazonaws.com": ("cloudtrail_admin_account", "aws_cloudtrail_organization_delegated_admin_account"),
 }
 """Services whose delegated administrator the organization module registers through the service's own API."""

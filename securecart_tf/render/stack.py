@@ -36,11 +36,11 @@ def jinja_environment() -> jinja2.Environment:
 
 
 def module_files() -> dict[str, dict[str, bytes]]:
-    """module name → its Terraform files → their bytes."""
+    """module name → its Terraform files (a submodule's as `<folder>/<file>`) → their bytes."""
     result: dict[str, dict[str, bytes]] = {}
     for module in sorted(p for p in modules_dir().iterdir() if p.is_dir()):
         result[module.name] = {
-            f.name: f.read_bytes() for f in sorted(module.iterdir()) if f.is_file() and f.suffix == ".tf"
+            f.relative_to(module).as_posix(): f.read_bytes() for f in sorted(module.rglob("*.tf")) if f.is_file()
         }
     return result
 
@@ -62,6 +62,10 @@ def render_stack(
     context["customizations"] = _customization_blocks(stack)
     context["account_settings"] = "account_settings" in stack.inputs
     context["aliases"] = _aliases(stack, model)
+    # one provider per region: the stack's own regions (the security baseline's) and its account settings'
+    named = {r["name"] for r in context["regions"]}
+    extra = [a for a in context["aliases"] if a["region"] not in named]
+    context["regions"] += [{"name": a["region"], "alias": a["alias"]} for a in extra]
     files = {
         "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
         "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
@@ -150,6 +154,8 @@ def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str,
         "max_retries": SANDBOX_MAX_RETRIES,
         "aws_max_retries": AWS_MAX_RETRIES,
         "partition": partition_of(model.matrix.organization.home_region),
+        # each region besides the stack's own gets a provider alias with the same settings, named after it
+        "regions": [{"name": r, "alias": r.replace("-", "_")} for r in stack.regions],
         "provider_constraint": AWS_PROVIDER_CONSTRAINT,
         # the S3 backend's use_lockfile needs 1.11
         "terraform_min_version": dotted(S3_BACKEND_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from securecart_tf.model import SECURITY, Singletons, Stack
+from securecart_tf.model import ORGANIZATION, SECURITY, Singletons, Stack
 from securecart_tf.model.addresses import CONFIG_SERVICE
 from securecart_tf.model.stack import ACCESS
 from securecart_tf.run.clients import Clients
@@ -45,6 +45,8 @@ def wanted(stack: Stack, managed: set[str]) -> set[str]:
     elif stack.layer == ACCESS:
         kinds |= {OIDC} if stack.inputs["oidc_providers"] else set()
         kinds |= {CONFIG_ROLE} if stack.inputs.get("account_settings", {}).get("config_service_linked_role") else set()
+    elif stack.layer == ORGANIZATION and stack.inputs.get("guardduty_admin_account"):
+        kinds.add(GUARDDUTY)  # the management account's own detector, beside GuardDuty's administrator
     return kinds - managed
 
 
@@ -63,7 +65,8 @@ def find_singletons(run: Run) -> tuple[dict[str, Singletons], list[str]]:
         if stack.account not in run.model.directory.ids or not wanted(stack, set()):
             continue  # a new account holds nothing yet; a stack that manages no singleton needs no state read
         resources = (run.read_state(stack.name) or {}).get("resources", [])
-        found[stack.account] = kept_names(stack, resources, region)
+        # an account may have two such stacks (management: organization and its access stack)
+        found[stack.account] = merged(found.get(stack.account, Singletons()), kept_names(stack, resources, region))
         kinds = wanted(stack, {r.get("type", "") for r in resources})
         if not kinds:
             continue

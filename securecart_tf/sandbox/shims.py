@@ -8,13 +8,17 @@
   sandbox has no SCIM endpoint, so its stand-in for the IdP (`sandbox.provision_scim_group`) creates the group
   with CreateGroup and a header naming the IdP's ID for it, and the group gets `ExternalIds` as SCIM would
   give it. Groups created without the header have none, like groups created in Identity Center.
-- IAM Access Analyzer: analyzers and their tags (the whole API is missing in moto).
+- IAM Access Analyzer: analyzers, per account and region, with their configuration (an unused-access
+  analyzer's tracking period) and tags (the whole API is missing in moto).
 - GuardDuty: Describe/UpdateOrganizationConfiguration, DisableOrganizationAdminAccount, and the tags of a
   detector (Tag/UntagResource, ListTagsForResource), which the provider changes on a detector it imported.
 - CloudTrail: Register/DeregisterOrganizationDelegatedAdmin, recorded in Organizations like AWS does.
 - Security Hub: its standards (DescribeStandards, BatchEnableStandards, GetEnabledStandards,
-  BatchDisableStandards) in an account where Security Hub is on, and the organization's administrator as
-  moto records it (ListOrganizationAdminAccounts, DisableOrganizationAdminAccount).
+  BatchDisableStandards) in an account where Security Hub is on; the hub's settings
+  (UpdateSecurityHubConfiguration, read back by DescribeHub); and, per region as AWS keeps them, the
+  organization's administrator (Enable/Disable/ListOrganizationAdminAccount(s)) and configuration
+  (Update/DescribeOrganizationConfiguration). moto keeps one administrator and configuration per organization,
+  and refuses the configuration the provider sends (a configuration type without a status).
 - S3: the `x-amz-transition-default-minimum-object-size` header of bucket lifecycle configurations,
   which the provider compares with what it put, after every put (moto answers AWS's default whatever
   was put).
@@ -103,12 +107,17 @@ class ShimState:
         self.lock = threading.Lock()
         self.sso_tags: dict[str, dict[str, str]] = {}
         self.sso_boundaries: dict[str, dict[str, Any]] = {}
-        self.analyzers: dict[tuple[str, str], dict[str, Any]] = {}
+        self.analyzers: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.analyzer_tags: dict[str, dict[str, str]] = {}
         self.guardduty_org: dict[tuple[str, str], dict[str, Any]] = {}
         self.lifecycle_min_size: dict[tuple[str, str], str] = {}
         # (account, region) -> subscription ARN -> the StandardsSubscription AWS answers
         self.securityhub_standards: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        # (management account, region) -> the delegated administrator's account ID, and the organization's settings
+        self.securityhub_admins: dict[tuple[str, str], str] = {}
+        self.securityhub_org_config: dict[tuple[str, str], dict[str, Any]] = {}
+        # (account, region) -> AutoEnableControls and ControlFindingGenerator as last updated
+        self.securityhub_hub: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 class Request:
@@ -149,6 +158,14 @@ class Request:
 
 
 Response = tuple[int, dict[str, Any] | None]
+
+
+class _Refusal(Exception):
+    """A call AWS refuses, with the answer it refuses it with."""
+
+    def __init__(self, response: Response):
+        super().__init__(response)
+        self.response = response
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -280,10 +297,20 @@ class Shims:
         if route == ("GET", "/standards"):
             standards = [dict(s, StandardsArn=s["StandardsArn"].format(region=r.region)) for s in STANDARDS]
             return 200, _page(standards, "Standards", {k: v[0] for k, v in r.query.items()})
-        if route == ("GET", "/organization/admin"):
-            return self._securityhub_admins(r)
-        if route == ("POST", "/organization/admin/disable"):
-            return self._securityhub_disable_admin(r)
+        organization = {
+            ("POST", "/organization/admin/enable"): self._securityhub_enable_admin,
+            ("GET", "/organization/admin"): self._securityhub_admins,
+            ("POST", "/organization/admin/disable"): self._securityhub_disable_admin,
+            ("POST", "/organization/configuration"): self._securityhub_update_org_config,
+            ("GET", "/organization/configuration"): self._securityhub_org_config,
+        }.get(route)
+        if organization is not None:
+            try:
+                return organization(r)
+            except _Refusal as refusal:
+                return refusal.response
+        if r.path.rstrip("/") == "/accounts" and r.method in ("GET", "PATCH", "DELETE"):
+            return self._securityhub_hub(r)
         handler = {
             "/standards/register": self._securityhub_enable_standards,
             "/standards/get": self._securityhub_enabled_standards,
@@ -296,6 +323,39 @@ class Shims:
         if not securityhub_backends[r.account][r.region].enabled:
             return _error(401, "InvalidAccessException", f"Account {r.account} is not subscribed to AWS Security Hub")
         return handler(r)
+
+    def _securityhub_hub(self, r: Request) -> Response | None:
+        """DescribeHub with the settings UpdateSecurityHubConfiguration put; DisableSecurityHub forgets them."""
+        from moto.core.exceptions import ServiceException
+        from moto.securityhub.models import securityhub_backends
+
+        backend = securityhub_backends[r.account][r.region]
+        key = (r.account, r.region)
+        if r.method == "DELETE":
+            with self.state.lock:  # AWS drops the hub's settings and standards with it; moto disables the hub
+                self.state.securityhub_hub.pop(key, None)
+                self.state.securityhub_standards.pop(key, None)
+            return None
+        if not backend.enabled:
+            return _error(401, "InvalidAccessException", f"Account {r.account} is not subscribed to AWS Security Hub")
+        if r.method == "PATCH":
+            body = r.json()
+            generator = body.get("ControlFindingGenerator")
+            if generator is not None and generator not in ("STANDARD_CONTROL", "SECURITY_CONTROL"):
+                return _error(400, "InvalidInputException", f"Invalid ControlFindingGenerator: {generator}")
+            with self.state.lock:
+                settings = self.state.securityhub_hub.setdefault(key, {})
+                if "AutoEnableControls" in body:
+                    settings["AutoEnableControls"] = bool(body["AutoEnableControls"])
+                if generator is not None:
+                    settings["ControlFindingGenerator"] = generator
+            return 200, {}
+        try:
+            hub = backend.describe_hub(hub_arn=(r.query.get("HubArn") or [None])[0])
+        except ServiceException as exc:
+            return _error(404 if exc.code == "ResourceNotFoundException" else 400, exc.code, exc.message)
+        with self.state.lock:
+            return 200, {**hub, **self.state.securityhub_hub.get(key, {})}
 
     def _securityhub_enable_standards(self, r: Request) -> Response:
         requests = r.json().get("StandardsSubscriptionRequests") or []
@@ -338,31 +398,89 @@ class Shims:
             gone = [dict(subscriptions.pop(a), StandardsStatus="DELETING") for a in arns]
         return 200, {"StandardsSubscriptions": gone}
 
-    def _securityhub_admins(self, r: Request) -> Response:
-        from moto.securityhub.models import securityhub_backends
+    def _securityhub_organization(self, r: Request, caller: str, refusal: str) -> tuple[str, str]:
+        """The (management account, region) key of the caller's organization. Refuses (with `refusal`) a caller
+        outside one, and one that is not the organization's management account or, for `caller`
+        "administrator", not its Security Hub administrator in this region."""
+        management = _management_account(r.account)
+        if management is None:
+            raise _Refusal(_error(403, "AccessDeniedException", refusal))
+        key = (management, r.region)
+        if caller == "management" and management != r.account:
+            raise _Refusal(_error(403, "AccessDeniedException", refusal))
+        if caller == "administrator":
+            with self.state.lock:
+                admin = self.state.securityhub_admins.get(key)
+            if admin is None:
+                raise _Refusal(_error(404, "ResourceNotFoundException", "No Security Hub administrator is designated"))
+            if admin != r.account:
+                raise _Refusal(_error(403, "AccessDeniedException", refusal))
+        return key
 
-        backend = securityhub_backends[r.account][r.region]
-        if _management_account(r.account) != r.account:
-            return _error(
-                403, "AccessDeniedException", "Only the organization's management account lists its administrator"
-            )
-        admin = backend._get_org_config()["admin_account_id"]
+    def _securityhub_enable_admin(self, r: Request) -> Response:
+        from moto.organizations.models import organizations_backends
+
+        key = self._securityhub_organization(
+            r, "management", "Only the management account designates the administrator"
+        )
+        admin = str(r.json().get("AdminAccountId", ""))
+        members = {a.id for a in organizations_backends[key[0]]["aws"].accounts}
+        if admin not in members:
+            return _error(400, "InvalidInputException", f"Account {admin} is not a member of the organization")
+        with self.state.lock:
+            current = self.state.securityhub_admins.get(key)
+            if current not in (None, admin):
+                return _error(400, "InvalidInputException", f"Account {current} is the administrator already")
+            self.state.securityhub_admins[key] = admin
+        return 200, {}
+
+    def _securityhub_admins(self, r: Request) -> Response:
+        key = self._securityhub_organization(
+            r, "management", "Only the organization's management account lists its administrator"
+        )
+        with self.state.lock:
+            admin = self.state.securityhub_admins.get(key)
         return 200, {"AdminAccounts": [{"AccountId": admin, "Status": "ENABLED"}] if admin else []}
 
     def _securityhub_disable_admin(self, r: Request) -> Response:
-        from moto.securityhub.models import securityhub_backends
-
-        if _management_account(r.account) != r.account:
-            return _error(
-                403, "AccessDeniedException", "Only the organization's management account removes its administrator"
-            )
-        config = securityhub_backends[r.account][r.region]._get_org_config()
-        if config["admin_account_id"] != r.json().get("AdminAccountId"):
-            return _error(
-                400, "InvalidInputException", "That account is not the organization's Security Hub administrator"
-            )
-        config["admin_account_id"] = None
+        key = self._securityhub_organization(
+            r, "management", "Only the organization's management account removes its administrator"
+        )
+        with self.state.lock:
+            if self.state.securityhub_admins.get(key) != r.json().get("AdminAccountId"):
+                return _error(
+                    400, "InvalidInputException", "That account is not the organization's Security Hub administrator"
+                )
+            del self.state.securityhub_admins[key]
+            self.state.securityhub_org_config.pop(key, None)
         return 200, {}
+
+    def _securityhub_update_org_config(self, r: Request) -> Response:
+        """UpdateOrganizationConfiguration, from the region's administrator: AWS sets the status itself."""
+        key = self._securityhub_organization(r, "administrator", f"Account {r.account} is not the administrator")
+        body = r.json()
+        kind = (body.get("OrganizationConfiguration") or {}).get("ConfigurationType", "LOCAL")
+        standards = body.get("AutoEnableStandards")
+        if kind not in ("LOCAL", "CENTRAL") or standards not in (None, "NONE", "DEFAULT"):
+            return _error(
+                400, "InvalidInputException", f"Invalid ConfigurationType {kind} or AutoEnableStandards {standards}"
+            )
+        if kind == "CENTRAL" and (body.get("AutoEnable") or standards != "NONE"):
+            return _error(400, "ValidationException", "CENTRAL needs AutoEnable false and AutoEnableStandards NONE")
+        with self.state.lock:
+            config = self.state.securityhub_org_config.setdefault(key, _default_org_config())
+            config["AutoEnable"] = bool(body.get("AutoEnable"))
+            if standards is not None:
+                config["AutoEnableStandards"] = standards
+            config["OrganizationConfiguration"] = {"ConfigurationType": kind, "Status": "ENABLED"}
+        return 200, {}
+
+    def _securityhub_org_config(self, r: Request) -> Response:
+        key = self._securityhub_organization(
+            r, "administrator", "You do not have sufficient access to perform this action."
+        )
+        with self.state.lock:
+            return 200, dict(self.state.securityhub_org_config.get(key) or _default_org_config())
 
     # ---- S3 lifecycle --------------------------------------------------------------------------------
 
@@ -525,17 +643,18 @@ class Shims:
         if r.path == "/analyzer" and r.method == "PUT":
             body = r.json()
             name = body.get("analyzerName", "")
-            key = (account, name)
+            key = (account, region, name)  # a name is unique per account and region
             with self.state.lock:
                 if key in self.state.analyzers:
                     return _error(409, "ConflictException", f"Analyzer {name} already exists")
-                arn = f"arn:aws:access-analyzer:{region}:{account}:analyzer/{name}"
+                arn = f"arn:{_partition(region)}:access-analyzer:{region}:{account}:analyzer/{name}"
                 self.state.analyzers[key] = {
                     "arn": arn,
                     "name": name,
                     "type": body.get("type", "ACCOUNT"),
                     "status": "ACTIVE",
                     "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    **({"configuration": body["configuration"]} if body.get("configuration") else {}),
                 }
                 self.state.analyzer_tags[arn] = dict(body.get("tags") or {})
             return 200, {"arn": arn}
@@ -544,17 +663,17 @@ class Shims:
             with self.state.lock:
                 found = [
                     dict(a, tags=self.state.analyzer_tags.get(a["arn"], {}))
-                    for (acc, _), a in sorted(self.state.analyzers.items())
-                    if acc == account and (wanted is None or a["type"] == wanted)
+                    for (acc, where, _), a in sorted(self.state.analyzers.items())
+                    if acc == account and where == region and (wanted is None or a["type"] == wanted)
                 ]
             return 200, {"analyzers": found}
         match = re.fullmatch(r"/analyzer/([^/]+)", r.path)
         if match:
-            key = (account, match.group(1))
+            key = (account, region, match.group(1))
             with self.state.lock:
                 analyzer = self.state.analyzers.get(key)
                 if analyzer is None:
-                    return _error(404, "ResourceNotFoundException", f"Analyzer {key[1]} not found")
+                    return _error(404, "ResourceNotFoundException", f"Analyzer {key[2]} not found")
                 if r.method == "DELETE":
                     del self.state.analyzers[key]
                     self.state.analyzer_tags.pop(analyzer["arn"], None)
@@ -850,6 +969,16 @@ def _partition(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
+
+
+def _default_org_config() -> dict[str, Any]:
+    """Security Hub's organization configuration in a region before its administrator updates it."""
+    return {
+        "AutoEnable": False,
+        "MemberAccountLimitReached": False,
+        "AutoEnableStandards": "DEFAULT",
+        "OrganizationConfiguration": {"ConfigurationType": "LOCAL", "Status": "ENABLED"},
+    }
 
 
 def _management_account(account: str) -> str | None:

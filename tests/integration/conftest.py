@@ -38,10 +38,10 @@ class Deployed:
     def account_ids(self) -> dict[str, str]:
         return dict(self.outputs("organization")["account_ids"])
 
-    def client(self, service: str, account: str | None = None) -> Any:
-        """A boto3 client in the management account, or in `account` through STS AssumeRole."""
+    def client(self, service: str, account: str | None = None, region: str = "us-east-1") -> Any:
+        """A boto3 client in the management account, or in `account` through STS AssumeRole; in `region`."""
         member = None if account is None or account == "management" else self.account_ids[account]
-        return sandbox_client(self.info, service, member)
+        return sandbox_client(self.info, service, member, region=region)
 
     def stop(self) -> None:
         sandbox.down(self.project / ".securecart")

@@ -1,8 +1,9 @@
 """The security baseline, applied to the sandbox by real Terraform and checked with boto3 in the security account.
 
 A small organization: the management account, a security account in its own OU, and one workload account.
-The matrix asks for the full baseline in the security account and attaches protect-security-services to
-both OUs. What each check expects is what the issue and the matrix below ask for, written out by hand.
+The matrix asks for the full baseline in the security account, attaches protect-security-services to
+both OUs, and lets workloads use two regions, so the baseline's regional services run in both. What each
+check expects is what the issue and the matrix below ask for, written out by hand.
 
 The tests run in file order: the last one switches the baseline off by hand and then restores it.
 """
@@ -36,6 +37,10 @@ guardrails:
   - name: protect-security-services
     builtin: protect-security-services
     targets: {ous: [Security, Workloads]}
+  - name: regions
+    builtin: region-allow-list
+    parameters: {regions: [us-east-1, eu-west-1]}
+    targets: {ous: [Workloads]}
 security_baseline:
   account: security
   log_retention_days: 30
@@ -47,6 +52,10 @@ stacks: [organization, security]
 accounts: [management, security, alpha]
 approval: none
 """
+
+REGIONS = ("us-east-1", "eu-west-1")  # the home region, then the other region the guardrail allows
+CIS = "arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/1.4.0"
+FSBP = "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
 
 # What "disable" means for each service: the calls that stop it or delete it. The guardrail must deny each.
 DISABLING_ACTIONS = {
@@ -199,38 +208,82 @@ def test_the_log_bucket_logs_its_access_into_a_separate_bucket_that_only_s3_logg
     assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in statements)
 
 
-def test_guardduty_is_on_and_the_security_account_administers_it_for_the_organization(baseline: Deployed) -> None:
+@pytest.mark.parametrize("region", REGIONS)
+def test_guardduty_is_on_and_the_security_account_administers_it_for_the_organization(
+    baseline: Deployed, region: str
+) -> None:
     security_id = baseline.account_ids["security"]
-    admins = baseline.client("guardduty").list_organization_admin_accounts()["AdminAccounts"]
+    admins = baseline.client("guardduty", region=region).list_organization_admin_accounts()["AdminAccounts"]
     assert admins == [{"AdminAccountId": security_id, "AdminStatus": "ENABLED"}]
+    # the management account has a detector of its own in the region, which designating the administrator needs
+    (management_detector,) = baseline.client("guardduty", region=region).list_detectors()["DetectorIds"]
+    assert (
+        baseline.client("guardduty", region=region).get_detector(DetectorId=management_detector)["Status"] == "ENABLED"
+    )
 
-    guardduty = baseline.client("guardduty", "security")
+    guardduty = baseline.client("guardduty", "security", region)
     (detector_id,) = guardduty.list_detectors()["DetectorIds"]
     assert guardduty.get_detector(DetectorId=detector_id)["Status"] == "ENABLED"
     org_config = guardduty.describe_organization_configuration(DetectorId=detector_id)
     assert org_config["AutoEnableOrganizationMembers"] == "ALL"
 
 
-def test_config_records_everything_and_aggregates_the_organization(baseline: Deployed) -> None:
-    config = baseline.client("config", "security")
+@pytest.mark.parametrize("region", REGIONS)
+def test_config_records_everything_in_each_region_into_the_log_bucket(baseline: Deployed, region: str) -> None:
+    config = baseline.client("config", "security", region)
     (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
     assert recorder["recordingGroup"]["allSupported"] is True
-    assert recorder["recordingGroup"]["includeGlobalResourceTypes"] is True
+    # global resources (IAM) are recorded once, in the home region
+    assert recorder["recordingGroup"]["includeGlobalResourceTypes"] is (region == "us-east-1")
     (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
     assert status["recording"] is True
     (channel,) = config.describe_delivery_channels()["DeliveryChannels"]
     assert channel["s3BucketName"] == _trail(baseline)["S3BucketName"]
 
-    (aggregator,) = config.describe_configuration_aggregators()["ConfigurationAggregators"]
+
+def test_the_home_regions_aggregator_covers_every_allowed_region_of_the_organization(baseline: Deployed) -> None:
+    (aggregator,) = baseline.client("config", "security").describe_configuration_aggregators()[
+        "ConfigurationAggregators"
+    ]
     source = aggregator["OrganizationAggregationSource"]
-    assert source["AllAwsRegions"] is True
+    assert source["AllAwsRegions"] is False
+    assert sorted(source["AwsRegions"]) == sorted(REGIONS)
     assert source["RoleArn"].split(":")[4] == baseline.account_ids["security"]
+    elsewhere = baseline.client("config", "security", "eu-west-1").describe_configuration_aggregators()
+    assert elsewhere["ConfigurationAggregators"] == []
 
 
-def test_access_analyzer_watches_the_whole_organization(baseline: Deployed) -> None:
-    analyzers = baseline.client("accessanalyzer", "security").list_analyzers(type="ORGANIZATION")["analyzers"]
+@pytest.mark.parametrize("region", REGIONS)
+def test_security_hub_runs_both_standards_and_administers_the_organization(baseline: Deployed, region: str) -> None:
+    security_id = baseline.account_ids["security"]
+    admins = baseline.client("securityhub", region=region).list_organization_admin_accounts()["AdminAccounts"]
+    assert admins == [{"AccountId": security_id, "Status": "ENABLED"}]
+
+    hub = baseline.client("securityhub", "security", region)
+    assert hub.describe_hub()["HubArn"] == f"arn:aws:securityhub:{region}:{security_id}:hub/default"
+    subscriptions = hub.get_enabled_standards()["StandardsSubscriptions"]
+    assert {(s["StandardsArn"], s["StandardsStatus"]) for s in subscriptions} == {
+        (CIS.format(region=region), "READY"),
+        (FSBP.format(region=region), "READY"),
+    }
+    org_config = hub.describe_organization_configuration()
+    assert org_config["AutoEnable"] is True
+    assert org_config["OrganizationConfiguration"]["ConfigurationType"] == "LOCAL"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_access_analyzer_watches_the_whole_organization(baseline: Deployed, region: str) -> None:
+    analyzer = baseline.client("accessanalyzer", "security", region)
+    analyzers = analyzer.list_analyzers(type="ORGANIZATION")["analyzers"]
     assert [(a["type"], a["status"]) for a in analyzers] == [("ORGANIZATION", "ACTIVE")]
-    assert analyzers[0]["arn"].split(":")[4] == baseline.account_ids["security"]
+    assert analyzers[0]["arn"].split(":")[3:5] == [region, baseline.account_ids["security"]]
+    # unused access is IAM's, which is global: one analyzer, in the home region, finds it for every region
+    unused = analyzer.list_analyzers(type="ORGANIZATION_UNUSED_ACCESS")["analyzers"]
+    if region == "us-east-1":
+        (one,) = unused
+        assert one["configuration"] == {"unusedAccess": {"unusedAccessAge": 90}}
+    else:
+        assert unused == []
 
 
 def test_the_organization_trusts_the_services_and_delegates_them_to_the_security_account(baseline: Deployed) -> None:
@@ -243,6 +296,7 @@ def test_the_organization_trusts_the_services_and_delegates_them_to_the_security
         "guardduty.amazonaws.com",
         "config.amazonaws.com",
         "access-analyzer.amazonaws.com",
+        "securityhub.amazonaws.com",
     } <= enabled
     delegated = org.list_delegated_services_for_account(AccountId=baseline.account_ids["security"])
     # an organization trail kept outside the management account needs CloudTrail's delegated administrator;
@@ -289,6 +343,7 @@ def test_switching_the_baseline_off_by_hand_is_drift_and_apply_restores_it(basel
     guardduty = baseline.client("guardduty", "security")
     config = baseline.client("config", "security")
     analyzer = baseline.client("accessanalyzer", "security")
+    config_elsewhere = baseline.client("config", "security", "eu-west-1")
     (detector_id,) = guardduty.list_detectors()["DetectorIds"]
     (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
     (org_analyzer,) = analyzer.list_analyzers(type="ORGANIZATION")["analyzers"]
@@ -296,17 +351,20 @@ def test_switching_the_baseline_off_by_hand_is_drift_and_apply_restores_it(basel
     cloudtrail.stop_logging(Name=trail)
     guardduty.update_detector(DetectorId=detector_id, Enable=False)
     config.stop_configuration_recorder(ConfigurationRecorderName=recorder["name"])
+    config_elsewhere.stop_configuration_recorder(ConfigurationRecorderName=recorder["name"])
     analyzer.delete_analyzer(analyzerName=org_analyzer["name"])
 
     result = run_cli(baseline.project, "drift", "--env", "dev", "--json")
     assert result.returncode == 2, explain(result)
     report = json.loads(result.stdout)
     changed = {(c["stack"], c["address"], c["action"]) for s in report["stacks"] for c in s["changes"]}
+    home = "module.security_baseline.module.home_region"
     assert changed == {
         ("security", "module.security_baseline.aws_cloudtrail.organization[0]", "update"),
-        ("security", "module.security_baseline.aws_guardduty_detector.this[0]", "update"),
-        ("security", "module.security_baseline.aws_config_configuration_recorder_status.this[0]", "update"),
-        ("security", "module.security_baseline.aws_accessanalyzer_analyzer.organization[0]", "delete"),
+        ("security", f"{home}.aws_guardduty_detector.this[0]", "update"),
+        ("security", f"{home}.aws_config_configuration_recorder_status.this[0]", "update"),
+        ("security", "module.security_baseline_eu_west_1.aws_config_configuration_recorder_status.this[0]", "update"),
+        ("security", f"{home}.aws_accessanalyzer_analyzer.organization[0]", "delete"),
     }
     trail_change = next(c for s in report["stacks"] for c in s["changes"] if "aws_cloudtrail" in c["address"])
     assert [(a["name"], a["before"], a["after"]) for a in trail_change["attributes"]] == [
@@ -317,6 +375,7 @@ def test_switching_the_baseline_off_by_hand_is_drift_and_apply_restores_it(basel
     assert restored.returncode == 0, explain(restored)
     assert cloudtrail.get_trail_status(Name=trail)["IsLogging"] is True
     assert guardduty.get_detector(DetectorId=detector_id)["Status"] == "ENABLED"
-    (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
-    assert status["recording"] is True
+    for client in (config, config_elsewhere):
+        (status,) = client.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+        assert status["recording"] is True
     assert [a["name"] for a in analyzer.list_analyzers(type="ORGANIZATION")["analyzers"]] == [org_analyzer["name"]]

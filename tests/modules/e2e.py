@@ -45,6 +45,7 @@ TRUSTED_SERVICES = (
     "config.amazonaws.com",
     "config-multiaccountsetup.amazonaws.com",
     "access-analyzer.amazonaws.com",
+    "securityhub.amazonaws.com",
 )
 # What the security account administers for the organization, as the organization module delegates it.
 DELEGATED_TO_SECURITY = (
@@ -136,6 +137,7 @@ class SandboxOrganization:
             org.register_delegated_administrator(AccountId=security, ServicePrincipal=principal)
         self.client("cloudtrail").register_organization_delegated_admin(MemberAccountId=security)
         self.client("guardduty").enable_organization_admin_account(AdminAccountId=security)
+        self.client("securityhub").enable_organization_admin_account(AdminAccountId=security)
 
 
 # -- cases --------------------------------------------------------------------------------------------------

@@ -372,6 +372,8 @@ class Planner:
             root.mkdir(parents=True)
             for source in sorted((MODULES / case.module).glob("*.tf")):
                 (root / source.name).symlink_to(source)
+            for submodule in sorted(p for p in (MODULES / case.module).iterdir() if p.is_dir()):
+                (root / submodule.name).symlink_to(submodule)  # what the module calls as ./<folder>
             (root / "fixture_providers.tf").symlink_to(PROVIDERS)
             tf = tftest.TerraformTest(str(root), cache_dir=str(self.scratch / "tftest-cache"))
             tf.env = self._env(case)

@@ -246,7 +246,12 @@ OU_PARENTS = {
     "WorkloadsOU/ProdOU": "WorkloadsOU",
     "WorkloadsOU/ProdOU/PciOU": "WorkloadsOU/ProdOU",
 }
-ORGANIZATION_TRUSTS = ("sso.amazonaws.com", "guardduty.amazonaws.com", "access-analyzer.amazonaws.com")
+ORGANIZATION_TRUSTS = (
+    "sso.amazonaws.com",
+    "guardduty.amazonaws.com",
+    "access-analyzer.amazonaws.com",
+    "securityhub.amazonaws.com",
+)
 ACCOUNT_PARENTS = {
     "security": "SecurityOU",
     "shared-services": "SharedServicesOU",
@@ -283,6 +288,11 @@ def _organization_created(org: SandboxOrganization, out: Outputs) -> None:
     assert "access-analyzer.amazonaws.com" in {d["ServicePrincipal"] for d in delegated}
     admins = org.client("guardduty").list_organization_admin_accounts()["AdminAccounts"]
     assert [a["AdminAccountId"] for a in admins] == [accounts["security"]]
+    # the management account's own detector, which designating GuardDuty's administrator needs
+    (detector,) = org.client("guardduty").list_detectors()["DetectorIds"]
+    assert org.client("guardduty").get_detector(DetectorId=detector)["Status"] == "ENABLED"
+    hub_admins = org.client("securityhub").list_organization_admin_accounts()["AdminAccounts"]
+    assert hub_admins == [{"AccountId": accounts["security"], "Status": "ENABLED"}]
 
 
 def _organization_gone(org: SandboxOrganization, out: Outputs) -> None:
@@ -299,6 +309,8 @@ def _organization_gone(org: SandboxOrganization, out: Outputs) -> None:
     assert organizations.list_organizational_units_for_parent(ParentId=out["root_id"])["OrganizationalUnits"] == []
     assert organizations.list_delegated_administrators()["DelegatedAdministrators"] == []
     assert org.client("guardduty").list_organization_admin_accounts()["AdminAccounts"] == []
+    assert org.client("guardduty").list_detectors()["DetectorIds"] == []
+    assert org.client("securityhub").list_organization_admin_accounts()["AdminAccounts"] == []
     # What outlives destroy is the organization as the tfvars set it: its management account and trusted services.
     management = organizations.describe_account(AccountId=out["account_ids"]["management"])["Account"]
     assert management["Status"] == "ACTIVE"
@@ -359,8 +371,20 @@ def _security_baseline_created(org: SandboxOrganization, out: Outputs) -> None:
     assert status["recording"] is True
     (aggregator,) = config.describe_configuration_aggregators()["ConfigurationAggregators"]
     assert aggregator["ConfigurationAggregatorArn"] == out["aggregator_arn"]
+    assert aggregator["OrganizationAggregationSource"]["AwsRegions"] == ["us-east-1", "eu-west-1"]
     analyzers = org.client("accessanalyzer", "security").list_analyzers(type="ORGANIZATION")["analyzers"]
     assert [(a["arn"], a["status"]) for a in analyzers] == [(out["analyzer_arn"], "ACTIVE")]
+    unused = org.client("accessanalyzer", "security").list_analyzers(type="ORGANIZATION_UNUSED_ACCESS")["analyzers"]
+    assert [(a["arn"], a["configuration"]) for a in unused] == [
+        (out["unused_access_analyzer_arn"], {"unusedAccess": {"unusedAccessAge": 90}})
+    ]
+    hub = org.client("securityhub", "security")
+    assert hub.describe_hub()["HubArn"] == out["hub_arn"] == f"arn:aws:securityhub:us-east-1:{security}:hub/default"
+    assert {s["StandardsArn"].split("/")[1] for s in hub.get_enabled_standards()["StandardsSubscriptions"]} == {
+        "cis-aws-foundations-benchmark",
+        "aws-foundational-security-best-practices",
+    }
+    assert hub.describe_organization_configuration()["AutoEnable"] is True
     # the log bucket's access logs, in their own bucket; the trail's copy in CloudWatch Logs, with its alarms
     assert out["access_log_bucket"] == f"securecart-access-logs-{security}"
     assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == out["access_log_bucket"]
@@ -385,6 +409,8 @@ def _security_baseline_gone(org: SandboxOrganization, out: Outputs) -> None:
     assert config.describe_delivery_channels()["DeliveryChannels"] == []
     assert config.describe_configuration_aggregators()["ConfigurationAggregators"] == []
     assert org.client("accessanalyzer", "security").list_analyzers()["analyzers"] == []
+    hub = org.client("securityhub", "security")
+    assert _error_code(hub.describe_hub) == "InvalidAccessException"  # Security Hub is off again
     iam = org.client("iam", "security")
     assert _error_code(lambda: iam.get_role(RoleName="securecart-config-aggregator")) == "NoSuchEntity"
     assert _config_roles(org) == []

@@ -202,7 +202,8 @@ def test_the_organization_stack_imports_the_organization_its_ous_policies_attach
             'module.organization.aws_organizations_delegated_administrator.this["access-analyzer"]',
             "333333333333/access-analyzer.amazonaws.com",
         ),
-        ("module.organization.aws_guardduty_organization_admin_account.this[0]", "333333333333"),
+        # GuardDuty designates its administrator per region: the home region's is in the module's region submodule
+        ("module.organization.module.home_region.aws_guardduty_organization_admin_account.this[0]", "333333333333"),
     }
 
 

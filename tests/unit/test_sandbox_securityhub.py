@@ -1,4 +1,4 @@
-"""The sandbox's Security Hub standards and organization administrator, which moto lacks, through boto3."""
+"""The sandbox's Security Hub standards, hub settings and per-region organization settings, and analyzers."""
 
 from __future__ import annotations
 
@@ -84,3 +84,61 @@ def test_the_management_account_lists_and_removes_the_organizations_administrato
 
     management.disable_organization_admin_account(AdminAccountId=security)
     assert management.list_organization_admin_accounts()["AdminAccounts"] == []
+
+
+def test_the_administrator_and_the_organization_configuration_are_per_region(served: SandboxInfo) -> None:
+    security = _organization(served)
+    sandbox_client(served, "securityhub").enable_organization_admin_account(AdminAccountId=security)  # us-east-1
+    assert _hub(served).list_organization_admin_accounts()["AdminAccounts"] == []  # not in eu-west-1 yet
+    hub = _hub(served, security)
+    with pytest.raises(ClientError) as undesignated:
+        hub.update_organization_configuration(AutoEnable=True)
+    assert undesignated.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+    _hub(served).enable_organization_admin_account(AdminAccountId=security)
+    # what the AWS provider sends: a configuration type, no status (AWS sets it)
+    hub.update_organization_configuration(
+        AutoEnable=True, AutoEnableStandards="NONE", OrganizationConfiguration={"ConfigurationType": "LOCAL"}
+    )
+    described = hub.describe_organization_configuration()
+    assert (described["AutoEnable"], described["AutoEnableStandards"]) == (True, "NONE")
+    assert described["OrganizationConfiguration"] == {"ConfigurationType": "LOCAL", "Status": "ENABLED"}
+    home = sandbox_client(served, "securityhub", security).describe_organization_configuration()
+    assert (home["AutoEnable"], home["AutoEnableStandards"]) == (False, "DEFAULT")  # us-east-1 kept its own
+    with pytest.raises(ClientError) as management:
+        _hub(served).update_organization_configuration(AutoEnable=True)
+    assert management.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_the_hub_reads_back_the_settings_last_updated(served: SandboxInfo) -> None:
+    hub = _hub(served)
+    with pytest.raises(ClientError) as off:
+        hub.update_security_hub_configuration(AutoEnableControls=False)
+    assert off.value.response["Error"]["Code"] == "InvalidAccessException"
+    hub.enable_security_hub(EnableDefaultStandards=False)
+    hub.update_security_hub_configuration(AutoEnableControls=False, ControlFindingGenerator="STANDARD_CONTROL")
+    described = hub.describe_hub()
+    assert (described["AutoEnableControls"], described["ControlFindingGenerator"]) == (False, "STANDARD_CONTROL")
+    hub.batch_enable_standards(StandardsSubscriptionRequests=[{"StandardsArn": CIS}])
+    hub.disable_security_hub()
+    hub.enable_security_hub(EnableDefaultStandards=False)
+    described = hub.describe_hub()  # a hub enabled again starts from AWS's defaults, with no standards
+    assert (described["AutoEnableControls"], described["ControlFindingGenerator"]) == (True, "SECURITY_CONTROL")
+    assert hub.get_enabled_standards()["StandardsSubscriptions"] == []
+
+
+def test_analyzers_are_per_region_and_keep_their_unused_access_configuration(served: SandboxInfo) -> None:
+    home, other = sandbox_client(served, "accessanalyzer"), sandbox_client(served, "accessanalyzer", region="eu-west-1")
+    for client in (home, other):  # the same name in two regions: two analyzers
+        client.create_analyzer(analyzerName="org", type="ACCOUNT")
+    home.create_analyzer(
+        analyzerName="unused",
+        type="ACCOUNT_UNUSED_ACCESS",
+        configuration={"unusedAccess": {"unusedAccessAge": 90}},
+    )
+    assert [(a["name"], a["arn"].split(":")[3]) for a in other.list_analyzers()["analyzers"]] == [("org", "eu-west-1")]
+    (unused,) = home.list_analyzers(type="ACCOUNT_UNUSED_ACCESS")["analyzers"]
+    assert unused["configuration"] == {"unusedAccess": {"unusedAccessAge": 90}}
+    assert home.get_analyzer(analyzerName="unused")["analyzer"]["configuration"] == unused["configuration"]
+    other.delete_analyzer(analyzerName="org")
+    assert [a["name"] for a in home.list_analyzers(type="ACCOUNT")["analyzers"]] == ["org"]

@@ -100,11 +100,12 @@ def test_the_security_stack_adopts_what_it_found_and_keeps_the_recorders_name(tm
     text = (out / "dev" / "security" / "imports.tf").read_text()
     blocks = {(to, id_) for to, id_ in _blocks(text)}
     assert blocks == {
-        ("module.security_baseline.aws_guardduty_detector.this[0]", "d1"),
+        # the regional services of the home region live in the baseline's region submodule; the role is global
+        ("module.security_baseline.module.home_region.aws_guardduty_detector.this[0]", "d1"),
         ("module.security_baseline.aws_iam_service_linked_role.config[0]", SLR_ARN),
-        ("module.security_baseline.aws_config_configuration_recorder.this[0]", "default"),
-        ("module.security_baseline.aws_config_configuration_recorder_status.this[0]", "default"),
-        ("module.security_baseline.aws_config_delivery_channel.this[0]", "main"),
+        ("module.security_baseline.module.home_region.aws_config_configuration_recorder.this[0]", "default"),
+        ("module.security_baseline.module.home_region.aws_config_configuration_recorder_status.this[0]", "default"),
+        ("module.security_baseline.module.home_region.aws_config_delivery_channel.this[0]", "main"),
     }
     tfvars = json.loads((out / "dev" / "security" / "terraform.tfvars.json").read_text())["baseline"]
     assert (tfvars["config_recorder_name"], tfvars["config_delivery_channel_name"]) == ("default", "main")
@@ -138,7 +139,17 @@ def test_a_stack_is_looked_at_only_for_what_its_state_does_not_hold(tmp_path: Pa
     assert wanted(security, {GUARDDUTY, "aws_s3_bucket"}) == {CONFIG}
     assert wanted(alpha, set()) == {OIDC}
     assert wanted(alpha, {OIDC}) == set()
-    assert wanted(model.stacks["organization"], set()) == set()
+    # the management account's own detector, which the organization stack creates beside GuardDuty's administrator
+    assert wanted(model.stacks["organization"], set()) == {GUARDDUTY}
+    assert wanted(model.stacks["organization"], {GUARDDUTY}) == set()
+
+
+def test_the_organization_stack_adopts_the_management_accounts_detector(tmp_path: Path) -> None:
+    model, project = _model(tmp_path, {"management": Singletons(guardduty_detectors={"us-east-1": "dm"})})
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+    text = (out / "dev" / "organization" / "imports.tf").read_text()
+    assert set(_blocks(text)) == {("module.organization.module.home_region.aws_guardduty_detector.management[0]", "dm")}
 
 
 def test_names_adopted_once_are_read_back_from_the_state_and_the_baselines_own_are_not(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 # SecureCart's organization: security, workloads (non-prod, prod, and a PCI OU inside prod) and shared
-# services; the security account administers Access Analyzer and GuardDuty for everyone. The dev account
+# services; the security account administers Access Analyzer, GuardDuty and Security Hub for everyone. The dev account
 # is marked for closing: removing it closes it, where removing any other only takes it out.
 organization = {
-  service_access_principals = ["sso.amazonaws.com", "guardduty.amazonaws.com", "access-analyzer.amazonaws.com"]
+  service_access_principals = ["sso.amazonaws.com", "guardduty.amazonaws.com", "access-analyzer.amazonaws.com", "securityhub.amazonaws.com"]
 }
 units = {
   SecurityOU                 = { name = "SecurityOU", parent = "/", depth = 1 }
@@ -31,7 +31,8 @@ management_account = "management"
 delegated_administrators = {
   access-analyzer = { service_principal = "access-analyzer.amazonaws.com", account = "security" }
 }
-guardduty_admin_account = "security"
+guardduty_admin_account    = "security"
+security_hub_admin_account = "security"
 tags = {
   "securecart:stack" = "organization"
 }

@@ -5,6 +5,7 @@ management_account_id = "111111111111"
 organization_id       = "o-abcdefghij"
 guardduty             = false
 config                = false
+security_hub          = false
 access_analyzer       = false
 object_lock           = { mode = "COMPLIANCE", days = 400 }
 replication = {

@@ -21,6 +21,7 @@ variable "accounts" { type = any }
 variable "management_account" { type = string }
 variable "delegated_administrators" { type = any }
 variable "guardduty_admin_account" { type = string }
+variable "security_hub_admin_account" { type = string }
 variable "tags" { type = map(string) }
 
 module "organization" {
@@ -32,6 +33,8 @@ module "organization" {
   delegated_administrators = var.delegated_administrators
   guardduty_admin_account  = var.guardduty_admin_account
   tags                     = var.tags
+
+  security_hub_admin_account = var.security_hub_admin_account
 
   # An account the organization created leaves it only by being closed (it has no standalone billing),
   # so a root that is torn down whole closes its accounts.

@@ -1,6 +1,6 @@
 # security-baseline on its own, in the security account: the management account's credentials assume
-# OrganizationAccountAccessRole there. The organization trusts CloudTrail, GuardDuty, Config and Access
-# Analyzer, and delegates them to that account (the organization module does this).
+# OrganizationAccountAccessRole there. The organization trusts CloudTrail, GuardDuty, Config, Security Hub
+# and Access Analyzer, and delegates them to that account (the organization module does this).
 
 terraform {
   required_version = ">= 1.9.0"
@@ -31,6 +31,7 @@ variable "management_account_id" { type = string }
 variable "organization_id" { type = string }
 variable "log_retention_days" { type = number }
 variable "tags" { type = map(string) }
+variable "regions" { type = list(string) }
 
 variable "force_destroy_logs" {
   description = "Let destroy delete a log bucket that holds logs; for a sandbox."
@@ -47,7 +48,26 @@ module "security_baseline" {
   log_retention_days    = var.log_retention_days
   force_destroy_logs    = var.force_destroy_logs
   tags                  = var.tags
+  regions               = var.regions
 }
+
+# Each region in var.regions gets the regional services through ./region under a provider of its own, e.g.
+#
+#   provider "aws" {
+#     alias  = "eu_west_1"
+#     region = "eu-west-1"
+#     # the same assume_role as above
+#   }
+#
+#   module "security_baseline_eu_west_1" {
+#     source          = "./modules/security-baseline/region"
+#     providers       = { aws = aws.eu_west_1 }
+#     name_prefix     = var.name_prefix
+#     config_role_arn = module.security_baseline.config_role_arn
+#     log_bucket      = module.security_baseline.config_bucket
+#   }
+#
+# This example covers the home region only; the security stack securecart-tf renders does the rest.
 
 output "log_bucket" {
   value = module.security_baseline.log_bucket
@@ -67,6 +87,14 @@ output "aggregator_arn" {
 
 output "analyzer_arn" {
   value = module.security_baseline.analyzer_arn
+}
+
+output "unused_access_analyzer_arn" {
+  value = module.security_baseline.unused_access_analyzer_arn
+}
+
+output "hub_arn" {
+  value = module.security_baseline.hub_arn
 }
 
 output "access_log_bucket" {

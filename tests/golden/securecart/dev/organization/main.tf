@@ -32,6 +32,10 @@ variable "guardduty_admin_account" {
   type = string
 }
 
+variable "security_hub_admin_account" {
+  type = string
+}
+
 variable "guardrails" {
   type = any
 }
@@ -59,6 +63,17 @@ module "organization" {
   delegated_administrators = var.delegated_administrators
   guardduty_admin_account  = var.guardduty_admin_account
   cloudtrail_admin_account = var.cloudtrail_admin_account
+
+  security_hub_admin_account = var.security_hub_admin_account
+}
+
+# eu-west-1: this account's GuardDuty detector, and the services' delegated administrator there.
+module "organization_eu_west_1" {
+  source           = "../../modules/organization/region"
+  providers        = { aws = aws.eu_west_1 }
+  admin_account_id = module.organization.security_administrator_id
+  guardduty        = var.guardduty_admin_account != null
+  security_hub     = var.security_hub_admin_account != null
 }
 
 module "service_control_policies" {

@@ -13,12 +13,27 @@ module "security_baseline" {
   cloudtrail            = var.baseline.cloudtrail
   guardduty             = var.baseline.guardduty
   config                = var.baseline.config
+  security_hub          = var.baseline.security_hub
   access_analyzer       = var.baseline.access_analyzer
+  regions               = var.baseline.regions
   log_retention_days    = var.baseline.log_retention_days
   force_destroy_logs    = var.baseline.force_destroy_logs
 
   config_recorder_name         = var.baseline.config_recorder_name
   config_delivery_channel_name = var.baseline.config_delivery_channel_name
+}
+
+# eu-west-1: GuardDuty, Config's recorder, Security Hub and Access Analyzer, as in the home region.
+module "security_baseline_eu_west_1" {
+  source          = "../../modules/security-baseline/region"
+  providers       = { aws = aws.eu_west_1 }
+  name_prefix     = var.baseline.name_prefix
+  guardduty       = var.baseline.guardduty
+  config          = var.baseline.config
+  security_hub    = var.baseline.security_hub
+  access_analyzer = var.baseline.access_analyzer
+  config_role_arn = module.security_baseline.config_role_arn
+  log_bucket      = module.security_baseline.config_bucket
 }
 
 output "log_bucket" {

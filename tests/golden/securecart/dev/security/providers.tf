@@ -37,6 +37,31 @@ provider "aws" {
   }
 }
 
+# The same account in eu-west-1, another region the organization may use.
+provider "aws" {
+  alias  = "eu_west_1"
+  region = "eu-west-1"
+
+  # The sandbox: endpoints and throwaway credentials come from the environment securecart-tf sets.
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+  max_retries                 = 2
+
+  assume_role {
+    role_arn     = "arn:aws:iam::${var.account_id}:role/OrganizationAccountAccessRole"
+    session_name = "securecart-tf-security"
+  }
+
+  default_tags {
+    tags = {
+      "securecart:managed-by" = "securecart-tf"
+      "securecart:stack"      = "security"
+    }
+  }
+}
+
 variable "region" {
   description = "The organization's home region."
   type        = string
