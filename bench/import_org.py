@@ -707,7 +707,7 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
+def bench_size(work: Path, n: int, inprocess: bool, baseline: Path | None = None) -> dict[str, Any]:
     from securecart_tf import sandbox
 
     project = work / f"org-{n}"
@@ -737,6 +737,7 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
             f"{built.assignments:,} assignments, {built.roles:,} roles, {built.customer_policies:,} customer "
             f"policies and {built.oidc_providers} OIDC providers; the sandbox holds {rss_mib(info.pid):.0f} MiB"
         )
+        compared = _baseline(project, env, info.pid, baseline) if baseline is not None else None
         run = import_cli(project, env, info.pid)
         say(
             f"   import (CLI):  {run.wall:6.2f} s wall  {run.cpu:6.2f} s CPU  {run.rss_mib:4.0f} MiB peak   "
@@ -756,6 +757,7 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
                 "customer_policies": built.customer_policies,
             },
             "cli": asdict(run) | {"stdout": run.stdout[-2000:]},
+            **({"baseline": compared} if compared is not None else {}),
             "written": checked,
         }
         if not checked["ok"]:  # the figure stays recorded, marked as the figure of a broken run
@@ -770,6 +772,20 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
     finally:
         sandbox.down(home)
     return row
+
+
+def _baseline(project: Path, env: dict[str, str], sandbox_pid: int, tree: Path) -> dict[str, Any]:
+    """`import` of the code in `tree` (another checkout), timed against the same organization first."""
+    folder = project.parent / f"{project.name}-baseline"
+    folder.mkdir()
+    # a lint cache of its own: the import after it starts as cold as this one
+    cache = str(project.parent / f"lint-cache-{project.name}-baseline")
+    run = import_cli(folder, env | {"PYTHONPATH": str(tree), "SECURECART_CACHE_DIR": cache}, sandbox_pid)
+    say(
+        f"   import (CLI, {tree}):  {run.wall:6.2f} s wall  {run.cpu:6.2f} s CPU  {run.rss_mib:4.0f} MiB peak;  "
+        f"the sandbox answering: {run.sandbox_cpu:6.2f} s CPU;  exit {run.code}"
+    )
+    return {"tree": str(tree), **asdict(run), "stdout": run.stdout[-2000:]}
 
 
 def _inprocess(project: Path, info: Any, n: int, built: Built) -> InProcess:
@@ -829,6 +845,12 @@ def main(argv: list[str] | None = None) -> int:
         default="first,last",
         help="sizes to import again in-process, counted: first,last (default), all or none",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout whose import is timed too, first, against the same organization (PYTHONPATH)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     args = parser.parse_args(argv)
@@ -849,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
         if counted is None:
             parser.error("--inprocess: first,last, all or none")
         for n in sizes:
-            results["sizes"][n] = bench_size(work, n, inprocess=n in counted)
+            results["sizes"][n] = bench_size(work, n, inprocess=n in counted, baseline=args.baseline)
             if args.json is not None:  # after each size: a long run keeps what it measured so far
                 args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
             say(f"   (load average now {[round(x, 2) for x in os.getloadavg()]})")
