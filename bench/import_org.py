@@ -603,7 +603,52 @@ def timed(module: Any, name: str, into: dict[str, float]) -> Iterator[None]:
         setattr(module, name, original)
 
 
-def import_inprocess(root: Path, info: Any) -> InProcess:
+@contextlib.contextmanager
+def profiled(module: Any, into: Path | None) -> Iterator[None]:
+    """cProfile, in CPU time, of this thread and of every task `module`'s ThreadPoolExecutor runs; the merged
+    statistics are written to `into` and their top printed. Nothing is done when `into` is None."""
+    if into is None:
+        yield
+        return
+    import cProfile
+    import pstats
+
+    profiles: list[cProfile.Profile] = []
+    mine = threading.local()
+    base = module.ThreadPoolExecutor
+
+    class Profiled(base):  # type: ignore[misc, valid-type]
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                if not hasattr(mine, "profile"):
+                    mine.profile = cProfile.Profile(time.thread_time)
+                    profiles.append(mine.profile)
+                mine.profile.enable()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    mine.profile.disable()
+
+            return super().submit(run, *args, **kwargs)
+
+    main = cProfile.Profile(time.thread_time)
+    module.ThreadPoolExecutor = Profiled
+    main.enable()
+    try:
+        yield
+    finally:
+        main.disable()
+        module.ThreadPoolExecutor = base
+        stats = pstats.Stats(main)
+        for profile in profiles:
+            stats.add(profile)
+        stats.dump_stats(str(into))
+        say(f"   profile (CPU time, all threads) written to {into}; the top by own time:")
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
+
+
+def import_inprocess(root: Path, info: Any, profile: Path | None = None) -> InProcess:
     from securecart_tf.adopt import importer, live, write
     from securecart_tf.run.workspace import Target
 
@@ -616,6 +661,7 @@ def import_inprocess(root: Path, info: Any) -> InProcess:
         timed(live, "read_inventory", phases),
         timed(write, "write_project", phases),
         timed(importer, "_checked", phases),
+        profiled(live, profile),
     ):
         started = time.perf_counter()
         imported = importer.read_and_write(
@@ -707,7 +753,9 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bench_size(work: Path, n: int, inprocess: bool, baseline: Path | None = None) -> dict[str, Any]:
+def bench_size(
+    work: Path, n: int, inprocess: bool, baseline: Path | None = None, profile: Path | None = None
+) -> dict[str, Any]:
     from securecart_tf import sandbox
 
     project = work / f"org-{n}"
@@ -768,7 +816,7 @@ def bench_size(work: Path, n: int, inprocess: bool, baseline: Path | None = None
             f"{checked['groups']} groups, {checked['permission_sets']} permission sets; import exit 0, validate exit 0"
         )
         if inprocess:
-            row["inprocess"] = asdict(_inprocess(project, info, n, built))
+            row["inprocess"] = asdict(_inprocess(project, info, n, built, profile))
     finally:
         sandbox.down(home)
     return row
@@ -788,9 +836,9 @@ def _baseline(project: Path, env: dict[str, str], sandbox_pid: int, tree: Path) 
     return {"tree": str(tree), **asdict(run), "stdout": run.stdout[-2000:]}
 
 
-def _inprocess(project: Path, info: Any, n: int, built: Built) -> InProcess:
+def _inprocess(project: Path, info: Any, n: int, built: Built, profile: Path | None) -> InProcess:
     os.environ["SECURECART_CACHE_DIR"] = str(project.parent / f"lint-cache-{n}-inprocess")
-    got = import_inprocess(project / "inprocess", info)
+    got = import_inprocess(project / "inprocess", info, profile.with_suffix(f".{n}.prof") if profile else None)
     if (got.roles, got.assignments, got.accounts_read) != (built.roles, built.assignments, n) or got.skipped:
         raise SystemExit(
             f"the in-process import read {got.roles} roles, {got.assignments} assignments and IAM in "
@@ -851,6 +899,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="another checkout whose import is timed too, first, against the same organization (PYTHONPATH)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile the in-process imports (CPU time, every thread) into PROFILE.<accounts>.prof",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     args = parser.parse_args(argv)
@@ -871,7 +925,9 @@ def main(argv: list[str] | None = None) -> int:
         if counted is None:
             parser.error("--inprocess: first,last, all or none")
         for n in sizes:
-            results["sizes"][n] = bench_size(work, n, inprocess=n in counted, baseline=args.baseline)
+            results["sizes"][n] = bench_size(
+                work, n, inprocess=n in counted, baseline=args.baseline, profile=args.profile
+            )
             if args.json is not None:  # after each size: a long run keeps what it measured so far
                 args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
             say(f"   (load average now {[round(x, 2) for x in os.getloadavg()]})")

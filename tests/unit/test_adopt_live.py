@@ -833,3 +833,36 @@ def test_assignments_listed_by_principal_where_that_takes_fewer_calls() -> None:
         (PS[1], "USER", USER, "111111111111"),
     }
     assert len(found) == 3
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-01-02T03:04:05Z",
+        "2024-01-02T03:04:05.123Z",
+        "2024-01-02T03:04:05.123456+02:00",
+        "2024-01-02T03:04:05",
+        "2024-01-02T03:04:05.1234567Z",
+        "Tue, 02 Jan 2024 03:04:05 GMT",
+        "1700000000",
+        1700000000.5,
+    ],
+)
+def test_timestamps_parse_as_botocore_parses_them(value: Any) -> None:
+    from botocore.utils import parse_timestamp
+
+    from securecart_tf.adopt.clients import parse_timestamp as fast
+
+    assert fast(value) == parse_timestamp(value)
+    assert (fast(value).tzinfo is None) == (parse_timestamp(value).tzinfo is None)
+
+
+def test_the_reader_s_clients_parse_timestamps_without_dateutil(brownfield: Brownfield) -> None:
+    import dateutil.parser
+
+    clients = TargetClients(brownfield.target(), ROLE)
+    iam = clients.enter(brownfield.accounts["payments-prod"])("iam", None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dateutil.parser, "parse", lambda *_, **__: pytest.fail("dateutil parsed a timestamp"))
+        roles = iam.list_roles()["Roles"]
+    assert roles and all(r["CreateDate"].tzinfo is not None for r in roles)
