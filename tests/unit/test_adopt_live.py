@@ -866,3 +866,33 @@ def test_the_reader_s_clients_parse_timestamps_without_dateutil(brownfield: Brow
         mp.setattr(dateutil.parser, "parse", lambda *_, **__: pytest.fail("dateutil parsed a timestamp"))
         roles = iam.list_roles()["Roles"]
     assert roles and all(r["CreateDate"].tzinfo is not None for r in roles)
+
+
+def test_identity_center_is_read_beside_the_accounts_iam(brownfield: Brownfield) -> None:
+    # Identity Center's first listing waits until a member account's IAM is being read: read one after the
+    # other, the wait would run out and Identity Center would be missing
+    clients = TargetClients(brownfield.target(), ROLE)
+    iam_read = threading.Event()
+    waited: list[bool] = []
+
+    def wait_for_iam(**_: Any) -> None:
+        waited.append(iam_read.wait(timeout=60))
+
+    def client(service: str, region: str | None) -> Any:
+        made = clients.management(service, region)
+        made.meta.events.register("before-call.sso-admin.ListInstances", wait_for_iam, unique_id="wait-for-iam")
+        return made
+
+    def enter(account_id: str) -> live.ClientFactory:
+        factory = clients.enter(account_id)
+
+        def member(service: str, region: str | None) -> Any:
+            made = factory(service, region)
+            made.shared.meta.events.register("before-call.iam.ListRoles", lambda **_: iam_read.set(), unique_id="iam")
+            return made
+
+        return member
+
+    inventory = live.read_inventory(client, enter=enter, region=REGION, deployment_role=ROLE)
+    assert waited == [True]
+    assert inventory.identity_center is not None and inventory.identity_center.assignments
