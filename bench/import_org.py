@@ -3,6 +3,8 @@
     python bench/import_org.py                          # 100, 300 and 1,000 accounts (about 15 minutes on 2 cores)
     python bench/import_org.py --sizes 1000 --json out.json
     python bench/import_org.py --sizes 6                # the smallest organization, as the test runs it
+    python bench/import_org.py --sizes 1000 --baseline ../other-checkout   # both trees' imports, one build
+    python bench/import_org.py --sizes 100 --inprocess all --profile out   # CPU profile: out.100.prof
 
 For each size, in a fresh sandbox:
 
