@@ -56,6 +56,15 @@ def parse_timestamp(value: Any) -> Any:
     return botocore_parse(value)
 
 
+def signs_per_request() -> bool:
+    """botocore signs a request with the credentials its context names (`request_credentials`, since 2023)."""
+    import inspect
+
+    from botocore.signers import RequestSigner
+
+    return "request_credentials" in inspect.signature(RequestSigner.get_auth_instance).parameters
+
+
 class TargetClients:
     """Clients in a target's management account, and `enter(account_id)` for one through the deployment role.
 
@@ -101,6 +110,20 @@ class TargetClients:
             params["ExternalId"] = self.external_id
         creds = self.management("sts").assume_role(**params)["Credentials"]
         signing = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+
+        if not signs_per_request():  # an older botocore: a client of the account's own
+
+            def own(service: str, region: str | None = None) -> Any:
+                with self._lock:
+                    return self._make(
+                        service,
+                        region or self.target.region,
+                        aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"],
+                    )
+
+            return own
 
         def client(service: str, region: str | None = None) -> Any:
             return AccountClient(self._member(service, region or self.target.region), signing)

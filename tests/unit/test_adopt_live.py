@@ -896,3 +896,15 @@ def test_identity_center_is_read_beside_the_accounts_iam(brownfield: Brownfield)
     inventory = live.read_inventory(client, enter=enter, region=REGION, deployment_role=ROLE)
     assert waited == [True]
     assert inventory.identity_center is not None and inventory.identity_center.assignments
+
+
+def test_an_older_botocore_gets_a_client_of_the_account_s_own(brownfield: Brownfield) -> None:
+    from securecart_tf.adopt import clients as module
+
+    clients = TargetClients(brownfield.target(), ROLE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(module, "signs_per_request", lambda: False)
+        iam = clients.enter(brownfield.accounts["payments-prod"])("iam", None)
+    assert not isinstance(iam, AccountClient)
+    assert {r["RoleName"] for r in iam.list_roles()["Roles"]} >= {"PaymentsLambda"}
+    assert module.signs_per_request()  # the botocore installed here signs per request
