@@ -3,6 +3,8 @@
     python bench/import_org.py                          # 100, 300 and 1,000 accounts (about 15 minutes on 2 cores)
     python bench/import_org.py --sizes 1000 --json out.json
     python bench/import_org.py --sizes 6                # the smallest organization, as the test runs it
+    python bench/import_org.py --sizes 1000 --baseline ../other-checkout   # both trees' imports, one build
+    python bench/import_org.py --sizes 100 --inprocess all --profile out   # CPU profile: out.100.prof
 
 For each size, in a fresh sandbox:
 
@@ -603,7 +605,52 @@ def timed(module: Any, name: str, into: dict[str, float]) -> Iterator[None]:
         setattr(module, name, original)
 
 
-def import_inprocess(root: Path, info: Any) -> InProcess:
+@contextlib.contextmanager
+def profiled(module: Any, into: Path | None) -> Iterator[None]:
+    """cProfile, in CPU time, of this thread and of every task `module`'s ThreadPoolExecutor runs; the merged
+    statistics are written to `into` and their top printed. Nothing is done when `into` is None."""
+    if into is None:
+        yield
+        return
+    import cProfile
+    import pstats
+
+    profiles: list[cProfile.Profile] = []
+    mine = threading.local()
+    base = module.ThreadPoolExecutor
+
+    class Profiled(base):  # type: ignore[misc, valid-type]
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                if not hasattr(mine, "profile"):
+                    mine.profile = cProfile.Profile(time.thread_time)
+                    profiles.append(mine.profile)
+                mine.profile.enable()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    mine.profile.disable()
+
+            return super().submit(run, *args, **kwargs)
+
+    main = cProfile.Profile(time.thread_time)
+    module.ThreadPoolExecutor = Profiled
+    main.enable()
+    try:
+        yield
+    finally:
+        main.disable()
+        module.ThreadPoolExecutor = base
+        stats = pstats.Stats(main)
+        for profile in profiles:
+            stats.add(profile)
+        stats.dump_stats(str(into))
+        say(f"   profile (CPU time, all threads) written to {into}; the top by own time:")
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
+
+
+def import_inprocess(root: Path, info: Any, profile: Path | None = None) -> InProcess:
     from securecart_tf.adopt import importer, live, write
     from securecart_tf.run.workspace import Target
 
@@ -616,6 +663,7 @@ def import_inprocess(root: Path, info: Any) -> InProcess:
         timed(live, "read_inventory", phases),
         timed(write, "write_project", phases),
         timed(importer, "_checked", phases),
+        profiled(live, profile),
     ):
         started = time.perf_counter()
         imported = importer.read_and_write(
@@ -707,7 +755,9 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
+def bench_size(
+    work: Path, n: int, inprocess: bool, baseline: Path | None = None, profile: Path | None = None
+) -> dict[str, Any]:
     from securecart_tf import sandbox
 
     project = work / f"org-{n}"
@@ -737,6 +787,7 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
             f"{built.assignments:,} assignments, {built.roles:,} roles, {built.customer_policies:,} customer "
             f"policies and {built.oidc_providers} OIDC providers; the sandbox holds {rss_mib(info.pid):.0f} MiB"
         )
+        compared = _baseline(project, env, info.pid, baseline) if baseline is not None else None
         run = import_cli(project, env, info.pid)
         say(
             f"   import (CLI):  {run.wall:6.2f} s wall  {run.cpu:6.2f} s CPU  {run.rss_mib:4.0f} MiB peak   "
@@ -756,6 +807,7 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
                 "customer_policies": built.customer_policies,
             },
             "cli": asdict(run) | {"stdout": run.stdout[-2000:]},
+            **({"baseline": compared} if compared is not None else {}),
             "written": checked,
         }
         if not checked["ok"]:  # the figure stays recorded, marked as the figure of a broken run
@@ -766,15 +818,29 @@ def bench_size(work: Path, n: int, inprocess: bool) -> dict[str, Any]:
             f"{checked['groups']} groups, {checked['permission_sets']} permission sets; import exit 0, validate exit 0"
         )
         if inprocess:
-            row["inprocess"] = asdict(_inprocess(project, info, n, built))
+            row["inprocess"] = asdict(_inprocess(project, info, n, built, profile))
     finally:
         sandbox.down(home)
     return row
 
 
-def _inprocess(project: Path, info: Any, n: int, built: Built) -> InProcess:
+def _baseline(project: Path, env: dict[str, str], sandbox_pid: int, tree: Path) -> dict[str, Any]:
+    """`import` of the code in `tree` (another checkout), timed against the same organization first."""
+    folder = project.parent / f"{project.name}-baseline"
+    folder.mkdir()
+    # a lint cache of its own: the import after it starts as cold as this one
+    cache = str(project.parent / f"lint-cache-{project.name}-baseline")
+    run = import_cli(folder, env | {"PYTHONPATH": str(tree), "SECURECART_CACHE_DIR": cache}, sandbox_pid)
+    say(
+        f"   import (CLI, {tree}):  {run.wall:6.2f} s wall  {run.cpu:6.2f} s CPU  {run.rss_mib:4.0f} MiB peak;  "
+        f"the sandbox answering: {run.sandbox_cpu:6.2f} s CPU;  exit {run.code}"
+    )
+    return {"tree": str(tree), **asdict(run), "stdout": run.stdout[-2000:]}
+
+
+def _inprocess(project: Path, info: Any, n: int, built: Built, profile: Path | None) -> InProcess:
     os.environ["SECURECART_CACHE_DIR"] = str(project.parent / f"lint-cache-{n}-inprocess")
-    got = import_inprocess(project / "inprocess", info)
+    got = import_inprocess(project / "inprocess", info, profile.with_suffix(f".{n}.prof") if profile else None)
     if (got.roles, got.assignments, got.accounts_read) != (built.roles, built.assignments, n) or got.skipped:
         raise SystemExit(
             f"the in-process import read {got.roles} roles, {got.assignments} assignments and IAM in "
@@ -829,6 +895,18 @@ def main(argv: list[str] | None = None) -> int:
         default="first,last",
         help="sizes to import again in-process, counted: first,last (default), all or none",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout whose import is timed too, first, against the same organization (PYTHONPATH)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile the in-process imports (CPU time, every thread) into PROFILE.<accounts>.prof",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     args = parser.parse_args(argv)
@@ -849,7 +927,9 @@ def main(argv: list[str] | None = None) -> int:
         if counted is None:
             parser.error("--inprocess: first,last, all or none")
         for n in sizes:
-            results["sizes"][n] = bench_size(work, n, inprocess=n in counted)
+            results["sizes"][n] = bench_size(
+                work, n, inprocess=n in counted, baseline=args.baseline, profile=args.profile
+            )
             if args.json is not None:  # after each size: a long run keeps what it measured so far
                 args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
             say(f"   (load average now {[round(x, 2) for x in os.getloadavg()]})")

@@ -156,13 +156,18 @@ def _read(
     with _reading("the organization's root"):
         root = _pages(org, "list_roots", "Roots")[0]
     policy_types = tuple(sorted(t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"))
-    say("reading the OU tree and the accounts")
-    units, accounts = _tree(org, root["Id"])
-    say(f"read {len(units)} OUs and {len(accounts)} accounts; reading policies and delegated administrators")
-    policies = _policies(org, policy_types)
-    trusted = _service_access(org, described.get("FeatureSet", "ALL"))
     skipped: list[Skipped] = []
-    identity_center = _identity_center(client, ic_region, skipped, say)
+    management = described["MasterAccountId"]
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # Identity Center's listings, one after another, run beside the rest: most of each call is waiting on AWS
+        reading_ic = beside.submit(_identity_center, client, ic_region, skipped, say)
+        say("reading the OU tree and the accounts")
+        units, accounts = _tree(org, root["Id"])
+        say(f"read {len(units)} OUs and {len(accounts)} accounts; reading policies and delegated administrators")
+        policies = _policies(org, policy_types)
+        trusted = _service_access(org, described.get("FeatureSet", "ALL"))
+        iam, unread = _all_iam(client, enter, accounts, management, deployment_role, say, workers)
+        identity_center = reading_ic.result()
     if identity_center is None and "sso.amazonaws.com" in trusted and not skipped:
         # the organization trusts Identity Center, whose instance is regional: it lives in another region
         skipped.append(
@@ -172,8 +177,6 @@ def _read(
                 "it lives in to import its groups, permission sets and assignments",
             )
         )
-    management = described["MasterAccountId"]
-    iam, unread = _all_iam(client, enter, accounts, management, deployment_role, say, workers)
     admins = _delegated_admins(org)
     unentered = {s.what for s in unread}
     baseline = _baseline(client, enter, _security_account(admins, management), management, region, skipped, unentered)

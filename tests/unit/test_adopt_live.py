@@ -7,18 +7,20 @@ exactly as to the sandbox server; every expected value below is what the test it
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from securecart_tf.adopt import live
-from securecart_tf.adopt.clients import TargetClients
+from securecart_tf.adopt.clients import AccountClient, TargetClients
 from securecart_tf.adopt.inventory import CustomerPolicyRef, Inventory, LiveBoundary
 from securecart_tf.errors import SecureCartError
 from securecart_tf.run.workspace import Target
@@ -66,6 +68,8 @@ DEV_BOUNDARY = doc({"Effect": "Allow", "Action": ["s3:*", "logs:*"], "Resource":
 PS_INLINE = doc({"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"})
 ROLE_INLINE = doc({"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"})
 GITHUB = "token.actions.githubusercontent.com"
+SIGNED_BY = re.compile(r"Credential=([^/]+)/")
+"""The access key in a SigV4 Authorization header."""
 IAM_PREFIX = {"sso-admin": "sso", "accessanalyzer": "access-analyzer", "config-service": "config"}
 """botocore's service name → the prefix of its IAM actions, where the two differ."""
 
@@ -297,34 +301,72 @@ def saml_trust(account: str) -> dict[str, Any]:
 
 
 class Counting:
-    """The target's client factories, counting every AWS call by account and operation (botocore events)."""
+    """The target's client factories, counting every AWS call by the account it was signed for (botocore events).
 
-    def __init__(self, clients: TargetClients) -> None:
+    Member accounts share one client per service, so a call is told apart by the access key that signs it: the
+    management account's own, or the one AssumeRole handed out for a member account.
+    """
+
+    def __init__(self, clients: TargetClients, management_key: str) -> None:
         self.clients = clients
         self.calls: Counter[tuple[str, str]] = Counter()
         self.actions: set[str] = set()
         """IAM actions, as prefix:Operation (SSO Admin's actions are sso:, see IAM_PREFIX)."""
+        self.keys: dict[str, str] = {management_key: "management"}
+        """Access key → the account whose calls it signs."""
+        self.made: Counter[str] = Counter()
+        """boto3 clients made, by service."""
         self.lock = threading.Lock()
+        make = clients._make
 
-    def _watch(self, client: Any, account: str) -> Any:
-        def count(event_name: str, **_: Any) -> None:
-            service, operation = event_name.split(".")[1:]
+        def counted(service: str, region: str, **keys: str) -> Any:
             with self.lock:
-                self.calls[(account, operation)] += 1
-                self.actions.add(f"{IAM_PREFIX.get(service, service)}:{operation}")
+                self.made[service] += 1
+            return make(service, region, **keys)
 
-        client.meta.events.register("before-call", count, unique_id=f"count-{account}")
+        clients._make = counted  # type: ignore[method-assign]
+        self._watch(clients.management("sts"))  # AssumeRole into each member account
+
+    def _count(self, event_name: str, request: Any, **_: Any) -> None:
+        service, operation = event_name.split(".")[1:]
+        if operation == "AssumeRole":  # counted against the account it enters, as its RoleArn names
+            body = request.body if isinstance(request.body, str) else bytes(request.body).decode()
+            account = parse_qs(body)["RoleArn"][0].split(":")[4]
+        else:
+            authorization = request.headers["Authorization"]
+            signed = SIGNED_BY.search(authorization if isinstance(authorization, str) else authorization.decode())
+            account = self.keys.get(signed.group(1), "unknown") if signed else "unsigned"
+        with self.lock:
+            self.calls[(account, operation)] += 1
+            self.actions.add(f"{IAM_PREFIX.get(service, service)}:{operation}")
+
+    def _watch(self, client: Any) -> Any:
+        events = client.meta.events
+        events.register("before-send", self._count, unique_id="count")
+        events.register("before-parameter-build.sts.AssumeRole", self._entering, unique_id="count-entering")
+        events.register("after-call.sts.AssumeRole", self._entered, unique_id="count-entered")
         return client
 
+    def _entering(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["count_account"] = params["RoleArn"].split(":")[4]
+
+    def _entered(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if "Credentials" in parsed:
+            with self.lock:
+                self.keys[parsed["Credentials"]["AccessKeyId"]] = context["count_account"]
+
     def management(self, service: str, region: str | None = None) -> Any:
-        return self._watch(self.clients.management(service, region), "management")
+        return self._watch(self.clients.management(service, region))
 
     def enter(self, account_id: str) -> live.ClientFactory:
-        with self.lock:
-            self.calls[(account_id, "AssumeRole")] += 1
-            self.actions.add("sts:AssumeRole")
         factory = self.clients.enter(account_id)
-        return lambda service, region: self._watch(factory(service, region), account_id)
+
+        def client(service: str, region: str | None) -> Any:
+            made = factory(service, region)
+            self._watch(made.shared if isinstance(made, AccountClient) else made)
+            return made
+
+        return client
 
     def total(self, operation: str) -> int:
         return sum(n for (_, op), n in self.calls.items() if op == operation)
@@ -332,7 +374,7 @@ class Counting:
 
 @pytest.fixture(scope="module")
 def read(brownfield: Brownfield) -> tuple[Inventory, Counting, list[str]]:
-    counting = Counting(TargetClients(brownfield.target(), ROLE))
+    counting = Counting(TargetClients(brownfield.target(), ROLE), brownfield.info.access_key)
     said: list[str] = []
     inventory = live.read_inventory(
         counting.management, enter=counting.enter, region=REGION, deployment_role=ROLE, progress=said.append
@@ -566,6 +608,26 @@ def test_one_listing_pass_per_kind_of_object(brownfield: Brownfield, read: Any) 
     assert counting.total("GetRole") == counting.total("GetPolicyVersion") == 0
 
 
+def test_member_accounts_share_one_client_per_service(brownfield: Brownfield, read: Any) -> None:
+    inventory, counting, _ = read
+    entered = {account for (account, op) in counting.calls if op == "AssumeRole"}
+    signed_in = {account for (account, op) in counting.calls if op == "ListRoles"} - {"management"}
+    # every member account read was entered and signed its own calls, through the one IAM client made for them
+    assert signed_in == {i.account_id for i in inventory.iam} - {brownfield.management}
+    assert len(signed_in) >= 3 and signed_in <= entered
+    assert counting.made["iam"] == 2  # the management account's, and the one shared by member accounts
+    assert ("unknown", "ListRoles") not in counting.calls and ("unsigned", "ListRoles") not in counting.calls
+
+
+def test_a_member_client_signs_nothing_outside_an_account(brownfield: Brownfield) -> None:
+    clients = TargetClients(brownfield.target(), ROLE)
+    iam = clients.enter(brownfield.accounts["payments-prod"])("iam", None)
+    assert isinstance(iam, AccountClient)
+    assert {r["RoleName"] for r in iam.list_roles()["Roles"]} >= {"PaymentsLambda"}
+    with pytest.raises(RuntimeError, match="outside an account"):
+        iam.shared.list_roles()  # the shared client itself has no account to sign for
+
+
 def test_identity_center_in_another_region_is_named_not_dropped(brownfield: Brownfield) -> None:
     # Identity Center lives in one region; AWS answers no instance elsewhere (moto has one in every region)
     clients = TargetClients(brownfield.target(), ROLE)
@@ -771,3 +833,78 @@ def test_assignments_listed_by_principal_where_that_takes_fewer_calls() -> None:
         (PS[1], "USER", USER, "111111111111"),
     }
     assert len(found) == 3
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-01-02T03:04:05Z",
+        "2024-01-02T03:04:05.123Z",
+        "2024-01-02T03:04:05.123456+02:00",
+        "2024-01-02T03:04:05",
+        "2024-01-02T03:04:05.1234567Z",
+        "Tue, 02 Jan 2024 03:04:05 GMT",
+        "1700000000",
+        1700000000.5,
+    ],
+)
+def test_timestamps_parse_as_botocore_parses_them(value: Any) -> None:
+    from botocore.utils import parse_timestamp
+
+    from securecart_tf.adopt.clients import parse_timestamp as fast
+
+    assert fast(value) == parse_timestamp(value)
+    assert (fast(value).tzinfo is None) == (parse_timestamp(value).tzinfo is None)
+
+
+def test_the_reader_s_clients_parse_timestamps_without_dateutil(brownfield: Brownfield) -> None:
+    import dateutil.parser
+
+    clients = TargetClients(brownfield.target(), ROLE)
+    iam = clients.enter(brownfield.accounts["payments-prod"])("iam", None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dateutil.parser, "parse", lambda *_, **__: pytest.fail("dateutil parsed a timestamp"))
+        roles = iam.list_roles()["Roles"]
+    assert roles and all(r["CreateDate"].tzinfo is not None for r in roles)
+
+
+def test_identity_center_is_read_beside_the_accounts_iam(brownfield: Brownfield) -> None:
+    # Identity Center's first listing waits until a member account's IAM is being read: read one after the
+    # other, the wait would run out and Identity Center would be missing
+    clients = TargetClients(brownfield.target(), ROLE)
+    iam_read = threading.Event()
+    waited: list[bool] = []
+
+    def wait_for_iam(**_: Any) -> None:
+        waited.append(iam_read.wait(timeout=60))
+
+    def client(service: str, region: str | None) -> Any:
+        made = clients.management(service, region)
+        made.meta.events.register("before-call.sso-admin.ListInstances", wait_for_iam, unique_id="wait-for-iam")
+        return made
+
+    def enter(account_id: str) -> live.ClientFactory:
+        factory = clients.enter(account_id)
+
+        def member(service: str, region: str | None) -> Any:
+            made = factory(service, region)
+            made.shared.meta.events.register("before-call.iam.ListRoles", lambda **_: iam_read.set(), unique_id="iam")
+            return made
+
+        return member
+
+    inventory = live.read_inventory(client, enter=enter, region=REGION, deployment_role=ROLE)
+    assert waited == [True]
+    assert inventory.identity_center is not None and inventory.identity_center.assignments
+
+
+def test_an_older_botocore_gets_a_client_of_the_account_s_own(brownfield: Brownfield) -> None:
+    from securecart_tf.adopt import clients as module
+
+    clients = TargetClients(brownfield.target(), ROLE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(module, "signs_per_request", lambda: False)
+        iam = clients.enter(brownfield.accounts["payments-prod"])("iam", None)
+    assert not isinstance(iam, AccountClient)
+    assert {r["RoleName"] for r in iam.list_roles()["Roles"]} >= {"PaymentsLambda"}
+    assert module.signs_per_request()  # the botocore installed here signs per request
