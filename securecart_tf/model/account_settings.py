@@ -68,8 +68,9 @@ def settings_inputs(
     for region in [org.home_region, *regions]:
         allowed = region in regions
         home = region == org.home_region
-        # The security stack records in its own account's home region: one recorder per region is all AWS allows.
-        records = recorder is not None and allowed and not (home and in_security)
+        # The security stack records in its own account, in every region the organization may use (the security
+        # baseline's regions): one recorder per region is all AWS allows.
+        records = recorder is not None and allowed and not in_security
         per_region[region] = {
             "ebs_encryption": settings.ebs_encryption and allowed,
             # global resources (IAM) are recorded once, in the home region

@@ -138,11 +138,12 @@ def test_a_member_account_records_config_in_each_region_into_the_security_accoun
         )
 
 
-def test_the_security_account_leaves_its_home_recorder_and_role_to_the_security_stack(tmp_path: Path) -> None:
+def test_the_security_account_leaves_its_recorders_and_role_to_the_security_stack(tmp_path: Path) -> None:
+    # the security stack records in every region a region guardrail allows; AWS allows one recorder per region
     security = _settings(tmp_path)["security"]
     assert security["config_service_linked_role"] is False
     assert security["regions"]["us-east-1"] == {"ebs_encryption": True, "config_recorder": None}
-    assert security["regions"]["eu-west-1"]["config_recorder"]["include_global_resource_types"] is False
+    assert security["regions"]["eu-west-1"] == {"ebs_encryption": True, "config_recorder": None}
 
 
 def test_an_override_turns_one_setting_off_in_one_account_and_keeps_the_others(tmp_path: Path) -> None:
