@@ -534,7 +534,7 @@ class AccountSettings(Strict):
             "config_recorder": self.config_recorder and account != management,
         }
         settings.update(override.model_dump(exclude_none=True))
-        return AccountSettings(**settings)
+        return AccountSettings.model_validate(settings)
 
 
 class SecurityBaseline(Strict):

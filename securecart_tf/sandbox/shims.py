@@ -798,6 +798,7 @@ def _patch_account_lookup() -> None:
     most of the sandbox's CPU in a small apply went there. A backend not created yet holds no access key,
     so the answer is the same.
     """
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.iam import models
 
     if getattr(models.get_account_id_from, "securecart_lookup", False):
@@ -808,7 +809,7 @@ def _patch_account_lookup() -> None:
             for backend in list(dict.values(account)):  # dict's own: moto's __getitem__ would create it
                 if access_key in backend.access_keys:
                     return str(account_id)
-        return str(models.DEFAULT_ACCOUNT_ID)
+        return DEFAULT_ACCOUNT_ID
 
     get_account_id_from.securecart_lookup = True  # type: ignore[attr-defined]
     models.get_account_id_from = get_account_id_from
