@@ -7,7 +7,7 @@ from typing import Any
 from securecart_tf.config.load import Project
 from securecart_tf.config.schema import InlinePolicy, PolicyRef, Role, ServiceRole
 from securecart_tf.iam import documents
-from securecart_tf.model.account_settings import effective_settings, settings_inputs
+from securecart_tf.model.account_settings import effective_settings, provider_alias, settings_inputs
 from securecart_tf.model.addresses import ACCOUNT_IAM_MODULE, CONFIG_SERVICE, ImportBlock, tf_index
 from securecart_tf.model.customizations import customization_inputs, module_block, place_customizations
 from securecart_tf.model.directory import AccountDirectory
@@ -27,9 +27,11 @@ def access_stacks(
     a setting of the security baseline."""
     builder = _AccessStacks(project, index, placed, directory)
     stacks = [s for s in (builder.stack(a.name) for a in index.matrix.accounts) if s is not None]
+    home = index.matrix.organization.home_region
     for stack in stacks:
         found = (singletons or {}).get(stack.account, Singletons())
-        stack.adopts = (*_oidc_imports(stack, found), *_config_role_import(stack, found))
+        recorders = _config_recorder_imports(stack, found, home)
+        stack.adopts = (*_oidc_imports(stack, found), *_config_role_import(stack, found), *recorders)
     return stacks
 
 
@@ -50,6 +52,27 @@ def _config_role_import(stack: Stack, found: Singletons) -> list[ImportBlock]:
     if not (arn and stack.inputs.get("account_settings", {}).get("config_service_linked_role")):
         return []
     return [ImportBlock(stack.name, f"{ACCOUNT_IAM_MODULE}.aws_iam_service_linked_role.config[0]", arn)]
+
+
+def _config_recorder_imports(stack: Stack, found: Singletons, home: str) -> list[ImportBlock]:
+    """A Config recorder and delivery channel per region: the account's own, where it has them in a region the stack
+    records in, are adopted, and keep their names (a new name would replace them)."""
+    blocks = []
+    for region, settings in stack.inputs.get("account_settings", {}).get("regions", {}).items():
+        recorder = settings["config_recorder"]
+        if recorder is None:
+            continue
+        module = ACCOUNT_IAM_MODULE if region == home else f"{ACCOUNT_IAM_MODULE}_{provider_alias(region)}"
+        name = found.config_recorders.get(region)
+        if name:
+            recorder["name"] = name
+            blocks.append(ImportBlock(stack.name, f"{module}.aws_config_configuration_recorder.this[0]", name))
+            blocks.append(ImportBlock(stack.name, f"{module}.aws_config_configuration_recorder_status.this[0]", name))
+        channel = found.config_delivery_channels.get(region)
+        if channel:
+            recorder["delivery_channel_name"] = channel
+            blocks.append(ImportBlock(stack.name, f"{module}.aws_config_delivery_channel.this[0]", channel))
+    return blocks
 
 
 def _policy_ref(ref: PolicyRef) -> dict[str, str | None]:

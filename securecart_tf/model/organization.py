@@ -11,6 +11,7 @@ from securecart_tf.config.schema import AccessMatrix, Guardrail, SecurityBaselin
 from securecart_tf.iam import documents
 from securecart_tf.iam.guardrails import build_guardrail
 from securecart_tf.iam.limits import Limits, fit_scp
+from securecart_tf.model.account_settings import provider_alias
 from securecart_tf.model.addresses import ORGANIZATION_MODULE, ImportBlock
 from securecart_tf.model.index import MatrixIndex
 from securecart_tf.model.security import allowed_regions
@@ -59,6 +60,7 @@ def organization_stack(
         **_security_services(m.security_baseline),
     }
     kept = _keep_live_settings(inputs["organization"], facts)
+    regions = tuple(allowed_regions(m)[1:]) if _delegates_per_region(m.security_baseline) else ()
     stack = Stack(
         name=ORGANIZATION,
         layer=ORGANIZATION,
@@ -74,22 +76,33 @@ def organization_stack(
             "account": {n: index.stages([n]) for n in accounts},
         },
         notes=kept,
-        adopts=_management_detector(m, facts),
         # GuardDuty and Security Hub designate their administrator in every region the organization may use
-        regions=tuple(allowed_regions(m)[1:]) if _delegates_per_region(m.security_baseline) else (),
+        regions=regions,
+        adopts=_management_detector(m, facts, regions),
     )
     return stack, guardrails
 
 
-def _management_detector(m: AccessMatrix, facts: OrgFacts) -> tuple[ImportBlock, ...]:
-    """Adopt the management account's GuardDuty detector in the home region, if it has one: AWS allows one."""
+def _management_detector(m: AccessMatrix, facts: OrgFacts, regions: tuple[str, ...]) -> tuple[ImportBlock, ...]:
+    """Adopt the management account's GuardDuty detector in the home region and each other region the stack works
+    in (`regions`), where it has one: AWS allows one per region."""
     baseline = m.security_baseline
-    found = facts.singletons.get(m.organization.management_account, Singletons())
-    detector = found.guardduty_detectors.get(m.organization.home_region)
-    if baseline is None or not baseline.guardduty or not detector:
+    if baseline is None or not baseline.guardduty:
         return ()
-    to = f"{ORGANIZATION_MODULE}.module.home_region.aws_guardduty_detector.management[0]"
-    return (ImportBlock(ORGANIZATION, to, detector),)
+    found = facts.singletons.get(m.organization.management_account, Singletons())
+    home = m.organization.home_region
+    blocks = []
+    for region in (home, *regions):
+        detector = found.guardduty_detectors.get(region)
+        module = f"{ORGANIZATION_MODULE}.module.home_region" if region == home else _regional_module(region)
+        if detector:
+            blocks.append(ImportBlock(ORGANIZATION, f"{module}.aws_guardduty_detector.management[0]", detector))
+    return tuple(blocks)
+
+
+def _regional_module(region: str) -> str:
+    """The root's module for the management account's share of the security services in a region besides home."""
+    return f"{ORGANIZATION_MODULE}_{provider_alias(region)}"
 
 
 def _delegates_per_region(baseline: SecurityBaseline | None) -> bool:

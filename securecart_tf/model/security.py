@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from securecart_tf.config.schema import AccessMatrix, SecurityBaseline
+from securecart_tf.model.account_settings import provider_alias
 from securecart_tf.model.addresses import CONFIG_SERVICE, SECURITY_MODULE, ImportBlock
 from securecart_tf.model.directory import AccountDirectory
 from securecart_tf.model.index import MatrixIndex
@@ -47,6 +48,11 @@ def security_stack(
         # AWS allows one recorder and one delivery channel per region, and a new name replaces them: keep theirs
         "config_recorder_name": found.config_recorders.get(region) if baseline.config else None,
         "config_delivery_channel_name": found.config_delivery_channels.get(region) if baseline.config else None,
+        # the same in each other region, region → name (null: the baseline's own)
+        "config_recorder_names": {r: found.config_recorders.get(r) if baseline.config else None for r in others},
+        "config_delivery_channel_names": {
+            r: found.config_delivery_channels.get(r) if baseline.config else None for r in others
+        },
     }
     directory(baseline.account)
     pending = directory.take_pending()
@@ -61,25 +67,35 @@ def security_stack(
         inputs={"baseline": inputs},
         environment=index.stage_of_stack.get(SECURITY),
         pending_accounts=pending,
-        adopts=tuple(_singleton_imports(baseline, found, region)),
+        adopts=tuple(_singleton_imports(baseline, found, [region, *others])),
         regions=tuple(others),
     )
 
 
-def _singleton_imports(baseline: SecurityBaseline, found: Singletons, region: str) -> list[ImportBlock]:
-    """Adopt the account's GuardDuty detector, Config recorder and channel, and Config's service-linked role."""
+def _regional_module(region: str, home: str) -> str:
+    """The module holding the baseline's regional services in `region`: the home region's submodule, or the root's
+    module for that region."""
+    return HOME_REGION_MODULE if region == home else f"{SECURITY_MODULE}_{provider_alias(region)}"
+
+
+def _singleton_imports(baseline: SecurityBaseline, found: Singletons, regions: list[str]) -> list[ImportBlock]:
+    """Adopt the account's GuardDuty detector, Config recorder and channel in each region (`regions`, the home
+    region first), and Config's service-linked role."""
     blocks: list[ImportBlock] = []
 
-    def adopt(resource: str, import_id: str | None, module: str = HOME_REGION_MODULE) -> None:
+    def adopt(resource: str, import_id: str | None, module: str) -> None:
         if import_id:
             blocks.append(ImportBlock(SECURITY, f"{module}.{resource}[0]", import_id))
 
-    if baseline.guardduty:
-        adopt("aws_guardduty_detector.this", found.guardduty_detectors.get(region))
     if baseline.config:
         adopt("aws_iam_service_linked_role.config", found.service_linked_roles.get(CONFIG_SERVICE), SECURITY_MODULE)
-        recorder = found.config_recorders.get(region)
-        adopt("aws_config_configuration_recorder.this", recorder)
-        adopt("aws_config_configuration_recorder_status.this", recorder)
-        adopt("aws_config_delivery_channel.this", found.config_delivery_channels.get(region))
+    for region in regions:
+        module = _regional_module(region, regions[0])
+        if baseline.guardduty:
+            adopt("aws_guardduty_detector.this", found.guardduty_detectors.get(region), module)
+        if baseline.config:
+            recorder = found.config_recorders.get(region)
+            adopt("aws_config_configuration_recorder.this", recorder, module)
+            adopt("aws_config_configuration_recorder_status.this", recorder, module)
+            adopt("aws_config_delivery_channel.this", found.config_delivery_channels.get(region), module)
     return blocks

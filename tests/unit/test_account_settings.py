@@ -24,7 +24,7 @@ from securecart_tf.errors import ConfigErrors
 from securecart_tf.findings import Finding
 from securecart_tf.model import OrgFacts, Singletons, build_model
 from securecart_tf.render import render
-from securecart_tf.run.singletons import CONFIG_ROLE, look, wanted
+from securecart_tf.run.singletons import CHANNEL, CONFIG, CONFIG_ROLE, kept_names, look, managed_in, wanted
 from securecart_tf.sandbox.shims import patch_moto
 from tests.helpers import write_project
 
@@ -313,9 +313,60 @@ def test_a_member_account_adopts_the_config_role_it_already_has(tmp_path: Path) 
 
 def test_an_access_stack_that_records_looks_for_the_config_role_until_its_state_holds_it(tmp_path: Path) -> None:
     model = build_model(load_project(_project(tmp_path) / "access-matrix.yaml"))
-    assert wanted(model.stacks["access-alpha"], set()) == {CONFIG_ROLE}
-    assert wanted(model.stacks["access-alpha"], {CONFIG_ROLE}) == set()
-    assert wanted(model.stacks["access-play"], set()) == set()  # its override turns Config off
+    alpha = model.stacks["access-alpha"]
+    recorders = {(CONFIG, "us-east-1"), (CONFIG, "eu-west-1")}
+    assert wanted(alpha, set(), "us-east-1") == {(CONFIG_ROLE, "us-east-1"), *recorders}
+    assert wanted(alpha, {(CONFIG_ROLE, "us-east-1")}, "us-east-1") == recorders
+    assert wanted(model.stacks["access-play"], set(), "us-east-1") == set()  # its override turns Config off
+
+
+def test_an_access_stack_looks_for_a_recorder_in_each_region_it_records_in_until_its_state_holds_one(
+    tmp_path: Path,
+) -> None:
+    alpha = build_model(load_project(_project(tmp_path) / "access-matrix.yaml")).stacks["access-alpha"]
+    state = [
+        {"module": "module.account_iam", "type": CONFIG_ROLE, "instances": [{}]},
+        {"module": "module.account_iam_eu_west_1", "type": CONFIG, "instances": [{"attributes": {"name": "ct"}}]},
+        {"module": "module.account_iam_eu_west_1", "type": CHANNEL, "instances": [{"attributes": {"name": "ct-d"}}]},
+    ]
+    assert wanted(alpha, managed_in(alpha, state, "us-east-1"), "us-east-1") == {(CONFIG, "us-east-1")}
+    # the names adopted in eu-west-1 stay; the home region's would be the baseline's own
+    kept = kept_names(alpha, state, "us-east-1", "shop")
+    assert kept == Singletons(config_recorders={"eu-west-1": "ct"}, config_delivery_channels={"eu-west-1": "ct-d"})
+
+
+def test_a_member_account_adopts_its_recorders_in_each_region_and_keeps_their_names(tmp_path: Path) -> None:
+    found = Singletons(
+        config_recorders={"us-east-1": "aws-controltower-BaselineConfigRecorder", "eu-west-1": "ireland"},
+        config_delivery_channels={"eu-west-1": "ireland-channel"},
+    )
+    project = load_project(_project(tmp_path) / "access-matrix.yaml")
+    model = build_model(project, OrgFacts(singletons={"alpha": found, "play": found}))
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+
+    home, ireland = "module.account_iam", "module.account_iam_eu_west_1"
+    control_tower = "aws-controltower-BaselineConfigRecorder"
+    assert {(b.to, b.id) for b in model.stacks["access-alpha"].adopts} == {
+        (f"{home}.aws_config_configuration_recorder.this[0]", control_tower),
+        (f"{home}.aws_config_configuration_recorder_status.this[0]", control_tower),
+        (f"{ireland}.aws_config_configuration_recorder.this[0]", "ireland"),
+        (f"{ireland}.aws_config_configuration_recorder_status.this[0]", "ireland"),
+        (f"{ireland}.aws_config_delivery_channel.this[0]", "ireland-channel"),
+    }
+    assert model.stacks["access-play"].adopts == ()  # it records nowhere: nothing to adopt into
+    regions = json.loads((out / "dev" / "access-alpha" / "terraform.tfvars.json").read_text())["account_settings"]
+    regions = regions["regions"]
+    assert (
+        regions["us-east-1"]["config_recorder"]["name"],
+        regions["us-east-1"]["config_recorder"]["delivery_channel_name"],
+    ) == (control_tower, "shop-delivery")
+    assert (
+        regions["eu-west-1"]["config_recorder"]["name"],
+        regions["eu-west-1"]["config_recorder"]["delivery_channel_name"],
+    ) == ("ireland", "ireland-channel")
+    imports = (out / "dev" / "access-alpha" / "imports.tf").read_text()
+    assert f"to = {ireland}.aws_config_delivery_channel.this[0]" in imports
 
 
 def test_look_finds_the_config_role_alone() -> None:
@@ -323,7 +374,7 @@ def test_look_finds_the_config_role_alone() -> None:
     with mock_aws():
         iam = boto3.client("iam", region_name="us-east-1")
         arn = iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]["Arn"]
-        found = look(lambda service: boto3.client(service, region_name="us-east-1"), {CONFIG_ROLE}, "us-east-1")
+        found = look(lambda service, region: boto3.client(service, region_name=region), {(CONFIG_ROLE, "us-east-1")})
     assert found == Singletons(service_linked_roles={"config.amazonaws.com": arn})
 
 

@@ -18,7 +18,18 @@ from moto import mock_aws
 from securecart_tf.config.load import load_project
 from securecart_tf.model import OrgFacts, Singletons, build_model
 from securecart_tf.render import render
-from securecart_tf.run.singletons import CONFIG, GUARDDUTY, OIDC, kept_names, look, merged, wanted
+from securecart_tf.run.singletons import (
+    CHANNEL,
+    CONFIG,
+    CONFIG_ROLE,
+    GUARDDUTY,
+    OIDC,
+    kept_names,
+    look,
+    managed_in,
+    merged,
+    wanted,
+)
 from tests.helpers import write_project
 
 MATRIX = """\
@@ -44,6 +55,12 @@ security_baseline:
   cloudtrail: false
   access_analyzer: false
 """
+REGIONAL = MATRIX.replace(
+    "security_baseline:",
+    "guardrails:\n  - name: regions\n    builtin: region-allow-list\n"
+    "    parameters: {regions: [us-east-1, eu-west-1]}\n    targets: {ous: [/]}\nsecurity_baseline:",
+)
+"""The same organization, where a region guardrail allows eu-west-1 too: the baseline runs there as well."""
 DEV = "name: dev\nstacks: [organization, security]\naccounts: [management, security, alpha]\napproval: none\n"
 GITHUB_ARN = "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com"
 SLR_ARN = "arn:aws:iam::222222222222:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
@@ -52,7 +69,7 @@ SLR_ARN = "arn:aws:iam::222222222222:role/aws-service-role/config.amazonaws.com/
 @pytest.fixture
 def aws() -> Iterator[Any]:
     with mock_aws():
-        yield lambda service: boto3.client(service, region_name="us-east-1")
+        yield lambda service, region="us-east-1": boto3.client(service, region_name=region)
 
 
 def test_look_finds_the_detector_recorder_channel_config_role_and_providers(aws: Any) -> None:
@@ -65,7 +82,9 @@ def test_look_finds_the_detector_recorder_channel_config_role_and_providers(aws:
         Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40]
     )["OpenIDConnectProviderArn"]
 
-    found = look(aws, {GUARDDUTY, CONFIG, OIDC}, "us-east-1")
+    found = look(
+        aws, {(GUARDDUTY, "us-east-1"), (CONFIG, "us-east-1"), (CONFIG_ROLE, "us-east-1"), (OIDC, "us-east-1")}
+    )
 
     assert found.guardduty_detectors == {"us-east-1": detector}
     assert found.config_recorders == {"us-east-1": "default"}
@@ -76,13 +95,30 @@ def test_look_finds_the_detector_recorder_channel_config_role_and_providers(aws:
 
 def test_look_asks_only_for_the_kinds_wanted_and_an_empty_account_holds_nothing(aws: Any) -> None:
     aws("guardduty").create_detector(Enable=True)
-    assert look(aws, {OIDC}, "us-east-1") == Singletons()
-    assert not look(aws, {CONFIG, OIDC}, "us-east-1")
-    assert look(aws, {GUARDDUTY}, "us-east-1")
+    assert look(aws, {(OIDC, "us-east-1")}) == Singletons()
+    assert not look(aws, {(CONFIG, "us-east-1"), (OIDC, "us-east-1")})
+    assert look(aws, {(GUARDDUTY, "us-east-1")})
 
 
-def _model(tmp_path: Path, singletons: dict[str, Singletons]) -> Any:
-    project = load_project(write_project(tmp_path / "p", MATRIX, {"dev": DEV}) / "access-matrix.yaml")
+def test_look_asks_each_region_it_is_given_for_what_is_wanted_there(aws: Any) -> None:
+    home = aws("guardduty").create_detector(Enable=True)["DetectorId"]
+    ireland = aws("guardduty", "eu-west-1").create_detector(Enable=True)["DetectorId"]
+    aws("s3").create_bucket(Bucket="by-hand")
+    role = "arn:aws:iam::123456789012:role/by-hand"
+    config = aws("config", "eu-west-1")
+    config.put_configuration_recorder(ConfigurationRecorder={"name": "ireland", "roleARN": role})
+    config.put_delivery_channel(DeliveryChannel={"name": "ireland-channel", "s3BucketName": "by-hand"})
+    aws("config").put_configuration_recorder(ConfigurationRecorder={"name": "not-wanted", "roleARN": role})
+
+    found = look(aws, {(GUARDDUTY, "us-east-1"), (GUARDDUTY, "eu-west-1"), (CONFIG, "eu-west-1")})
+
+    assert found.guardduty_detectors == {"us-east-1": home, "eu-west-1": ireland}
+    assert found.config_recorders == {"eu-west-1": "ireland"}
+    assert found.config_delivery_channels == {"eu-west-1": "ireland-channel"}
+
+
+def _model(tmp_path: Path, singletons: dict[str, Singletons], matrix: str = MATRIX) -> Any:
+    project = load_project(write_project(tmp_path / "p", matrix, {"dev": DEV}) / "access-matrix.yaml")
     return build_model(project, OrgFacts(singletons=singletons)), project
 
 
@@ -135,13 +171,81 @@ def test_nothing_found_renders_no_imports_and_the_baselines_own_names(tmp_path: 
 def test_a_stack_is_looked_at_only_for_what_its_state_does_not_hold(tmp_path: Path) -> None:
     model, _ = _model(tmp_path, {})
     security, alpha = model.stacks["security"], model.stacks["access-alpha"]
-    assert wanted(security, set()) == {GUARDDUTY, CONFIG}
-    assert wanted(security, {GUARDDUTY, "aws_s3_bucket"}) == {CONFIG}
-    assert wanted(alpha, set()) == {OIDC}
-    assert wanted(alpha, {OIDC}) == set()
+    home = "us-east-1"
+    assert wanted(security, set(), home) == {(GUARDDUTY, home), (CONFIG, home), (CONFIG_ROLE, home)}
+    assert wanted(security, {(GUARDDUTY, home), ("aws_s3_bucket", home)}, home) == {(CONFIG, home), (CONFIG_ROLE, home)}
+    assert wanted(alpha, set(), home) == {(OIDC, home)}
+    assert wanted(alpha, {(OIDC, home)}, home) == set()
     # the management account's own detector, which the organization stack creates beside GuardDuty's administrator
-    assert wanted(model.stacks["organization"], set()) == {GUARDDUTY}
-    assert wanted(model.stacks["organization"], {GUARDDUTY}) == set()
+    assert wanted(model.stacks["organization"], set(), home) == {(GUARDDUTY, home)}
+    assert wanted(model.stacks["organization"], {(GUARDDUTY, home)}, home) == set()
+
+
+def _resource(kind: str, module: str, name: str = "") -> dict[str, Any]:
+    return {"module": module, "type": kind, "instances": [{"attributes": {"name": name}}]}
+
+
+def test_each_region_is_looked_at_until_the_state_holds_it_there(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path, {}, REGIONAL)
+    security, organization = model.stacks["security"], model.stacks["organization"]
+    home, ireland = "us-east-1", "eu-west-1"
+    everywhere = {(kind, region) for kind in (GUARDDUTY, CONFIG) for region in (home, ireland)}
+    assert wanted(security, set(), home) == everywhere | {(CONFIG_ROLE, home)}
+    assert wanted(organization, set(), home) == {(GUARDDUTY, home), (GUARDDUTY, ireland)}
+
+    # a state from before eu-west-1 was allowed: the home region's are managed, eu-west-1's are still wanted
+    state = [
+        _resource(GUARDDUTY, "module.security_baseline.module.home_region"),
+        _resource(CONFIG, "module.security_baseline.module.home_region", "once-recorder"),
+        _resource(CONFIG_ROLE, "module.security_baseline"),
+    ]
+    assert managed_in(security, state, home) == {(GUARDDUTY, home), (CONFIG, home), (CONFIG_ROLE, home)}
+    assert wanted(security, managed_in(security, state, home), home) == {(GUARDDUTY, ireland), (CONFIG, ireland)}
+    state.append(_resource(GUARDDUTY, "module.security_baseline_eu_west_1"))
+    assert wanted(security, managed_in(security, state, home), home) == {(CONFIG, ireland)}
+    management = [_resource(GUARDDUTY, "module.organization_eu_west_1")]
+    assert wanted(organization, managed_in(organization, management, home), home) == {(GUARDDUTY, home)}
+
+
+def test_the_security_stack_adopts_in_every_region_and_keeps_each_recorders_name(tmp_path: Path) -> None:
+    found = Singletons(
+        guardduty_detectors={"us-east-1": "d1", "eu-west-1": "d2"},
+        config_recorders={"eu-west-1": "ireland"},
+        config_delivery_channels={"eu-west-1": "ireland-channel"},
+    )
+    model, project = _model(tmp_path, {"security": found}, REGIONAL)
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+
+    text = (out / "dev" / "security" / "imports.tf").read_text()
+    ireland = "module.security_baseline_eu_west_1"
+    assert _blocks(text) == {
+        ("module.security_baseline.module.home_region.aws_guardduty_detector.this[0]", "d1"),
+        (f"{ireland}.aws_guardduty_detector.this[0]", "d2"),
+        (f"{ireland}.aws_config_configuration_recorder.this[0]", "ireland"),
+        (f"{ireland}.aws_config_configuration_recorder_status.this[0]", "ireland"),
+        (f"{ireland}.aws_config_delivery_channel.this[0]", "ireland-channel"),
+    }
+    tfvars = json.loads((out / "dev" / "security" / "terraform.tfvars.json").read_text())["baseline"]
+    assert (tfvars["config_recorder_name"], tfvars["config_delivery_channel_name"]) == (None, None)
+    assert tfvars["config_recorder_names"] == {"eu-west-1": "ireland"}
+    assert tfvars["config_delivery_channel_names"] == {"eu-west-1": "ireland-channel"}
+    main = (out / "dev" / "security" / "main.tf").read_text()
+    regional = main.split(f'module "{ireland.removeprefix("module.")}" {{', 1)[1].split("\n}\n", 1)[0]
+    assert 'config_recorder_name         = var.baseline.config_recorder_names["eu-west-1"]' in regional
+    assert 'config_delivery_channel_name = var.baseline.config_delivery_channel_names["eu-west-1"]' in regional
+
+
+def test_the_organization_stack_adopts_the_management_accounts_detector_in_every_region(tmp_path: Path) -> None:
+    found = Singletons(guardduty_detectors={"us-east-1": "dm", "eu-west-1": "dm2", "ap-south-1": "not-allowed"})
+    model, project = _model(tmp_path, {"management": found}, REGIONAL)
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+    text = (out / "dev" / "organization" / "imports.tf").read_text()
+    assert _blocks(text) == {
+        ("module.organization.module.home_region.aws_guardduty_detector.management[0]", "dm"),
+        ("module.organization_eu_west_1.aws_guardduty_detector.management[0]", "dm2"),
+    }
 
 
 def test_the_organization_stack_adopts_the_management_accounts_detector(tmp_path: Path) -> None:
@@ -158,15 +262,28 @@ def test_names_adopted_once_are_read_back_from_the_state_and_the_baselines_own_a
 
     def state(recorder: str, channel: str) -> list[dict[str, Any]]:
         return [
-            {"type": "aws_config_configuration_recorder", "instances": [{"attributes": {"name": recorder}}]},
-            {"type": "aws_config_delivery_channel", "instances": [{"attributes": {"name": channel}}]},
-            {"type": "aws_s3_bucket", "instances": [{"attributes": {"name": "ignored"}}]},
+            _resource(CONFIG, "module.security_baseline.module.home_region", recorder),
+            _resource(CHANNEL, "module.security_baseline.module.home_region", channel),
+            _resource("aws_s3_bucket", "module.security_baseline", "ignored"),
         ]
 
-    kept = kept_names(security, state("default", "main"), "us-east-1")
+    kept = kept_names(security, state("default", "main"), "us-east-1", "once")
     assert (kept.config_recorders, kept.config_delivery_channels) == ({"us-east-1": "default"}, {"us-east-1": "main"})
-    assert not kept_names(security, state("once-recorder", "once-delivery"), "us-east-1")
-    assert not kept_names(model.stacks["access-alpha"], state("default", "main"), "us-east-1")
+    assert not kept_names(security, state("once-recorder", "once-delivery"), "us-east-1", "once")
+    assert not kept_names(model.stacks["organization"], state("default", "main"), "us-east-1", "once")
+
+
+def test_names_adopted_in_another_region_are_read_back_for_that_region(tmp_path: Path) -> None:
+    model, _ = _model(tmp_path, {}, REGIONAL)
+    state = [
+        _resource(CONFIG, "module.security_baseline.module.home_region", "once-recorder"),
+        _resource(CONFIG, "module.security_baseline_eu_west_1", "ireland"),
+        _resource(CHANNEL, "module.security_baseline_eu_west_1", "ireland-channel"),
+    ]
+    kept = kept_names(model.stacks["security"], state, "us-east-1", "once")
+    assert kept == Singletons(
+        config_recorders={"eu-west-1": "ireland"}, config_delivery_channels={"eu-west-1": "ireland-channel"}
+    )
 
 
 def test_what_is_read_live_adds_to_what_the_state_kept() -> None:

@@ -34,6 +34,9 @@ module "security_baseline_eu_west_1" {
   access_analyzer = var.baseline.access_analyzer
   config_role_arn = module.security_baseline.config_role_arn
   log_bucket      = module.security_baseline.config_bucket
+
+  config_recorder_name         = var.baseline.config_recorder_names["eu-west-1"]
+  config_delivery_channel_name = var.baseline.config_delivery_channel_names["eu-west-1"]
 }
 
 output "log_bucket" {
