@@ -1,11 +1,13 @@
-"""What an account can hold only one of is adopted, not created a second time.
+"""What an account can hold only one of is adopted, not created a second time, in every region.
 
-The organization is applied first (stage `base`). Then, as a team that ran GuardDuty, AWS Config and GitHub's
-OIDC provider by hand would have, boto3 alone creates in the security account a detector, Config's
-service-linked role, a recorder named `default` and its delivery channel, and in the workload account GitHub's
-OIDC provider. The `dev` stage then manages the security baseline and a role GitHub assumes: AWS refuses a
-second detector, recorder, channel, service-linked role or OIDC provider, so the first plan must import them.
-What each check expects is written out by hand from what boto3 created.
+The organization is applied first (stage `base`); a region guardrail allows eu-west-1 beside us-east-1. Then, as
+a team that ran GuardDuty, AWS Config and GitHub's OIDC provider by hand would have, boto3 alone creates in the
+security account, in both regions, a detector, a recorder named `default` and its delivery channel, and
+Config's service-linked role; in the workload account GitHub's OIDC provider, Config's service-linked role and,
+in eu-west-1, a recorder and channel of its own. The `dev` stage then manages the security baseline, the
+workload account's recorders and a role GitHub assumes: AWS refuses a second detector, recorder, channel,
+service-linked role or OIDC provider, so the first plan must import them. What each check expects is written
+out by hand from what boto3 created.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ accounts:
   - {name: management, email: mgmt@once.example, ou: /}
   - {name: security, email: security@once.example, ou: Security}
   - {name: alpha, email: alpha@once.example, ou: Workloads, environment: dev}
+guardrails:
+  - name: region-allow-list
+    builtin: region-allow-list
+    parameters: {regions: [us-east-1, eu-west-1]}
+    targets: {ous: [Workloads]}
 roles:
   - name: ShipFromGitHub
     description: The pipeline deploys from GitHub Actions by OIDC
@@ -48,10 +55,16 @@ security_baseline:
   account: security
   cloudtrail: false
   access_analyzer: false
+  every_account:
+    config_recorder: true
+    overrides:
+      management: {config_recorder: false}
+      security: {config_recorder: false}
 """
 BASE = "name: base\nstacks: [organization]\naccounts: [management, security]\napproval: none\n"
 DEV = "name: dev\nstacks: [security]\naccounts: [alpha]\napproval: none\n"
 GITHUB = "token.actions.githubusercontent.com"
+REGIONS = ("us-east-1", "eu-west-1")
 
 
 @dataclass
@@ -59,9 +72,11 @@ class Existing:
     """The project after `base` was applied, and what boto3 then created by hand."""
 
     deployed: Deployed
-    detector: str
+    detectors: dict[str, str]
+    """region → the security account's detector."""
     service_linked_role: str
     oidc_provider: str
+    alpha_role: str
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +86,27 @@ def existing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Existing]:
     try:
         applied = run_cli(project, "apply", "--env", "base", "--auto-approve")
         assert applied.returncode == 0, explain(applied)
-        detector = deployed.client("guardduty", "security").create_detector(Enable=True)["DetectorId"]
         iam = deployed.client("iam", "security")
         role = iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]["Arn"]
         deployed.client("s3", "security").create_bucket(Bucket="once-config-by-hand")
-        config = deployed.client("config", "security")
-        config.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": role})
-        config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "once-config-by-hand"})
-        provider = deployed.client("iam", "alpha").create_open_id_connect_provider(
+        detectors = {}
+        for region in REGIONS:
+            detectors[region] = deployed.client("guardduty", "security", region).create_detector(Enable=True)[
+                "DetectorId"
+            ]
+            config = deployed.client("config", "security", region)
+            config.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": role})
+            config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "once-config-by-hand"})
+        alpha = deployed.client("iam", "alpha")
+        provider = alpha.create_open_id_connect_provider(
             Url=f"https://{GITHUB}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40]
         )["OpenIDConnectProviderArn"]
-        yield Existing(deployed, detector, role, provider)
+        alpha_role = alpha.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]["Arn"]
+        deployed.client("s3", "alpha").create_bucket(Bucket="alpha-config-by-hand")
+        config = deployed.client("config", "alpha", "eu-west-1")
+        config.put_configuration_recorder(ConfigurationRecorder={"name": "by-hand", "roleARN": alpha_role})
+        config.put_delivery_channel(DeliveryChannel={"name": "by-hand", "s3BucketName": "alpha-config-by-hand"})
+        yield Existing(deployed, detectors, role, provider, alpha_role)
     finally:
         deployed.stop()
 
@@ -92,7 +117,7 @@ def test_the_sandbox_refuses_a_second_detector_in_a_region_as_guardduty_does(exi
         guardduty.create_detector(Enable=True)
     assert refused.value.response["Error"]["Code"] == "BadRequestException"
     account = existing.deployed.account_ids["security"]
-    other_region = sandbox_client(existing.deployed.info, "guardduty", account, region="eu-west-1")
+    other_region = sandbox_client(existing.deployed.info, "guardduty", account, region="us-west-2")
     other_region.delete_detector(DetectorId=other_region.create_detector(Enable=True)["DetectorId"])
 
 
@@ -101,22 +126,43 @@ def test_the_first_plan_imports_what_the_accounts_hold_and_apply_keeps_it(existi
     planned = run_cli(project, "plan", "--env", "dev", "--json")
     assert planned.returncode == 2, explain(planned)
     imports = {r["stack"]: r["imports"] for r in json.loads(planned.stdout)["results"]}
-    # the detector, Config's role, the recorder, its status and the delivery channel; GitHub's provider
-    assert imports == {"security": 5, "access-alpha": 1}, imports
+    # security: Config's role, and in each region the detector, the recorder, its status and the delivery channel;
+    # alpha: GitHub's provider, Config's role, and eu-west-1's recorder, its status and channel
+    assert imports == {"security": 9, "access-alpha": 5}, imports
 
     applied = run_cli(project, "apply", "--env", "dev", "--auto-approve")
     assert applied.returncode == 0, explain(applied)
     deployed = existing.deployed
-    assert deployed.client("guardduty", "security").list_detectors()["DetectorIds"] == [existing.detector]
-    config = deployed.client("config", "security")
-    recorders = config.describe_configuration_recorders()["ConfigurationRecorders"]
-    assert [(r["name"], r["roleARN"]) for r in recorders] == [("default", existing.service_linked_role)]
-    assert config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"][0]["recording"] is True
-    (channel,) = config.describe_delivery_channels()["DeliveryChannels"]
-    assert channel["name"] == "default"
-    assert channel["s3BucketName"].startswith("onceorg-security-logs-"), "the baseline's bucket now takes the logs"
+    for region in REGIONS:
+        guardduty = deployed.client("guardduty", "security", region)
+        assert guardduty.list_detectors()["DetectorIds"] == [existing.detectors[region]], region
+        config = deployed.client("config", "security", region)
+        recorders = config.describe_configuration_recorders()["ConfigurationRecorders"]
+        assert [(r["name"], r["roleARN"]) for r in recorders] == [("default", existing.service_linked_role)], region
+        assert config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"][0]["recording"] is True
+        (channel,) = config.describe_delivery_channels()["DeliveryChannels"]
+        assert channel["name"] == "default", region
+        assert channel["s3BucketName"].startswith("onceorg-security-logs-"), "the baseline's bucket takes the logs"
+    alpha_recorders = {
+        region: [
+            (r["name"], r["roleARN"])
+            for r in deployed.client("config", "alpha", region).describe_configuration_recorders()[
+                "ConfigurationRecorders"
+            ]
+        ]
+        for region in REGIONS
+    }
+    # eu-west-1's recorder was adopted under its own name; us-east-1 had none, so the baseline's was created
+    assert alpha_recorders == {
+        "us-east-1": [("onceorg-recorder", existing.alpha_role)],
+        "eu-west-1": [("by-hand", existing.alpha_role)],
+    }
+    (channel,) = deployed.client("config", "alpha", "eu-west-1").describe_delivery_channels()["DeliveryChannels"]
+    assert (channel["name"], channel["s3BucketName"].startswith("onceorg-security-logs-")) == ("by-hand", True)
     roles = deployed.client("iam", "security").list_roles(PathPrefix="/aws-service-role/config.amazonaws.com/")
     assert [r["Arn"] for r in roles["Roles"]] == [existing.service_linked_role]
+    alpha_roles = deployed.client("iam", "alpha").list_roles(PathPrefix="/aws-service-role/config.amazonaws.com/")
+    assert [r["Arn"] for r in alpha_roles["Roles"]] == [existing.alpha_role]
     providers = deployed.client("iam", "alpha").list_open_id_connect_providers()["OpenIDConnectProviderList"]
     assert [p["Arn"] for p in providers] == [existing.oidc_provider]
     trust = deployed.client("iam", "alpha").get_role(RoleName="ShipFromGitHub")["Role"]["AssumeRolePolicyDocument"]
