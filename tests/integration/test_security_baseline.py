@@ -2,8 +2,13 @@
 
 A small organization: the management account, a security account in its own OU, and one workload account.
 The matrix asks for the full baseline in the security account, attaches protect-security-services to
-both OUs, and lets workloads use two regions, so the baseline's regional services run in both. What each
-check expects is what the issue and the matrix below ask for, written out by hand.
+both OUs, and lets workloads use two regions, so the baseline's regional services run in both. The same apply
+also turns on the baseline's settings in every account (the account-level S3 public access block, EBS
+encryption by default and Config recorders), applied by each account's access stack, and adds a second
+workload account. What each check expects is what the matrix below asks for, written out by hand: the block
+in every account; encryption in both regions of every member account and, in the management account (which no
+SCP restricts), in the home region only; a recorder in both regions of each workload account and none in the
+management account.
 
 The tests run in file order: the last one switches the baseline off by hand and then restores it.
 """
@@ -15,8 +20,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.config import Config
 
-from tests.helpers import explain, run_cli, write_project
+from tests.helpers import explain, run_cli, sandbox_client, write_project
 from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
@@ -53,6 +59,30 @@ accounts: [management, security, alpha]
 approval: none
 """
 
+# This module's apply: the baseline above, a second workload account, the region guardrail on the security
+# account too, and the baseline's settings in every account.
+SETTINGS_MATRIX = (
+    BASELINE_MATRIX.replace(
+        "  - {name: alpha, email: alpha@baseline.example, ou: Workloads, environment: dev}\n",
+        "  - {name: alpha, email: alpha@baseline.example, ou: Workloads, environment: dev}\n"
+        "  - {name: beta, email: beta@baseline.example, ou: Workloads, environment: dev}\n",
+    ).replace(
+        "    parameters: {regions: [us-east-1, eu-west-1]}\n    targets: {ous: [Workloads]}\n",
+        "    parameters: {regions: [us-east-1, eu-west-1]}\n    targets: {ous: [Security, Workloads]}\n",
+    )
+    + """\
+  every_account:
+    s3_public_access_block: true
+    ebs_encryption: true
+    config_recorder: true
+"""
+)
+SETTINGS_DEV = BASELINE_DEV.replace(
+    "accounts: [management, security, alpha]", "accounts: [management, security, alpha, beta]"
+)
+assert SETTINGS_MATRIX.count("beta") == 2 and "[Security, Workloads]}\n  - name: regions" not in SETTINGS_MATRIX
+assert SETTINGS_DEV != BASELINE_DEV
+
 REGIONS = ("us-east-1", "eu-west-1")  # the home region, then the other region the guardrail allows
 CIS = "arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/1.4.0"
 FSBP = "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
@@ -68,7 +98,7 @@ DISABLING_ACTIONS = {
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    project = write_project(tmp_path_factory.mktemp("baseline") / "project", BASELINE_MATRIX, {"dev": BASELINE_DEV})
+    project = write_project(tmp_path_factory.mktemp("baseline") / "project", SETTINGS_MATRIX, {"dev": SETTINGS_DEV})
     deployed = Deployed(project)
     try:
         result = run_cli(project, "apply", "--env", "dev", "--auto-approve")
@@ -335,6 +365,106 @@ def test_protect_security_services_is_attached_where_the_matrix_says_and_denies_
         assert "arn:aws:iam::*:role/OrganizationAccountAccessRole" in exempt
     for service, actions in DISABLING_ACTIONS.items():
         assert actions <= denied, f"{service}: {sorted(actions - denied)} not denied"
+
+
+# ---- the baseline's settings in every account, applied by the access stacks ---------------------------------
+
+SETTINGS_MEMBERS = ("security", "alpha", "beta")
+WORKLOADS = ("alpha", "beta")
+"""The member accounts whose access stack records Config: in the security account the security stack does."""
+ALL_BLOCKED = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def _settings_client(baseline: Deployed, service: str, account: str, region: str = "us-east-1", **kw: Any) -> Any:
+    member = None if account == "management" else baseline.account_ids[account]
+    return sandbox_client(baseline.info, service, member, region=region, **kw)
+
+
+def _account_id(baseline: Deployed, account: str) -> str:
+    if account == "management":
+        return str(_settings_client(baseline, "sts", account).get_caller_identity()["Account"])
+    return baseline.account_ids[account]
+
+
+@pytest.mark.parametrize("account", ["management", *SETTINGS_MEMBERS])
+def test_every_account_blocks_public_s3_access(baseline: Deployed, account: str) -> None:
+    # S3 Control puts the account ID in front of its host name: the client reaches the sandbox as a proxy.
+    s3control = _settings_client(
+        baseline, "s3control", account, config=Config(proxies={"http": baseline.info.endpoint})
+    )
+    block = s3control.get_public_access_block(AccountId=_account_id(baseline, account))
+    assert block["PublicAccessBlockConfiguration"] == ALL_BLOCKED
+
+
+@pytest.mark.parametrize("account", SETTINGS_MEMBERS)
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_member_account_encrypts_ebs_by_default_in_each_allowed_region(
+    baseline: Deployed, account: str, region: str
+) -> None:
+    ec2 = _settings_client(baseline, "ec2", account, region)
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+
+
+def test_the_management_account_encrypts_ebs_in_the_home_region_only(baseline: Deployed) -> None:
+    # No SCP restricts the management account, so the guardrail's regions are not its regions.
+    assert (
+        _settings_client(baseline, "ec2", "management").get_ebs_encryption_by_default()["EbsEncryptionByDefault"]
+        is True
+    )
+    other = _settings_client(baseline, "ec2", "management", "eu-west-1")
+    assert other.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+
+
+@pytest.mark.parametrize("account", WORKLOADS)
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_workload_account_records_config_into_the_security_accounts_bucket(
+    baseline: Deployed, account: str, region: str
+) -> None:
+    config = _settings_client(baseline, "config", account, region)
+    (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    assert recorder["recordingGroup"]["allSupported"] is True
+    # IAM's global resources are recorded once, in the home region
+    assert recorder["recordingGroup"]["includeGlobalResourceTypes"] is (region == "us-east-1")
+    assert recorder["roleARN"] == (
+        f"arn:aws:iam::{baseline.account_ids[account]}:role/aws-service-role/config.amazonaws.com/"
+        "AWSServiceRoleForConfig"
+    )
+    # the role exists: the access stack made it
+    iam = _settings_client(baseline, "iam", account)
+    assert iam.get_role(RoleName="AWSServiceRoleForConfig")["Role"]["Arn"] == recorder["roleARN"]
+    (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert status["name"] == recorder["name"]
+    assert status["recording"] is True
+    (channel,) = config.describe_delivery_channels()["DeliveryChannels"]
+    assert channel["s3BucketName"] == f"baseorg-security-logs-{baseline.account_ids['security']}"
+    assert channel["s3KeyPrefix"] == "config"
+
+
+def test_the_management_account_records_nothing(baseline: Deployed) -> None:
+    for region in REGIONS:
+        config = _settings_client(baseline, "config", "management", region)
+        assert config.describe_configuration_recorders()["ConfigurationRecorders"] == []
+
+
+def test_the_security_accounts_recorders_are_the_security_stacks_in_every_region(baseline: Deployed) -> None:
+    """AWS allows one recorder per region: in the security account the security stack records in each region the
+    organization may use, and the account's access stack records in none."""
+    recorders = [r for r in baseline.state("security")["resources"] if r["type"] == "aws_config_configuration_recorder"]
+    assert len(recorders) == len(REGIONS)
+    access = [
+        r for r in baseline.state("access-security")["resources"] if r["type"] == "aws_config_configuration_recorder"
+    ]
+    assert access == []
+
+
+def test_a_second_plan_of_a_member_stack_changes_nothing(baseline: Deployed) -> None:
+    result = run_cli(baseline.project, "plan", "--env", "dev", "--refresh", "--stacks", "access-alpha")
+    assert result.returncode == 0, explain(result)
 
 
 def test_switching_the_baseline_off_by_hand_is_drift_and_apply_restores_it(baseline: Deployed) -> None:
