@@ -80,7 +80,8 @@ SETTINGS_MATRIX = (
 SETTINGS_DEV = BASELINE_DEV.replace(
     "accounts: [management, security, alpha]", "accounts: [management, security, alpha, beta]"
 )
-assert SETTINGS_MATRIX.count("beta") == 2 and "[Security, Workloads]}\n  - name: regions" not in SETTINGS_MATRIX
+assert SETTINGS_MATRIX.count("beta") == 2
+assert "eu-west-1]}\n    targets: {ous: [Security, Workloads]}" in SETTINGS_MATRIX
 assert SETTINGS_DEV != BASELINE_DEV
 
 REGIONS = ("us-east-1", "eu-west-1")  # the home region, then the other region the guardrail allows
