@@ -87,6 +87,7 @@ class _AccessStacks:
         self.directory = directory
         self.partition = documents.partition_of(index.matrix.organization.home_region)
         self.homes = {name: set(accounts) for name, accounts in placed.placements.items()}
+        self.home_region = index.matrix.organization.home_region
         """role name → the accounts it is placed in."""
         self.policy_documents: dict[str, str] = {}
         """policy name → its minified document, the same in every account that needs it."""
@@ -144,6 +145,8 @@ class _AccessStacks:
             pending_accounts=self.directory.take_pending(),
             reach={"customization": {c.name: self.customizations.stages[c.name] for c in customs}} if customs else {},
             customizations=tuple(module_block(c) for c in customs),
+            # each region other than the home region where the account's settings apply, through its own provider
+            regions=tuple(r for r in inputs.get("account_settings", {}).get("regions", {}) if r != self.home_region),
         )
 
     def role(self, r: Role, acc: str, env: str | None) -> dict[str, Any]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from securecart_tf.config.schema import AccessMatrix, SecurityBaseline
-from securecart_tf.model.account_settings import provider_alias
+from securecart_tf.model.account_settings import REGION_GUARDRAIL, provider_alias
 from securecart_tf.model.addresses import CONFIG_SERVICE, SECURITY_MODULE, ImportBlock
 from securecart_tf.model.directory import AccountDirectory
 from securecart_tf.model.index import MatrixIndex
 from securecart_tf.model.stack import ORGANIZATION, SECURITY, OrgFacts, Singletons, Stack
 
-REGION_GUARDRAIL = "region-allow-list"
 HOME_REGION_MODULE = f"{SECURITY_MODULE}.module.home_region"
 """Where the baseline's regional services live for the home region."""
 

@@ -61,11 +61,6 @@ def render_stack(
     context["role_paths"] = any("path" in spec for spec in stack.inputs.get("roles", {}).values())
     context["customizations"] = _customization_blocks(stack)
     context["account_settings"] = "account_settings" in stack.inputs
-    context["aliases"] = _aliases(stack, model)
-    # one provider per region: the stack's own regions (the security baseline's) and its account settings'
-    named = {r["name"] for r in context["regions"]}
-    extra = [a for a in context["aliases"] if a["region"] not in named]
-    context["regions"] += [{"name": a["region"], "alias": a["alias"]} for a in extra]
     files = {
         "providers.tf": jinja.get_template("_providers.tf.j2").render(context),
         "main.tf": jinja.get_template(f"{stack.layer}.tf.j2").render(context),
@@ -83,13 +78,6 @@ def render_stack(
     for module in sorted(stack.modules):
         digest.update(f"module {module} {module_hashes[module]}\n".encode())
     return files, digest.hexdigest()
-
-
-def _aliases(stack: Stack, model: Model) -> list[dict[str, str]]:
-    """A provider alias for each region other than the home region where the stack applies account settings."""
-    home = stack.region or model.matrix.organization.home_region
-    regions = stack.inputs.get("account_settings", {}).get("regions", {})
-    return [{"alias": provider_alias(r), "region": r} for r in regions if r != home]
 
 
 def _customization_blocks(stack: Stack) -> list[dict[str, Any]]:
@@ -155,7 +143,7 @@ def _provider_context(stack: Stack, model: Model, env: Environment) -> dict[str,
         "aws_max_retries": AWS_MAX_RETRIES,
         "partition": partition_of(model.matrix.organization.home_region),
         # each region besides the stack's own gets a provider alias with the same settings, named after it
-        "regions": [{"name": r, "alias": r.replace("-", "_")} for r in stack.regions],
+        "regions": [{"name": r, "alias": provider_alias(r)} for r in stack.regions],
         "provider_constraint": AWS_PROVIDER_CONSTRAINT,
         # the S3 backend's use_lockfile needs 1.11
         "terraform_min_version": dotted(S3_BACKEND_MIN_VERSION if backend["type"] == "s3" else TERRAFORM_MIN_VERSION),

@@ -67,8 +67,7 @@ def region_of(stack: Stack, module: str, home: str) -> str:
     """The region a resource of `stack` is in, from its module's address: the root's module for another region is
     named after that region's provider alias (`module.security_baseline_eu_west_1`); any other is the stack's own."""
     root_module = module.split(".")[1] if module.startswith("module.") else ""
-    others: list[str] = [*stack.regions, *stack.inputs.get("account_settings", {}).get("regions", {})]
-    for region in others:
+    for region in stack.regions:
         if root_module.endswith(f"_{provider_alias(region)}"):
             return region
     return stack.region or home
