@@ -62,6 +62,18 @@ _OIDC = [
 ]
 
 # The security baseline module's resources, by the input that switches them on ("" = always).
+# A Config recorder and its delivery channel, as the baseline makes them in the security account and the
+# settings in each account make them elsewhere.
+_CONFIG_RECORDER = [
+    "iam:CreateServiceLinkedRole",
+    "config:PutConfigurationRecorder",
+    "config:DescribeConfigurationRecorders",
+    "config:PutDeliveryChannel",
+    "config:DescribeDeliveryChannels",
+    "config:StartConfigurationRecorder",
+    "config:DescribeConfigurationRecorderStatus",
+]
+
 _BASELINE: dict[str, list[str]] = {
     "": [
         "kms:CreateKey",
@@ -128,13 +140,7 @@ _BASELINE: dict[str, list[str]] = {
         "guardduty:DescribeOrganizationConfiguration",
     ],
     "config": [
-        "iam:CreateServiceLinkedRole",
-        "config:PutConfigurationRecorder",
-        "config:DescribeConfigurationRecorders",
-        "config:PutDeliveryChannel",
-        "config:DescribeDeliveryChannels",
-        "config:StartConfigurationRecorder",
-        "config:DescribeConfigurationRecorderStatus",
+        *_CONFIG_RECORDER,
         "config:PutConfigurationAggregator",
         "config:DescribeConfigurationAggregators",
         "config:TagResource",
@@ -148,16 +154,7 @@ _BASELINE: dict[str, list[str]] = {
 _ACCOUNT_SETTINGS: dict[str, list[str]] = {
     "s3_public_access_block": ["s3:PutAccountPublicAccessBlock", "s3:GetAccountPublicAccessBlock"],
     "ebs_encryption": ["ec2:EnableEbsEncryptionByDefault", "ec2:GetEbsEncryptionByDefault"],
-    "config_recorder": [
-        "iam:CreateServiceLinkedRole",
-        "iam:PassRole",
-        "config:PutConfigurationRecorder",
-        "config:DescribeConfigurationRecorders",
-        "config:PutDeliveryChannel",
-        "config:DescribeDeliveryChannels",
-        "config:StartConfigurationRecorder",
-        "config:DescribeConfigurationRecorderStatus",
-    ],
+    "config_recorder": [*_CONFIG_RECORDER, "iam:PassRole"],
 }
 
 BREAK_GLASS: list[str] = ["sts:AssumeRole", *_ROLE, *_POLICY, "iam:ListRoles", "iam:ListPolicies"]
