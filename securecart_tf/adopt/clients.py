@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime
+import functools
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,10 @@ def parse_timestamp(value: Any) -> Any:
     return botocore_parse(value)
 
 
+@functools.cache
 def signs_per_request() -> bool:
-    """botocore signs a request with the credentials its context names (`request_credentials`, since 2023)."""
+    """botocore signs a request with the credentials its context names (`request_credentials`, since 2023).
+    Asked once: every account entered would ask again."""
     import inspect
 
     from botocore.signers import RequestSigner
