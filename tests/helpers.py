@@ -128,3 +128,19 @@ def sandbox_client(
         aws_session_token=creds["SessionToken"],
         region_name=region,
     ).client(service, endpoint_url=info.endpoint, config=config)
+
+
+def log_bucket_lifecycle_rules(days: int) -> list[dict[str, Any]]:
+    """The security baseline's log buckets' lifecycle rules as S3's GetBucketLifecycleConfiguration answers them:
+    current and old versions expire after `days`, incomplete multipart uploads after 7. The same whether the
+    module puts them through aws_s3_bucket_lifecycle_configuration or the bucket's inline lifecycle_rule."""
+    return [
+        {
+            "ID": "retention",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "Expiration": {"Days": days},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        }
+    ]

@@ -15,6 +15,22 @@ resource "aws_s3_bucket" "access_logs" {
   force_destroy = var.force_destroy_logs
   tags          = var.tags
 
+  dynamic "lifecycle_rule" {
+    for_each = var.lifecycle_rules_inline ? [local.lifecycle_rule] : []
+    content {
+      id                                     = lifecycle_rule.value.id
+      enabled                                = true
+      prefix                                 = lifecycle_rule.value.prefix
+      abort_incomplete_multipart_upload_days = lifecycle_rule.value.abort_incomplete_multipart_upload_days
+      expiration {
+        days = lifecycle_rule.value.days
+      }
+      noncurrent_version_expiration {
+        days = lifecycle_rule.value.days
+      }
+    }
+  }
+
   lifecycle {
     # Who read the audit trail is part of the audit trail.
     prevent_destroy = true
@@ -56,23 +72,29 @@ resource "aws_s3_bucket_ownership_controls" "access_logs" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  count  = var.lifecycle_rules_inline ? 0 : 1
   bucket = aws_s3_bucket.access_logs.id
   rule {
-    id     = "retention"
+    id     = local.lifecycle_rule.id
     status = "Enabled"
     filter {
-      prefix = ""
+      prefix = local.lifecycle_rule.prefix
     }
     expiration {
-      days = var.log_retention_days
+      days = local.lifecycle_rule.days
     }
     noncurrent_version_expiration {
-      noncurrent_days = var.log_retention_days
+      noncurrent_days = local.lifecycle_rule.days
     }
     abort_incomplete_multipart_upload {
-      days_after_initiation = 7
+      days_after_initiation = local.lifecycle_rule.abort_incomplete_multipart_upload_days
     }
   }
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.access_logs
+  to   = aws_s3_bucket_lifecycle_configuration.access_logs[0]
 }
 
 resource "aws_s3_bucket_policy" "access_logs" {

@@ -14,6 +14,15 @@ locals {
   # An organization trail belongs to the management account, even when the delegated administrator
   # (this account) creates it: CloudTrail checks aws:SourceArn and the encryption context against that ARN.
   trail_arn = "arn:${local.partition}:cloudtrail:${var.home_region}:${var.management_account_id}:trail/${local.trail_name}"
+  # Both log buckets' one lifecycle rule, put by aws_s3_bucket_lifecycle_configuration or, with
+  # lifecycle_rules_inline, by the bucket's own lifecycle_rule: S3 receives the same rule either way.
+  lifecycle_rule = {
+    id     = "retention"
+    prefix = ""
+    days   = var.log_retention_days
+    # parts of uploads never completed are billed until deleted
+    abort_incomplete_multipart_upload_days = 7
+  }
 }
 
 resource "aws_kms_key" "logs" {
@@ -81,6 +90,22 @@ resource "aws_s3_bucket" "logs" {
   object_lock_enabled = var.object_lock != null
   tags                = var.tags
 
+  dynamic "lifecycle_rule" {
+    for_each = var.lifecycle_rules_inline ? [local.lifecycle_rule] : []
+    content {
+      id                                     = lifecycle_rule.value.id
+      enabled                                = true
+      prefix                                 = lifecycle_rule.value.prefix
+      abort_incomplete_multipart_upload_days = lifecycle_rule.value.abort_incomplete_multipart_upload_days
+      expiration {
+        days = lifecycle_rule.value.days
+      }
+      noncurrent_version_expiration {
+        days = lifecycle_rule.value.days
+      }
+    }
+  }
+
   lifecycle {
     # The organization's audit trail lives here; a plan never deletes it.
     prevent_destroy = true
@@ -141,23 +166,29 @@ resource "aws_s3_bucket_object_lock_configuration" "logs" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "logs" {
+  count  = var.lifecycle_rules_inline ? 0 : 1
   bucket = aws_s3_bucket.logs.id
   rule {
-    id     = "retention"
+    id     = local.lifecycle_rule.id
     status = "Enabled"
     filter {
-      prefix = ""
+      prefix = local.lifecycle_rule.prefix
     }
     expiration {
-      days = var.log_retention_days
+      days = local.lifecycle_rule.days
     }
     noncurrent_version_expiration {
-      noncurrent_days = var.log_retention_days
+      noncurrent_days = local.lifecycle_rule.days
     }
     abort_incomplete_multipart_upload {
-      days_after_initiation = 7
+      days_after_initiation = local.lifecycle_rule.abort_incomplete_multipart_upload_days
     }
   }
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.logs
+  to   = aws_s3_bucket_lifecycle_configuration.logs[0]
 }
 
 resource "aws_s3_bucket_policy" "logs" {

@@ -103,6 +103,12 @@ variable "force_destroy_logs" {
   default     = false
 }
 
+variable "lifecycle_rules_inline" {
+  description = "Put the log buckets' lifecycle rules through aws_s3_bucket's inline lifecycle_rule instead of aws_s3_bucket_lifecycle_configuration. S3 receives the same PutBucketLifecycleConfiguration either way; the separate resource then reads the rules back until ten reads in a row match (55 s), which guards S3's eventual consistency in AWS regions. Only for endpoints that are consistent at once, such as a sandbox. Set it when the buckets are created: turned on later, the apply that turns it on deletes the rules (the separate resource's destroy), and the next apply with a refresh puts them back."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags for every taggable resource."
   type        = map(string)

@@ -44,6 +44,7 @@ def security_stack(
         "regions": others,
         "log_retention_days": baseline.log_retention_days,
         "force_destroy_logs": False,
+        "lifecycle_rules_inline": False,
         # AWS allows one recorder and one delivery channel per region, and a new name replaces them: keep theirs
         "config_recorder_name": found.config_recorders.get(region) if baseline.config else None,
         "config_delivery_channel_name": found.config_delivery_channels.get(region) if baseline.config else None,

@@ -112,7 +112,9 @@ def _tfvars(stack: Stack, model: Model, env: Environment) -> dict[str, Any]:
     model.directory.take_pending()
     data.update(stack.inputs)  # serialized as it is; only what changes below is copied first
     if stack.layer == SECURITY and env.target.type == "sandbox":
-        data["baseline"] = {**data["baseline"], "force_destroy_logs": True}
+        # The sandbox is discarded whole, and consistent at once: no need for the provider's 55 s read-back of the
+        # log buckets' lifecycle rules, which S3 receives the same either way (modules/security-baseline).
+        data["baseline"] = {**data["baseline"], "force_destroy_logs": True, "lifecycle_rules_inline": True}
     return data
 
 

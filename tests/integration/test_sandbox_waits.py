@@ -1,12 +1,16 @@
-"""The sandbox answers the AWS provider's consistency waiters at their first read.
+"""The sandbox answers the AWS provider's consistency waiters at their first read, and the security baseline
+applies there without the lifecycle rules' read-back.
 
 After some writes the provider polls a read until it answers what was written, several times in a row:
-after PutBucketLifecycleConfiguration it compares the rules and the `x-amz-transition-default-minimum-
-object-size` header that GetBucketLifecycleConfiguration answers with what it put; after CreateKey it
-compares the key's policy, rotation and tags. Each read that answers otherwise is one more poll, and
-an answer that never matches keeps the apply waiting until the resource's timeout (3 minutes for the
-lifecycle configuration). The first tests put and get through the sandbox with boto3; the last applies
-the security baseline with the provider's debug log and reads every poll the waiters made.
+after PutBucketLifecycleConfiguration through aws_s3_bucket_lifecycle_configuration it compares the rules and
+the `x-amz-transition-default-minimum-object-size` header that GetBucketLifecycleConfiguration answers with
+what it put (ten matching reads, 55 s); after CreateKey it compares the key's policy, rotation and tags. Each
+read that answers otherwise is one more poll, and an answer that never matches keeps the apply waiting until
+the resource's timeout (3 minutes for the lifecycle configuration). The first tests put and get through the
+sandbox with boto3 (modules/security-baseline's end-to-end test applies the lifecycle configuration resource
+there); the last apply the security baseline with the provider's debug log and read every poll the waiters
+made. In the sandbox the baseline puts the same rules through the buckets' inline `lifecycle_rule`, which
+reads them back once.
 """
 
 from __future__ import annotations
@@ -103,13 +107,10 @@ def test_a_deleted_configuration_is_gone_and_its_minimum_size_with_it(s3: Any) -
 # ---- the security baseline's apply, read from the provider's debug log ---------------------------------
 
 # Reads each waiter makes when every answer matches at once, from the AWS provider's source for the
-# version that ran (internal/service/s3/bucket_lifecycle_configuration.go, waitLifecycleConfigEquals:
-# 10 matching reads in a row; internal/service/kms, the key's propagation waiters: 5 for each of rotation,
-# policy and tags, then one more of each as the resource reads itself back). More reads mean a read did
-# not match.
+# version that ran (internal/service/kms, the key's propagation waiters: 5 for each of rotation, policy and
+# tags, then one more of each as the resource reads itself back). More reads mean a read did not match.
 FIXED_POLLS = {
     "5.100.0": {
-        "aws_s3_bucket_lifecycle_configuration": {"GetBucketLifecycleConfiguration": 10},
         "aws_kms_key": {"GetKeyRotationStatus": 6, "GetKeyPolicy": 6, "ListResourceTags": 6, "DescribeKey": 1},
     }
 }
@@ -140,19 +141,18 @@ def _xml(text: str) -> Any:
     return walk(ET.fromstring(text.strip().removeprefix('<?xml version="1.0" encoding="utf-8"?>').strip()))
 
 
-def test_every_lifecycle_read_answers_the_rules_and_minimum_size_put(provider_log: str) -> None:
-    buckets = tflog.by_resource(tflog.applied(tflog.calls(provider_log), "aws_s3_bucket_lifecycle_configuration"))
-    assert len(buckets) == 2  # the log bucket's and the access-log bucket's
+def test_the_buckets_put_their_lifecycle_rules_themselves_and_read_them_back_once(provider_log: str) -> None:
+    all_calls = tflog.calls(provider_log)
+    assert not tflog.applied(all_calls, "aws_s3_bucket_lifecycle_configuration")  # no 55 s read-back in the sandbox
+    buckets = tflog.by_resource(tflog.applied(all_calls, "aws_s3_bucket"))
+    assert len(buckets) == 2  # the log bucket and the access-log bucket
     for calls in buckets:
         (put,) = [c for c in calls if c.method == "PutBucketLifecycleConfiguration"]
         assert put.status == 200
-        sent_size = put.request_headers["x_amz_transition_default_minimum_object_size"]
-        reads = calls[calls.index(put) + 1 :]
-        assert reads, "the provider read nothing back"
-        for read in reads:
-            assert (read.method, read.status) == ("GetBucketLifecycleConfiguration", 200)
-            assert read.response_headers.get("x_amz_transition_default_minimum_object_size") == sent_size
-            assert _xml(read.response_body) == _xml(put.request_body)
+        reads = [c for c in calls[calls.index(put) + 1 :] if c.method == "GetBucketLifecycleConfiguration"]
+        assert len(reads) == 1, "the bucket reads its rules back once, as part of reading itself"
+        assert reads[0].status == 200
+        assert _xml(reads[0].response_body) == _xml(put.request_body)
 
 
 def test_every_kms_key_read_answers_the_policy_rotation_and_tags_written(provider_log: str) -> None:

@@ -158,6 +158,9 @@ class E2ECase:
     """Inputs only the sandbox knows (IDs, ARNs); they override the tfvars'."""
     outlives_destroy: tuple[str, ...] = ()
     """Addresses AWS will not destroy yet, which leave the state before destroy (as securecart-tf's destroy does)."""
+    previous_addresses: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Where an earlier version of the module kept resources it has since moved: address then → address now.
+    A state that version left must plan without changes, through the module's `moved` blocks."""
 
     @property
     def root(self) -> Path:
@@ -224,6 +227,20 @@ class Root:
         """What a new plan would change, as Terraform prints it; empty when the apply has converged."""
         result = self.tf.execute_command("plan", "-input=false", "-no-color", "-detailed-exitcode")
         return "" if result.retcode == 0 else result.out
+
+    def plan_over_previous_state(self) -> list[dict[str, Any]]:
+        """The resource changes of a plan over the state as the earlier version left it: each resource moved back
+        to its address then (`case.previous_addresses`). The applied state is put back afterwards."""
+        state = self.dir / "terraform.tfstate"
+        applied = state.read_bytes()
+        try:
+            for then, now in self.case.previous_addresses.items():
+                self.tf.execute_command("state", "mv", now, then)
+            self.tf.execute_command("plan", "-input=false", "-refresh=false", "-out=previous.tfplan")
+            shown = json.loads(self.tf.execute_command("show", "-json", "previous.tfplan").out)
+        finally:
+            state.write_bytes(applied)
+        return list(shown.get("resource_changes") or [])
 
     def destroy(self) -> None:
         for address in self.case.outlives_destroy:

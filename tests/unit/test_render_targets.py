@@ -212,3 +212,15 @@ def test_plan_against_aws_without_credentials_stops_before_terraform(example_pro
     assert "environment 'dev' targets AWS, but the default credential chain gives no credentials" in result.stderr
     assert "Traceback" not in result.stderr
     assert list((example_project.parent / ".securecart" / "logs").rglob("*.log")) == []  # no Terraform started
+
+
+def test_only_the_sandbox_puts_the_log_buckets_lifecycle_rules_inline(example_project: Path, tmp_path: Path) -> None:
+    """Real AWS keeps aws_s3_bucket_lifecycle_configuration and its read-back until S3 is consistent, and a log
+    bucket a destroy cannot empty; the sandbox, discarded whole and consistent at once, needs neither."""
+    aws = _render(example_project, tmp_path / "aws", {"name": "dev", "stacks": ["security"], "target": {"type": "aws"}})
+    sandbox = _render(example_project, tmp_path / "sandbox", {"name": "dev", "stacks": ["security"]})
+    aws_baseline = json.loads(aws["security"]["terraform.tfvars.json"])["baseline"]
+    sandbox_baseline = json.loads(sandbox["security"]["terraform.tfvars.json"])["baseline"]
+    assert (aws_baseline["lifecycle_rules_inline"], aws_baseline["force_destroy_logs"]) == (False, False)
+    assert (sandbox_baseline["lifecycle_rules_inline"], sandbox_baseline["force_destroy_logs"]) == (True, True)
+    assert "lifecycle_rules_inline = var.baseline.lifecycle_rules_inline" in aws["security"]["main.tf"]

@@ -19,6 +19,8 @@ module "security_baseline" {
   log_retention_days    = var.baseline.log_retention_days
   force_destroy_logs    = var.baseline.force_destroy_logs
 
+  lifecycle_rules_inline = var.baseline.lifecycle_rules_inline
+
   config_recorder_name         = var.baseline.config_recorder_name
   config_delivery_channel_name = var.baseline.config_delivery_channel_name
 }
