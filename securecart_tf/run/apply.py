@@ -105,6 +105,9 @@ class Apply:
         with Executor(self.run.options.parallelism) as executor:
             while (self.order.pending or executor.busy) and self.refused is None:
                 ready = self.order.ready(self.results, self.run.interrupted, self.skip)
+                if not approval:
+                    # only what can start now: a stack that becomes ready later may come first in the order
+                    ready = ready[: executor.free]
                 if ready and not (approval and executor.busy):
                     self.order.start(ready)
                     if not approval:

@@ -26,7 +26,8 @@ class Executor:
     """A pool that runs each stack's work and tells which stacks finished; leaving it waits for all of them."""
 
     def __init__(self, parallelism: int):
-        self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+        self.parallelism = max(1, parallelism)
+        self._pool = ThreadPoolExecutor(max_workers=self.parallelism)
         self._running: dict[Future[StackResult], str] = {}
 
     def __enter__(self) -> Executor:
@@ -38,6 +39,11 @@ class Executor:
     @property
     def busy(self) -> bool:
         return bool(self._running)
+
+    @property
+    def free(self) -> int:
+        """How many more stacks may start now without waiting for a thread."""
+        return max(0, self.parallelism - len(self._running))
 
     def submit(self, name: str, work: Callable[[], StackResult]) -> None:
         self._running[self._pool.submit(work)] = name

@@ -60,3 +60,59 @@ def test_a_status_reads_as_its_word_in_json_and_its_ledger_spelling_in_the_ledge
 def test_a_progress_word_that_is_no_status_takes_the_default_style() -> None:
     assert StackStatus.style_of("init", "cyan") == "cyan"
     assert StackStatus.style_of("failed", "cyan") == StackStatus.FAILED.style != "cyan"
+
+
+def test_of_the_stacks_ready_at_once_those_others_wait_for_start_first() -> None:
+    # the SecureCart shape after the organization: identity-center waits for every access stack, nothing waits
+    # for the security stack, which comes first in dependency order
+    depends_on = {
+        "organization": [],
+        "security": ["organization"],
+        "access-dev": ["organization"],
+        "access-prod": ["organization"],
+        "identity-center": ["access-dev", "access-prod"],
+        "reporting": ["identity-center"],
+    }
+    order = Order(list(depends_on), lambda name: depends_on[name])
+    assert order.depth == {
+        "organization": 0,
+        "security": 1,
+        "access-dev": 1,
+        "access-prod": 1,
+        "identity-center": 2,
+        "reporting": 3,
+    }
+    assert order.waiting == {
+        "organization": 5,
+        "security": 0,
+        "access-dev": 2,
+        "access-prod": 2,
+        "identity-center": 1,
+        "reporting": 0,
+    }
+    assert order.ready({}, False, lambda name, bad: None) == ["organization"]
+    order.start(["organization"])
+    results = {"organization": _result("organization", StackStatus.APPLIED)}
+    assert order.ready(results, False, lambda name, bad: None) == ["access-dev", "access-prod", "security"]
+
+
+def test_among_stacks_nothing_waits_for_the_one_further_down_a_chain_starts_first() -> None:
+    # identity-center waits for one access stack; once that one is done it goes before the other access stacks,
+    # which became ready earlier, instead of ending the run after them
+    depends_on = {"organization": [], "access-a": ["organization"], "access-b": ["organization"]}
+    depends_on |= {"access-c": ["organization"], "identity-center": ["access-a"]}
+    order = Order(list(depends_on), lambda name: depends_on[name])
+    order.start(["organization", "access-a"])
+    results = {name: _result(name, StackStatus.APPLIED) for name in ("organization", "access-a")}
+    assert order.ready(results, False, lambda name, bad: None) == ["identity-center", "access-b", "access-c"]
+
+
+def test_a_deep_chain_counts_every_stack_below_once() -> None:
+    # a chain of 1,500 stacks, deeper than Python's recursion limit, and a fan below it: a stack both branches
+    # reach is counted once
+    chain = {f"s{i}": [f"s{i - 1}"] if i else [] for i in range(1500)}
+    chain["fan"] = ["s10", "s20"]
+    order = Order(list(chain), lambda name: chain[name])
+    assert order.waiting["s0"] == 1500
+    assert order.waiting["s10"] == 1490
+    assert order.waiting["s1499"] == 0

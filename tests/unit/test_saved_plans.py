@@ -465,3 +465,26 @@ def test_a_finished_stack_is_recorded_before_the_next_one_runs(tmp_path: Path) -
     assert seen_when_b_applied == [[("a", "ok")]]  # a run killed here would keep a's record
     records = [(r["stack"], r["result"]) for r in _records(tmp_path) if r["action"] == "apply"]
     assert records == [("a", "ok"), ("b", "failed"), ("*", "failed")]
+
+
+def test_a_stack_ready_later_on_a_longer_chain_takes_the_next_free_slot(tmp_path: Path) -> None:
+    """identity-center waits for access-a only. With two slots, one held by a security stack nothing waits for, it
+    starts as soon as access-a is done, before access-b and access-c, which were ready since the organization
+    applied: stacks are handed a slot when one is free, not queued in the order they became ready."""
+    stacks = [
+        _stack("organization"),
+        _stack("security", "organization"),
+        _stack("access-a", "organization"),
+        _stack("access-b", "organization"),
+        _stack("access-c", "organization"),
+        _stack("identity-center", "access-a"),
+    ]
+    run = StandInRun(tmp_path, stacks, "apply", Options(parallelism=2, timeout=60, auto_approve=True))
+    started = threading.Event()
+    run.apply_hooks["identity-center"] = started.set
+    run.apply_hooks["security"] = lambda: started.wait(30)  # holds its slot until identity-center has started
+    report = apply(run)
+    assert set(_status(report.results).values()) == {"applied"}
+    order = [stack for stack, _ in run.applied]
+    assert order[:2] == ["organization", "access-a"] or order[:3] == ["organization", "security", "access-a"]
+    assert order.index("identity-center") < order.index("access-b") < order.index("access-c")
