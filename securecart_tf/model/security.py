@@ -78,9 +78,17 @@ def _regional_module(region: str, home: str) -> str:
     return HOME_REGION_MODULE if region == home else f"{SECURITY_MODULE}_{provider_alias(region)}"
 
 
+# The standards modules/security-baseline/region subscribes, by its key: the path after "::standards/" in the
+# standard's ARN. tests/unit/test_singletons.py checks them against the module's local.standards.
+SECURITY_HUB_STANDARDS = {
+    "cis": "cis-aws-foundations-benchmark/v/1.4.0",
+    "foundational-best-practices": "aws-foundational-security-best-practices/v/1.0.0",
+}
+
+
 def _singleton_imports(baseline: SecurityBaseline, found: Singletons, regions: list[str]) -> list[ImportBlock]:
-    """Adopt the account's GuardDuty detector, Config recorder and channel in each region (`regions`, the home
-    region first), and Config's service-linked role."""
+    """Adopt the account's GuardDuty detector, Config recorder and channel and Security Hub, with the standards it
+    has of the baseline's, in each region (`regions`, the home region first), and Config's service-linked role."""
     blocks: list[ImportBlock] = []
 
     def adopt(resource: str, import_id: str | None, module: str) -> None:
@@ -98,4 +106,11 @@ def _singleton_imports(baseline: SecurityBaseline, found: Singletons, regions: l
             adopt("aws_config_configuration_recorder.this", recorder, module)
             adopt("aws_config_configuration_recorder_status.this", recorder, module)
             adopt("aws_config_delivery_channel.this", found.config_delivery_channels.get(region), module)
+        if baseline.security_hub and region in found.security_hubs:
+            adopt("aws_securityhub_account.this", found.security_hubs[region], module)
+            for key, path in SECURITY_HUB_STANDARDS.items():
+                subscription = found.security_hub_standards.get(f"{region} {path}")
+                if subscription:
+                    to = f'{module}.aws_securityhub_standards_subscription.this["{key}"]'
+                    blocks.append(ImportBlock(SECURITY, to, subscription))
     return blocks

@@ -41,6 +41,10 @@ class Singletons:
     """service principal (config.amazonaws.com) → the role's ARN."""
     oidc_providers: dict[str, str] = field(default_factory=dict)
     """provider URL without its scheme (token.actions.githubusercontent.com) → the provider's ARN."""
+    security_hubs: dict[str, str] = field(default_factory=dict)
+    """region → the account ID, where the account is subscribed to Security Hub (its import ID)."""
+    security_hub_standards: dict[str, str] = field(default_factory=dict)
+    """"<region> <standard's path>" (`us-east-1 cis-aws-foundations-benchmark/v/1.4.0`) → the subscription's ARN."""
 
     def __bool__(self) -> bool:
         return any(vars(self).values())

@@ -1,7 +1,8 @@
 """Before a stack first manages what AWS allows only once per account or region, find whether the account has one.
 
 A GuardDuty detector and a Config recorder and delivery channel per region, Config's service-linked role (which
-an access stack that records Config creates too), and an IAM OIDC provider per URL: AWS refuses a second one. An
+an access stack that records Config creates too), and an IAM OIDC provider per URL: AWS refuses a second one.
+Security Hub per region, with the standards it already has: AWS refuses to enable it twice. An
 account adopted into the matrix, or imported with its organization, may hold them already. The run looks for them
 in each region a stack of the environment manages them in and its state does not hold them yet, and the model
 turns what it finds into import blocks (`Stack.adopts`) addressed to that region's module, so the first plan
@@ -29,6 +30,7 @@ GUARDDUTY = "aws_guardduty_detector"
 CONFIG = "aws_config_configuration_recorder"
 OIDC = "aws_iam_openid_connect_provider"
 CHANNEL = "aws_config_delivery_channel"
+SECURITY_HUB = "aws_securityhub_account"
 CONFIG_ROLE = "aws_iam_service_linked_role"
 """Config's service-linked role alone: what an access stack that records Config creates in its account."""
 
@@ -47,6 +49,7 @@ def wanted(stack: Stack, managed: set[Want], home: str) -> set[Want]:
         baseline = stack.inputs["baseline"]
         wants |= {(GUARDDUTY, r) for r in everywhere} if baseline["guardduty"] else set()
         wants |= {(CONFIG, r) for r in everywhere} | {(CONFIG_ROLE, own)} if baseline["config"] else set()
+        wants |= {(SECURITY_HUB, r) for r in everywhere} if baseline["security_hub"] else set()
     elif stack.layer == ACCESS:
         settings = stack.inputs.get("account_settings", {})
         wants |= {(OIDC, own)} if stack.inputs["oidc_providers"] else set()
@@ -99,7 +102,7 @@ def find_singletons(run: Run) -> tuple[dict[str, Singletons], list[str]]:
             found[stack.account] = merged(found[stack.account], look(_member(clients, stack.account), wants))
         except (BotoCoreError, ClientError, OSError) as exc:
             notices.append(
-                f"cannot look for an existing GuardDuty detector, Config recorder or OIDC provider in "
+                f"cannot look for an existing GuardDuty detector, Config recorder, Security Hub or OIDC provider in "
                 f"{stack.account} ({exc}); AWS refuses a second one at apply"
             )
     return {account: s for account, s in found.items() if s}, notices
@@ -168,9 +171,27 @@ def _oidc(client: Client, region: str, found: Singletons) -> None:
         found.oidc_providers[arn.split(":oidc-provider/", 1)[-1]] = arn
 
 
+def _security_hub(client: Client, region: str, found: Singletons) -> None:
+    from botocore.exceptions import ClientError
+
+    hub = client("securityhub", region)
+    try:
+        arn = hub.describe_hub()["HubArn"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidAccessException":
+            return  # not subscribed in this region
+        raise
+    found.security_hubs[region] = arn.split(":")[4]
+    for page in hub.get_paginator("get_enabled_standards").paginate():
+        for subscription in page.get("StandardsSubscriptions", []):
+            path = subscription["StandardsArn"].split("::standards/", 1)[-1]
+            found.security_hub_standards[f"{region} {path}"] = subscription["StandardsSubscriptionArn"]
+
+
 _LOOKS: dict[str, Callable[[Client, str, Singletons], None]] = {
     GUARDDUTY: _detector,
     CONFIG: _recorder,
     CONFIG_ROLE: _config_role,
     OIDC: _oidc,
+    SECURITY_HUB: _security_hub,
 }

@@ -309,7 +309,7 @@ class Shims:
                 return organization(r)
             except _Refusal as refusal:
                 return refusal.response
-        if r.path.rstrip("/") == "/accounts" and r.method in ("GET", "PATCH", "DELETE"):
+        if r.path.rstrip("/") == "/accounts" and r.method in ("GET", "PATCH", "DELETE", "POST"):
             return self._securityhub_hub(r)
         handler = {
             "/standards/register": self._securityhub_enable_standards,
@@ -325,12 +325,19 @@ class Shims:
         return handler(r)
 
     def _securityhub_hub(self, r: Request) -> Response | None:
-        """DescribeHub with the settings UpdateSecurityHubConfiguration put; DisableSecurityHub forgets them."""
+        """DescribeHub with the settings UpdateSecurityHubConfiguration put; DisableSecurityHub forgets them;
+        EnableSecurityHub refused where the account is subscribed already."""
         from moto.core.exceptions import ServiceException
         from moto.securityhub.models import securityhub_backends
 
         backend = securityhub_backends[r.account][r.region]
         key = (r.account, r.region)
+        if r.method == "POST":  # EnableSecurityHub: moto enables twice without a word, AWS refuses the second
+            if backend.enabled:
+                return _error(
+                    409, "ResourceConflictException", f"Account {r.account} is already subscribed to Security Hub"
+                )
+            return None
         if r.method == "DELETE":
             with self.state.lock:  # AWS drops the hub's settings and standards with it; moto disables the hub
                 self.state.securityhub_hub.pop(key, None)
@@ -432,6 +439,12 @@ class Shims:
             if current not in (None, admin):
                 return _error(400, "InvalidInputException", f"Account {current} is the administrator already")
             self.state.securityhub_admins[key] = admin
+        # AWS enables Security Hub in the account it makes administrator, in that region (no standards here)
+        from moto.securityhub.models import securityhub_backends
+
+        hub = securityhub_backends[admin][r.region]
+        if not hub.enabled:
+            hub.enable_security_hub(enable_default_standards=False)
         return 200, {}
 
     def _securityhub_admins(self, r: Request) -> Response:

@@ -1,13 +1,15 @@
 """What an account can hold only one of is adopted, not created a second time, in every region.
 
-The organization is applied first (stage `base`); a region guardrail allows eu-west-1 beside us-east-1. Then, as
-a team that ran GuardDuty, AWS Config and GitHub's OIDC provider by hand would have, boto3 alone creates in the
-security account, in both regions, a detector, a recorder named `default` and its delivery channel, and
-Config's service-linked role; in the workload account GitHub's OIDC provider, Config's service-linked role and,
-in eu-west-1, a recorder and channel of its own. The `dev` stage then manages the security baseline, the
-workload account's recorders and a role GitHub assumes: AWS refuses a second detector, recorder, channel,
-service-linked role or OIDC provider, so the first plan must import them. What each check expects is written
-out by hand from what boto3 created.
+The organization is applied first (stage `base`); a region guardrail allows eu-west-1 beside us-east-1. Making the
+security account Security Hub's administrator there turns Security Hub on in it, in both regions, as AWS does.
+Then, as a team that ran GuardDuty, AWS Config, Security Hub and GitHub's OIDC provider by hand would have, boto3
+alone creates in the security account, in both regions, a detector, a recorder named `default` and its delivery
+channel, in us-east-1 a subscription to the FSBP standard, and Config's service-linked role; in the workload
+account GitHub's OIDC provider, Config's service-linked role and, in eu-west-1, a recorder and channel of its own.
+The `dev` stage then manages the security baseline, the workload account's recorders and a role GitHub assumes:
+AWS refuses a second detector, recorder, channel, service-linked role or OIDC provider and refuses to turn
+Security Hub on twice, so the first plan must import them. What each check expects is written out by hand from
+what boto3 created.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ BASE = "name: base\nstacks: [organization]\naccounts: [management, security]\nap
 DEV = "name: dev\nstacks: [security]\naccounts: [alpha]\napproval: none\n"
 GITHUB = "token.actions.githubusercontent.com"
 REGIONS = ("us-east-1", "eu-west-1")
+FSBP = "aws-foundational-security-best-practices/v/1.0.0"
+CIS = "cis-aws-foundations-benchmark/v/1.4.0"
 
 
 @dataclass
@@ -77,6 +81,10 @@ class Existing:
     service_linked_role: str
     oidc_provider: str
     alpha_role: str
+    hubs_since: dict[str, str]
+    """region → when the security account's Security Hub was turned on."""
+    fsbp_subscription: str
+    """The security account's subscription to the FSBP standard in us-east-1."""
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +98,18 @@ def existing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Existing]:
         role = iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")["Role"]["Arn"]
         deployed.client("s3", "security").create_bucket(Bucket="once-config-by-hand")
         detectors = {}
+        hubs_since = {}
         for region in REGIONS:
+            hubs_since[region] = deployed.client("securityhub", "security", region).describe_hub()["SubscribedAt"]
             detectors[region] = deployed.client("guardduty", "security", region).create_detector(Enable=True)[
                 "DetectorId"
             ]
             config = deployed.client("config", "security", region)
             config.put_configuration_recorder(ConfigurationRecorder={"name": "default", "roleARN": role})
             config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "once-config-by-hand"})
+        (fsbp,) = deployed.client("securityhub", "security").batch_enable_standards(
+            StandardsSubscriptionRequests=[{"StandardsArn": f"arn:aws:securityhub:us-east-1::standards/{FSBP}"}]
+        )["StandardsSubscriptions"]
         alpha = deployed.client("iam", "alpha")
         provider = alpha.create_open_id_connect_provider(
             Url=f"https://{GITHUB}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40]
@@ -106,7 +119,7 @@ def existing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Existing]:
         config = deployed.client("config", "alpha", "eu-west-1")
         config.put_configuration_recorder(ConfigurationRecorder={"name": "by-hand", "roleARN": alpha_role})
         config.put_delivery_channel(DeliveryChannel={"name": "by-hand", "s3BucketName": "alpha-config-by-hand"})
-        yield Existing(deployed, detectors, role, provider, alpha_role)
+        yield Existing(deployed, detectors, role, provider, alpha_role, hubs_since, fsbp["StandardsSubscriptionArn"])
     finally:
         deployed.stop()
 
@@ -126,9 +139,10 @@ def test_the_first_plan_imports_what_the_accounts_hold_and_apply_keeps_it(existi
     planned = run_cli(project, "plan", "--env", "dev", "--json")
     assert planned.returncode == 2, explain(planned)
     imports = {r["stack"]: r["imports"] for r in json.loads(planned.stdout)["results"]}
-    # security: Config's role, and in each region the detector, the recorder, its status and the delivery channel;
-    # alpha: GitHub's provider, Config's role, and eu-west-1's recorder, its status and channel
-    assert imports == {"security": 9, "access-alpha": 5}, imports
+    # security: Config's role, and in each region the detector, the recorder, its status, the delivery channel and
+    # Security Hub, and us-east-1's FSBP subscription; alpha: GitHub's provider, Config's role, and eu-west-1's
+    # recorder, its status and channel
+    assert imports == {"security": 12, "access-alpha": 5}, imports
 
     applied = run_cli(project, "apply", "--env", "dev", "--auto-approve")
     assert applied.returncode == 0, explain(applied)
@@ -143,6 +157,16 @@ def test_the_first_plan_imports_what_the_accounts_hold_and_apply_keeps_it(existi
         (channel,) = config.describe_delivery_channels()["DeliveryChannels"]
         assert channel["name"] == "default", region
         assert channel["s3BucketName"].startswith("onceorg-security-logs-"), "the baseline's bucket takes the logs"
+        hub = deployed.client("securityhub", "security", region)
+        assert hub.describe_hub()["SubscribedAt"] == existing.hubs_since[region], "the hub turned on before is kept"
+        standards = {
+            s["StandardsArn"].split("::standards/")[1]: s for s in hub.get_enabled_standards()["StandardsSubscriptions"]
+        }
+        assert set(standards) == {FSBP, CIS}, region
+    security = deployed.account_ids["security"]
+    subscribed = deployed.client("securityhub", "security").get_enabled_standards()["StandardsSubscriptions"]
+    assert existing.fsbp_subscription in {s["StandardsSubscriptionArn"] for s in subscribed}
+    assert existing.fsbp_subscription == f"arn:aws:securityhub:us-east-1:{security}:subscription/{FSBP}"
     alpha_recorders = {
         region: [
             (r["name"], r["roleARN"])

@@ -59,6 +59,19 @@ def test_standards_enabled_in_a_region_are_listed_ready_there_and_gone_once_disa
     assert [s["StandardsArn"] for s in hub.get_enabled_standards()["StandardsSubscriptions"]] == [FSBP]
 
 
+def test_a_second_enable_is_refused_as_aws_does_and_allowed_again_once_disabled(served: SandboxInfo) -> None:
+    hub = _hub(served)
+    hub.enable_security_hub(EnableDefaultStandards=False)
+    with pytest.raises(ClientError) as twice:
+        hub.enable_security_hub(EnableDefaultStandards=False)
+    assert twice.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert twice.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    sandbox_client(served, "securityhub").enable_security_hub()  # another region is another hub
+    hub.disable_security_hub()
+    hub.enable_security_hub(EnableDefaultStandards=False)
+    assert hub.describe_hub()["HubArn"].endswith(":hub/default")
+
+
 def test_standards_need_security_hub_on_and_a_standard_aws_has(served: SandboxInfo) -> None:
     hub = _hub(served)
     with pytest.raises(ClientError) as off:
@@ -84,6 +97,23 @@ def test_the_management_account_lists_and_removes_the_organizations_administrato
 
     management.disable_organization_admin_account(AdminAccountId=security)
     assert management.list_organization_admin_accounts()["AdminAccounts"] == []
+
+
+def test_the_account_made_administrator_has_security_hub_on_in_that_region_as_on_aws(served: SandboxInfo) -> None:
+    security = _organization(served)
+    hub = _hub(served, security)
+    with pytest.raises(ClientError) as off:
+        hub.describe_hub()
+    assert off.value.response["Error"]["Code"] == "InvalidAccessException"
+    _hub(served).enable_organization_admin_account(AdminAccountId=security)  # eu-west-1
+    assert hub.describe_hub()["HubArn"] == f"arn:aws:securityhub:eu-west-1:{security}:hub/default"
+    assert hub.get_enabled_standards()["StandardsSubscriptions"] == []
+    with pytest.raises(ClientError) as twice:  # so a second enable, as an aws_securityhub_account would send, fails
+        hub.enable_security_hub(EnableDefaultStandards=False)
+    assert twice.value.response["Error"]["Code"] == "ResourceConflictException"
+    with pytest.raises(ClientError) as elsewhere:  # other regions are untouched
+        sandbox_client(served, "securityhub", security, region="us-east-1").describe_hub()
+    assert elsewhere.value.response["Error"]["Code"] == "InvalidAccessException"
 
 
 def test_the_administrator_and_the_organization_configuration_are_per_region(served: SandboxInfo) -> None:

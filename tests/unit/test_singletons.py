@@ -7,6 +7,7 @@ them. Expected addresses and IDs are written out by hand from the module's resou
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from moto import mock_aws
 
 from securecart_tf.config.load import load_project
 from securecart_tf.model import OrgFacts, Singletons, build_model
+from securecart_tf.model.security import SECURITY_HUB_STANDARDS
 from securecart_tf.render import render
 from securecart_tf.run.singletons import (
     CHANNEL,
@@ -24,13 +26,15 @@ from securecart_tf.run.singletons import (
     CONFIG_ROLE,
     GUARDDUTY,
     OIDC,
+    SECURITY_HUB,
     kept_names,
     look,
     managed_in,
     merged,
     wanted,
 )
-from tests.helpers import write_project
+from tests.helpers import sandbox_client, write_project
+from tests.inprocess import serve
 
 MATRIX = """\
 version: 1
@@ -117,6 +121,61 @@ def test_look_asks_each_region_it_is_given_for_what_is_wanted_there(aws: Any) ->
     assert found.config_delivery_channels == {"eu-west-1": "ireland-channel"}
 
 
+FSBP = "aws-foundational-security-best-practices/v/1.0.0"
+
+
+def test_look_finds_security_hub_and_the_standards_it_has_where_it_is_on() -> None:
+    """Security Hub answers InvalidAccessException where it is off: nothing found there, and no error."""
+    with serve() as info:
+        account = sandbox_client(info, "sts").get_caller_identity()["Account"]
+        hub = sandbox_client(info, "securityhub", region="us-east-1")
+        hub.enable_security_hub(EnableDefaultStandards=False)
+        hub.batch_enable_standards(
+            StandardsSubscriptionRequests=[{"StandardsArn": f"arn:aws:securityhub:us-east-1::standards/{FSBP}"}]
+        )
+        found = look(
+            lambda service, region: sandbox_client(info, service, region=region),
+            {(SECURITY_HUB, "us-east-1"), (SECURITY_HUB, "eu-west-1")},
+        )
+    assert found.security_hubs == {"us-east-1": account}
+    assert found.security_hub_standards == {
+        f"us-east-1 {FSBP}": f"arn:aws:securityhub:us-east-1:{account}:subscription/{FSBP}"
+    }
+
+
+def test_the_security_stack_adopts_security_hub_and_the_baselines_standards_it_already_has(tmp_path: Path) -> None:
+    fsbp = f"arn:aws:securityhub:eu-west-1:222222222222:subscription/{FSBP}"
+    older_cis = "arn:aws:securityhub:eu-west-1:222222222222:subscription/cis-aws-foundations-benchmark/v/1.2.0"
+    found = Singletons(
+        security_hubs={"eu-west-1": "222222222222"},
+        security_hub_standards={
+            f"eu-west-1 {FSBP}": fsbp,
+            "eu-west-1 cis-aws-foundations-benchmark/v/1.2.0": older_cis,  # not the version the baseline subscribes
+        },
+    )
+    model, project = _model(tmp_path, {"security": found}, REGIONAL)
+    out = tmp_path / "build"
+    render(model, list(project.environments.values()), out)
+    ireland = "module.security_baseline_eu_west_1"
+    assert _blocks((out / "dev" / "security" / "imports.tf").read_text()) == {
+        (f"{ireland}.aws_securityhub_account.this[0]", "222222222222"),
+        (f'{ireland}.aws_securityhub_standards_subscription.this["foundational-best-practices"]', fsbp),
+    }
+
+
+def test_the_standards_adopted_are_the_ones_the_module_subscribes() -> None:
+    module = (Path(__file__).resolve().parents[2] / "modules/security-baseline/region/main.tf").read_text()
+    subscribed = dict(
+        re.findall(
+            r'^\s*([\w-]+)\s*=\s*"arn:\$\{local\.partition\}:securityhub:\$\{local\.region\}::standards/([^"]+)"',
+            module,
+            re.M,
+        )
+    )
+    assert subscribed == SECURITY_HUB_STANDARDS
+    assert set(subscribed) == {"cis", "foundational-best-practices"}
+
+
 def _model(tmp_path: Path, singletons: dict[str, Singletons], matrix: str = MATRIX) -> Any:
     project = load_project(write_project(tmp_path / "p", matrix, {"dev": DEV}) / "access-matrix.yaml")
     return build_model(project, OrgFacts(singletons=singletons)), project
@@ -172,8 +231,16 @@ def test_a_stack_is_looked_at_only_for_what_its_state_does_not_hold(tmp_path: Pa
     model, _ = _model(tmp_path, {})
     security, alpha = model.stacks["security"], model.stacks["access-alpha"]
     home = "us-east-1"
-    assert wanted(security, set(), home) == {(GUARDDUTY, home), (CONFIG, home), (CONFIG_ROLE, home)}
-    assert wanted(security, {(GUARDDUTY, home), ("aws_s3_bucket", home)}, home) == {(CONFIG, home), (CONFIG_ROLE, home)}
+    assert wanted(security, set(), home) == {
+        (GUARDDUTY, home),
+        (CONFIG, home),
+        (CONFIG_ROLE, home),
+        (SECURITY_HUB, home),
+    }
+    assert wanted(security, {(GUARDDUTY, home), ("aws_s3_bucket", home), (SECURITY_HUB, home)}, home) == {
+        (CONFIG, home),
+        (CONFIG_ROLE, home),
+    }
     assert wanted(alpha, set(), home) == {(OIDC, home)}
     assert wanted(alpha, {(OIDC, home)}, home) == set()
     # the management account's own detector, which the organization stack creates beside GuardDuty's administrator
@@ -189,7 +256,7 @@ def test_each_region_is_looked_at_until_the_state_holds_it_there(tmp_path: Path)
     model, _ = _model(tmp_path, {}, REGIONAL)
     security, organization = model.stacks["security"], model.stacks["organization"]
     home, ireland = "us-east-1", "eu-west-1"
-    everywhere = {(kind, region) for kind in (GUARDDUTY, CONFIG) for region in (home, ireland)}
+    everywhere = {(kind, region) for kind in (GUARDDUTY, CONFIG, SECURITY_HUB) for region in (home, ireland)}
     assert wanted(security, set(), home) == everywhere | {(CONFIG_ROLE, home)}
     assert wanted(organization, set(), home) == {(GUARDDUTY, home), (GUARDDUTY, ireland)}
 
@@ -198,10 +265,23 @@ def test_each_region_is_looked_at_until_the_state_holds_it_there(tmp_path: Path)
         _resource(GUARDDUTY, "module.security_baseline.module.home_region"),
         _resource(CONFIG, "module.security_baseline.module.home_region", "once-recorder"),
         _resource(CONFIG_ROLE, "module.security_baseline"),
+        _resource(SECURITY_HUB, "module.security_baseline.module.home_region"),
     ]
-    assert managed_in(security, state, home) == {(GUARDDUTY, home), (CONFIG, home), (CONFIG_ROLE, home)}
-    assert wanted(security, managed_in(security, state, home), home) == {(GUARDDUTY, ireland), (CONFIG, ireland)}
-    state.append(_resource(GUARDDUTY, "module.security_baseline_eu_west_1"))
+    assert managed_in(security, state, home) == {
+        (GUARDDUTY, home),
+        (CONFIG, home),
+        (CONFIG_ROLE, home),
+        (SECURITY_HUB, home),
+    }
+    assert wanted(security, managed_in(security, state, home), home) == {
+        (GUARDDUTY, ireland),
+        (CONFIG, ireland),
+        (SECURITY_HUB, ireland),
+    }
+    state += [
+        _resource(GUARDDUTY, "module.security_baseline_eu_west_1"),
+        _resource(SECURITY_HUB, "module.security_baseline_eu_west_1"),
+    ]
     assert wanted(security, managed_in(security, state, home), home) == {(CONFIG, ireland)}
     management = [_resource(GUARDDUTY, "module.organization_eu_west_1")]
     assert wanted(organization, managed_in(organization, management, home), home) == {(GUARDDUTY, home)}
