@@ -1,8 +1,9 @@
 """Before a stack first manages what AWS allows only once per account or region, find whether the account has one.
 
 A GuardDuty detector and a Config recorder and delivery channel per region, Config's service-linked role (which
-an access stack that records Config creates too), and an IAM OIDC provider per URL: AWS refuses a second one.
-Security Hub per region, with the standards it already has: AWS refuses to enable it twice. An
+an access stack that records Config creates too), and an IAM OIDC provider per URL: AWS refuses a second one. It
+refuses to turn Security Hub on twice in a region too, and turns it on itself in the account the organization makes
+Security Hub's administrator; the standards the hub already has of the baseline's are adopted with it. An
 account adopted into the matrix, or imported with its organization, may hold them already. The run looks for them
 in each region a stack of the environment manages them in and its state does not hold them yet, and the model
 turns what it finds into import blocks (`Stack.adopts`) addressed to that region's module, so the first plan
