@@ -72,7 +72,9 @@ def render_stack(
         files[IMPORTS_FILE] = imports_tf(blocks)
     digest = hashlib.sha256()
     digest.update(f"securecart-tf {__version__}\n".encode())
-    for name in sorted(files):
+    # Import blocks are left out: they come from what a lookup found before the first apply and change nothing once
+    # the state holds what they adopt, so their coming and going is no change of the stack.
+    for name in sorted(set(files) - {IMPORTS_FILE}):
         digest.update(f"{name}\n".encode())
         digest.update(files[name].encode())
     for module in sorted(stack.modules):

@@ -487,4 +487,5 @@ def test_a_stack_ready_later_on_a_longer_chain_takes_the_next_free_slot(tmp_path
     assert set(_status(report.results).values()) == {"applied"}
     order = [stack for stack, _ in run.applied]
     assert order[:2] == ["organization", "access-a"] or order[:3] == ["organization", "security", "access-a"]
-    assert order.index("identity-center") < order.index("access-b") < order.index("access-c")
+    # access-b and access-c then start together: which of the two threads records first is the scheduler's choice
+    assert order.index("identity-center") < min(order.index("access-b"), order.index("access-c"))

@@ -380,3 +380,18 @@ def _blocks(text: str) -> set[tuple[str, str]]:
     found = set(re.findall(r'import \{\n  to = (.+)\n  id = "(.*)"\n\}\n', text))
     assert text.count("import {") == len(found), text
     return found
+
+
+def test_import_blocks_leave_the_stacks_content_hash_as_it_was(tmp_path: Path) -> None:
+    """After the first apply the state holds what was adopted, the lookup finds nothing more and the import blocks
+    go: the stack is the same stack, so the no-change fast path and saved plans still recognise it."""
+    found = Singletons(security_hubs={"us-east-1": "222222222222"}, guardduty_detectors={"us-east-1": "d1"})
+    adopting, project = _model(tmp_path / "a", {"security": found})
+    adopted, _ = _model(tmp_path / "b", {})
+    environments = list(project.environments.values())
+    first = render(adopting, environments, tmp_path / "a" / "build").stacks["security"]
+    later = render(adopted, environments, tmp_path / "b" / "build").stacks["security"]
+    assert "imports.tf" in first.files and "imports.tf" not in later.files
+    assert first.hash == later.hash
+    changed, _ = _model(tmp_path / "c", {}, MATRIX.replace("cloudtrail: false", "cloudtrail: true"))
+    assert render(changed, environments, tmp_path / "c" / "build").stacks["security"].hash != later.hash

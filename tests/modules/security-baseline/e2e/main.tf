@@ -51,6 +51,13 @@ module "security_baseline" {
   regions               = var.regions
 }
 
+# Making this account Security Hub's administrator (the organization module does, in each region) turned Security
+# Hub on here, as AWS does, and AWS refuses to turn it on twice: the hub is adopted.
+import {
+  to = module.security_baseline.module.home_region.aws_securityhub_account.this[0]
+  id = var.account_id
+}
+
 # Each region in var.regions gets the regional services through ./region under a provider of its own, e.g.
 #
 #   provider "aws" {
