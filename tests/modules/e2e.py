@@ -159,7 +159,7 @@ class E2ECase:
     outlives_destroy: tuple[str, ...] = ()
     """Addresses AWS will not destroy yet, which leave the state before destroy (as securecart-tf's destroy does)."""
     previous_addresses: Mapping[str, str] = field(default_factory=dict, compare=False)
-    """Where an earlier version of the module kept resources it has since moved: address then → address now.
+    """Where an earlier version of the module kept resources it has since moved: instance address then → now.
     A state that version left must plan without changes, through the module's `moved` blocks."""
 
     @property

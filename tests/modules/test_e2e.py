@@ -342,27 +342,26 @@ def _security_baseline_vars(org: SandboxOrganization) -> dict[str, Any]:
 # Where the module kept these before its regional services moved into ./region and the lifecycle
 # configurations took a count (the version before 63501d1): a state that version applied must plan no change.
 _BASELINE = "module.security_baseline"
+_HOME = f"{_BASELINE}.module.home_region"
 SECURITY_BASELINE_BEFORE_REGIONS = {
-    f"{_BASELINE}.aws_guardduty_detector.this": f"{_BASELINE}.module.home_region.aws_guardduty_detector.this",
-    f"{_BASELINE}.aws_guardduty_organization_configuration.this": (
-        f"{_BASELINE}.module.home_region.aws_guardduty_organization_configuration.this"
-    ),
-    f"{_BASELINE}.aws_config_configuration_recorder.this": (
-        f"{_BASELINE}.module.home_region.aws_config_configuration_recorder.this"
-    ),
-    f"{_BASELINE}.aws_config_delivery_channel.this": f"{_BASELINE}.module.home_region.aws_config_delivery_channel.this",
-    f"{_BASELINE}.aws_config_configuration_recorder_status.this": (
-        f"{_BASELINE}.module.home_region.aws_config_configuration_recorder_status.this"
-    ),
-    f"{_BASELINE}.aws_accessanalyzer_analyzer.organization": (
-        f"{_BASELINE}.module.home_region.aws_accessanalyzer_analyzer.organization"
-    ),
-    f"{_BASELINE}.aws_s3_bucket_lifecycle_configuration.logs": (
-        f"{_BASELINE}.aws_s3_bucket_lifecycle_configuration.logs[0]"
-    ),
-    f"{_BASELINE}.aws_s3_bucket_lifecycle_configuration.access_logs": (
-        f"{_BASELINE}.aws_s3_bucket_lifecycle_configuration.access_logs[0]"
-    ),
+    **{
+        f"{_BASELINE}.{resource}[0]": f"{_HOME}.{resource}[0]"
+        for resource in (
+            "aws_guardduty_detector.this",
+            "aws_guardduty_organization_configuration.this",
+            "aws_config_configuration_recorder.this",
+            "aws_config_delivery_channel.this",
+            "aws_config_configuration_recorder_status.this",
+            "aws_accessanalyzer_analyzer.organization",
+        )
+    },
+    # the lifecycle configurations had no count then
+    **{
+        f"{_BASELINE}.aws_s3_bucket_lifecycle_configuration.{name}": (
+            f"{_BASELINE}.aws_s3_bucket_lifecycle_configuration.{name}[0]"
+        )
+        for name in ("logs", "access_logs")
+    },
 }
 
 
@@ -630,7 +629,6 @@ def _plans_no_change_over_the_previous_state(case: E2ECase, root: Root) -> None:
     planned = root.plan_over_previous_state()
     moved = {c["previous_address"]: c["address"] for c in planned if c.get("previous_address")}
     for then, now in case.previous_addresses.items():
-        instance = now if now.endswith("]") else f"{now}[0]"  # the earlier version's count, or none
-        assert moved.get(then if now.endswith("]") else f"{then}[0]") == instance, (then, moved)
+        assert moved.get(then) == now, (then, moved)
     changed = {c["address"]: c["change"]["actions"] for c in planned if c["change"]["actions"] != ["no-op"]}
     assert not changed, f"{case.id}: over the earlier version's state the plan would change {changed}"
