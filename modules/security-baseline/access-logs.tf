@@ -92,11 +92,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   }
 }
 
-moved {
-  from = aws_s3_bucket_lifecycle_configuration.access_logs
-  to   = aws_s3_bucket_lifecycle_configuration.access_logs[0]
-}
-
 resource "aws_s3_bucket_policy" "access_logs" {
   bucket = aws_s3_bucket.access_logs.id
   policy = jsonencode({

@@ -186,11 +186,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
   }
 }
 
-moved {
-  from = aws_s3_bucket_lifecycle_configuration.logs
-  to   = aws_s3_bucket_lifecycle_configuration.logs[0]
-}
-
 resource "aws_s3_bucket_policy" "logs" {
   bucket = aws_s3_bucket.logs.id
   policy = jsonencode({
