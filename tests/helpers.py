@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,35 @@ def _write(path: Path, content: str | Mapping[str, Any]) -> None:
         path.write_text(yaml.safe_dump(dict(content), sort_keys=False))
 
 
+_BOTO3_SESSION: Any = None
+_BOTO3_LOCK = threading.Lock()
+
+
+def boto3_client(
+    service: str, endpoint: str, credentials: Mapping[str, str], *, region: str = "us-east-1", config: Any = None
+) -> Any:
+    """A boto3 client for `endpoint` with `credentials` (AccessKeyId, SecretAccessKey and, from STS, SessionToken).
+
+    Every client comes from one session, which loads each service's model once: a session of its own per client
+    would read the model again each time (about a quarter of a CPU-second), and the checks make hundreds. A
+    session is not thread-safe, so clients are made one at a time (the clients themselves are)."""
+    global _BOTO3_SESSION
+    import boto3
+
+    with _BOTO3_LOCK:
+        if _BOTO3_SESSION is None:
+            _BOTO3_SESSION = boto3.session.Session()
+        return _BOTO3_SESSION.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials.get("SessionToken"),
+            config=config,
+        )
+
+
 def sandbox_client(
     info: Any,
     service: str,
@@ -112,22 +142,13 @@ def sandbox_client(
     """A boto3 client in the sandbox `info` describes: in its management account, or in `account_id` through
     STS AssumeRole of `role`, as Terraform and the tool reach member accounts; in `region`, with botocore
     `config` if given."""
-    import boto3
-
-    base = boto3.session.Session(
-        aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key, region_name=region
-    )
+    management = {"AccessKeyId": info.access_key, "SecretAccessKey": info.secret_key}
     if account_id is None:
-        return base.client(service, endpoint_url=info.endpoint, config=config)
-    creds = base.client("sts", endpoint_url=info.endpoint).assume_role(
+        return boto3_client(service, info.endpoint, management, region=region, config=config)
+    creds = boto3_client("sts", info.endpoint, management, region=region).assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="securecart-tf-tests"
     )["Credentials"]
-    return boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    ).client(service, endpoint_url=info.endpoint, config=config)
+    return boto3_client(service, info.endpoint, creds, region=region, config=config)
 
 
 def log_bucket_lifecycle_rules(days: int) -> list[dict[str, Any]]:

@@ -172,29 +172,3 @@ def test_an_account_marked_closing_and_applied_may_then_be_removed_and_is_closed
     assert removed.returncode == 0, explain(removed)
     assert _accounts(org)["beta"] == "SUSPENDED"  # closed, as closing: true asked; not removed
     assert _accounts(org)["alpha"] == "ACTIVE"
-
-
-def test_destroy_keeps_the_organization_its_accounts_and_the_log_bucket(org: Deployed) -> None:
-    bucket = org.outputs("security")["log_bucket"]
-    result = run_cli(org.project, "destroy", "--env", "dev", "--auto-approve")
-    assert result.returncode == 0, explain(result)
-    assert "destroy never destroys the organization" in result.stdout + result.stderr
-
-    client = org.client("organizations")
-    assert client.describe_organization()["Organization"]["MasterAccountId"]
-    assert _accounts(org)["alpha"] == "ACTIVE"
-    assert [
-        ou["Name"]
-        for ou in client.list_organizational_units_for_parent(ParentId=client.list_roots()["Roots"][0]["Id"])[
-            "OrganizationalUnits"
-        ]
-    ] == ["Workloads"]
-    # what destroy may destroy is gone: the guardrail and the analyzer
-    names = {p["Name"] for p in client.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]}
-    assert "deny-leave-organization" not in names
-    assert org.client("accessanalyzer", "alpha").list_analyzers()["analyzers"] == []
-    # the logs and their key stay in the security account
-    s3 = org.client("s3", "alpha")
-    assert bucket in {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    for stack in ("organization", "security"):
-        assert org.state(stack)["resources"] == [], stack

@@ -27,7 +27,6 @@ from botocore.exceptions import ClientError
 from securecart_tf import sandbox
 from tests.bench_scripts import load_bench
 from tests.helpers import explain, run_cli, write_project
-from tests.integration.test_security_baseline import BASELINE_DEV, BASELINE_MATRIX
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +43,33 @@ RETENTION_RULE = {
 
 
 tflog = load_bench("tflog")
+
+# The baseline's trail alone, in the home region: its log bucket, access-log bucket and KMS key are what the
+# waiters below read; the regional services would only add provider processes and requests to the log.
+WAITS_MATRIX = """\
+version: 1
+organization:
+  name: waitsorg
+  management_account: management
+  units:
+    - name: Security
+accounts:
+  - {name: management, email: mgmt@waits.example, ou: /}
+  - {name: security, email: security@waits.example, ou: Security}
+security_baseline:
+  account: security
+  cloudtrail: true
+  guardduty: false
+  config: false
+  access_analyzer: false
+  log_retention_days: 30
+"""
+WAITS_DEV = """\
+name: dev
+stacks: [organization, security]
+accounts: [management, security]
+approval: none
+"""
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +145,7 @@ FIXED_POLLS = {
 @pytest.fixture(scope="module")
 def provider_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("waits-baseline")
-    project = write_project(root / "project", BASELINE_MATRIX, {"dev": BASELINE_DEV})
+    project = write_project(root / "project", WAITS_MATRIX, {"dev": WAITS_DEV})
     log = root / "terraform-debug.log"
     try:
         result = run_cli(

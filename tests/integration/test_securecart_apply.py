@@ -45,6 +45,16 @@ ROLES_IN = {
     "staging": EVERYWHERE | WORKLOAD | {"DeveloperRole", "ObservabilityVendorRole"},
     "prod": EVERYWHERE | WORKLOAD | {"ObservabilityVendorRole"},
 }
+# the dev environment's stacks: the shared ones it names, and one access stack for each of its accounts
+DEV_STACKS = (
+    "organization",
+    "security",
+    "identity-center",
+    "access-management",
+    "access-security",
+    "access-shared-services",
+    "access-dev",
+)
 # roles AWS or the sandbox makes on their own, not declared in the matrix
 NOT_OURS = {"OrganizationAccountAccessRole", "securecart-config-aggregator"}
 
@@ -230,8 +240,11 @@ def test_plan_without_refresh_skips_terraform_for_unchanged_stacks(deployed_exam
 
 
 def test_drift_finds_nothing_right_after_an_apply(deployed_example: Deployed) -> None:
-    result = run_cli(deployed_example.project, "drift", "--env", "dev", "--json")
+    result = run_cli(deployed_example.project, "drift", "--env", "dev")
     assert result.returncode == 0, explain(result)
+    assert "no drift" in result.stdout
+    for stack in DEV_STACKS:
+        assert stack in result.stdout
 
 
 WALKTHROUGH_EDIT = (
@@ -300,7 +313,12 @@ def test_destroy_leaves_only_the_organization_its_accounts_and_the_logs(deployed
     assert org.describe_organization()["Organization"]["MasterAccountId"] == account_ids["management"]
     members = {a["Id"]: a["Status"] for a in org.list_accounts()["Accounts"]}
     assert {members[account_ids[name]] for name in ("security", "dev", "staging", "prod")} == {"ACTIVE"}
+    root = org.list_roots()["Roots"][0]["Id"]
+    units = org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+    assert {u["Name"] for u in units} == {"SecurityOU", "WorkloadsOU", "SharedServicesOU"}
     assert bucket in {b["Name"] for b in deployed_example.client("s3", "security").list_buckets()["Buckets"]}
+    for region in ("us-east-1", "eu-west-1"):  # what destroy may destroy is gone: the analyzers, in each region
+        assert deployed_example.client("accessanalyzer", "security", region).list_analyzers()["analyzers"] == []
     assert [p["Name"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]] == ["FullAWSAccess"]
     sso = deployed_example.client("sso-admin")
     instance = sso.list_instances()["Instances"][0]["InstanceArn"]

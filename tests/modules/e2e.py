@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import tftest
 
 from securecart_tf import sandbox
 from securecart_tf.render import SANDBOX_MAX_RETRIES
 from securecart_tf.run.terraform import cli_config, find_terraform, go_runtime_env
+from tests.helpers import boto3_client
 from tests.modules.inventory import MODULES, REGION, TESTS
 
 ROLE = "OrganizationAccountAccessRole"
@@ -101,20 +101,12 @@ class SandboxOrganization:
 
     def client(self, service: str, account: str | None = None) -> Any:
         """A boto3 client in the management account, or in member `account` through its ROLE."""
-        session = boto3.session.Session(
-            aws_access_key_id=self.info.access_key, aws_secret_access_key=self.info.secret_key, region_name=REGION
-        )
+        creds = {"AccessKeyId": self.info.access_key, "SecretAccessKey": self.info.secret_key}
         if account is not None:
-            creds = session.client("sts", endpoint_url=self.info.endpoint).assume_role(
+            creds = boto3_client("sts", self.info.endpoint, creds, region=REGION).assume_role(
                 RoleArn=f"arn:aws:iam::{self.account_ids[account]}:role/{ROLE}", RoleSessionName="module-e2e-checks"
             )["Credentials"]
-            session = boto3.session.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-                region_name=REGION,
-            )
-        return session.client(service, endpoint_url=self.info.endpoint)
+        return boto3_client(service, self.info.endpoint, creds, region=REGION)
 
     def _organize(self) -> None:
         org = self.client("organizations")
