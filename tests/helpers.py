@@ -63,6 +63,19 @@ def explain(result: subprocess.CompletedProcess[str]) -> str:
     return f"exit {result.returncode}\n--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
 
 
+EXAMPLE_DEV_STACKS = (
+    "organization",
+    "security",
+    "identity-center",
+    "access-management",
+    "access-security",
+    "access-shared-services",
+    "access-dev",
+)
+"""The SecureCart example's dev stacks, as a reader of access-matrix.yaml and environments/dev.yaml counts them:
+the shared stacks dev names, and one access stack for each of its accounts."""
+
+
 def copy_example(target: Path) -> Path:
     """The SecureCart example project (matrix, environments, policies) copied into `target`, returned."""
     target.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import ROOT, explain, run_cli
+from tests.helpers import EXAMPLE_DEV_STACKS, ROOT, explain, run_cli
 from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
@@ -45,16 +45,6 @@ ROLES_IN = {
     "staging": EVERYWHERE | WORKLOAD | {"DeveloperRole", "ObservabilityVendorRole"},
     "prod": EVERYWHERE | WORKLOAD | {"ObservabilityVendorRole"},
 }
-# the dev environment's stacks: the shared ones it names, and one access stack for each of its accounts
-DEV_STACKS = (
-    "organization",
-    "security",
-    "identity-center",
-    "access-management",
-    "access-security",
-    "access-shared-services",
-    "access-dev",
-)
 # roles AWS or the sandbox makes on their own, not declared in the matrix
 NOT_OURS = {"OrganizationAccountAccessRole", "securecart-config-aggregator"}
 
@@ -243,7 +233,7 @@ def test_drift_finds_nothing_right_after_an_apply(deployed_example: Deployed) ->
     result = run_cli(deployed_example.project, "drift", "--env", "dev")
     assert result.returncode == 0, explain(result)
     assert "no drift" in result.stdout
-    for stack in DEV_STACKS:
+    for stack in EXAMPLE_DEV_STACKS:
         assert stack in result.stdout
 
 

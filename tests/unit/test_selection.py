@@ -10,7 +10,7 @@ import pytest
 from securecart_tf.errors import SecureCartError
 from securecart_tf.model import Stack
 from securecart_tf.run.selection import Selection, Shard, parse_shard, parse_stacks, waves
-from tests.helpers import copy_example, explain, run_cli
+from tests.helpers import EXAMPLE_DEV_STACKS, copy_example, explain, run_cli
 
 
 def _stack(name: str, *depends_on: str) -> Stack:
@@ -168,15 +168,7 @@ def test_stacks_lists_the_environment_in_order_with_dependencies_and_waves(examp
     listing = json.loads(result.stdout)
     assert listing["environment"] == "dev"
     rows = {r["name"]: r for r in listing["stacks"]}
-    assert set(rows) == {
-        "organization",
-        "security",
-        "identity-center",
-        "access-management",
-        "access-security",
-        "access-shared-services",
-        "access-dev",
-    }
+    assert set(rows) == set(EXAMPLE_DEV_STACKS)
     position = {r["name"]: i for i, r in enumerate(listing["stacks"])}
     for row in listing["stacks"]:
         for dep in row["depends_on"]:
